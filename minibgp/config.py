@@ -1,0 +1,397 @@
+"""The speaker's TOML configuration: parsed into frozen dataclasses and checked key by key.
+
+The smallest config (DESIGN.md) is accepted unchanged::
+
+    [speaker]
+    asn = 64520
+    router_id = "192.168.57.100"
+
+    [[peer]]
+    address = "192.168.57.10"
+    asn = 4290001234
+
+    [[announce]]
+    prefix = "169.254.0.1/32"
+
+Every error names the file, the key and the reason, e.g.
+``server1.toml: peer[0].asn: must be 1..4294967295``. Unknown keys are errors too: a typo must
+not silently turn into a default. docs/minibgp.md has the full reference.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+BGP_PORT = 179  # RFC 4271 §8.2.1 (TCP port 179)
+DEFAULT_HOLD_TIME = 90  # RFC 4271 §10, suggested value
+DEFAULT_CONNECT_RETRY = 5  # seconds before the first retry; the speaker backs off from there
+MAX_ASN = 2**32 - 1  # RFC 6793: AS numbers are 4 octets
+MAX_MD5_KEY_LENGTH = 80  # Linux TCP_MD5SIG_MAXKEYLEN
+MAX_PREPEND = 32
+CONTROL_SOCKET_DIR = Path("/run/minibgp")
+
+# Well-known communities by the names operators write (RFC 1997 §3, RFC 3765, RFC 7611,
+# RFC 7999, RFC 8326).
+WELL_KNOWN_COMMUNITIES: dict[str, int] = {
+    "graceful-shutdown": 0xFFFF0000,  # RFC 8326
+    "accept-own": 0xFFFF0001,  # RFC 7611
+    "blackhole": 0xFFFF029A,  # RFC 7999
+    "no-export": 0xFFFFFF01,  # RFC 1997
+    "no-advertise": 0xFFFFFF02,  # RFC 1997
+    "no-export-subconfed": 0xFFFFFF03,  # RFC 1997 (a.k.a. local-AS)
+    "local-as": 0xFFFFFF03,
+    "no-peer": 0xFFFFFF04,  # RFC 3765
+}
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; the message is ``FILE: KEY: REASON``."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where the speaker accepts incoming BGP connections."""
+
+    address: str = ""  # "" means every local address, IPv4 and IPv6
+    port: int = BGP_PORT
+
+
+@dataclass(frozen=True)
+class SpeakerConfig:
+    asn: int
+    router_id: ipaddress.IPv4Address | None  # None: the highest local IPv4 address (router_id.py)
+    control_socket: Path | None  # None: derived from asn and router id, see `control_socket_path`
+    listen: Listen | None  # None: do not listen (active connections only)
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    address: IPAddress
+    asn: int
+    local_address: IPAddress | None = None
+    port: int = BGP_PORT
+    passive: bool = False
+    hold_time: int = DEFAULT_HOLD_TIME
+    connect_retry: float = DEFAULT_CONNECT_RETRY
+    password: str | None = None
+    ttl_security: int | None = None  # GTSM (RFC 5082): how many hops away the peer may be
+    next_hop: IPAddress | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AnnounceConfig:
+    prefix: IPNetwork
+    next_hop: IPAddress | None = None
+    communities: tuple[int, ...] = ()  # RFC 1997, each a 32-bit value
+    large_communities: tuple[tuple[int, int, int], ...] = ()  # RFC 8092
+    med: int | None = None
+    as_path_prepend: int = 0
+    peers: tuple[IPAddress, ...] | None = None  # None: every peer
+
+    def applies_to(self, peer: IPAddress) -> bool:
+        return self.peers is None or peer in self.peers
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    speaker: SpeakerConfig
+    peers: tuple[PeerConfig, ...]
+    announcements: tuple[AnnounceConfig, ...] = field(default=())
+
+    def announcements_for(self, peer: IPAddress) -> tuple[AnnounceConfig, ...]:
+        """The announcements that go to `peer` (all, or those whose `peers` name it)."""
+        return tuple(a for a in self.announcements if a.applies_to(peer))
+
+    def peer(self, address: IPAddress) -> PeerConfig | None:
+        for peer in self.peers:
+            if peer.address == address:
+                return peer
+        return None
+
+
+def control_socket_path(config: Config, router_id: ipaddress.IPv4Address) -> Path:
+    """The control socket: configured, or /run/minibgp/<asn>-<router-id>.sock."""
+    if config.speaker.control_socket is not None:
+        return config.speaker.control_socket
+    return CONTROL_SOCKET_DIR / f"{config.speaker.asn}-{router_id}.sock"
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check a config file; raise ConfigError naming the file, key and reason."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Check a config given as TOML text; `path` is only used in messages."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    return _Parser(path.name).config(document, path)
+
+
+T = TypeVar("T")
+
+
+class _Parser:
+    """Walks the TOML document; every check knows the dotted key it is looking at."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+
+    def error(self, key: str, reason: str) -> ConfigError:
+        return ConfigError(f"{self.filename}: {key}: {reason}")
+
+    def config(self, document: dict[str, Any], path: Path) -> Config:
+        self.only_keys(document, "", {"speaker", "peer", "announce"})
+        if "speaker" not in document:
+            raise self.error("speaker", "missing (a [speaker] table with asn is required)")
+        speaker = self.speaker(self.table(document["speaker"], "speaker"))
+        peers = tuple(
+            self.peer(self.table(item, f"peer[{i}]"), f"peer[{i}]")
+            for i, item in enumerate(self.array(document.get("peer", []), "peer"))
+        )
+        self.no_duplicate_peers(peers)
+        announcements = tuple(
+            self.announce(self.table(item, f"announce[{i}]"), f"announce[{i}]", peers)
+            for i, item in enumerate(self.array(document.get("announce", []), "announce"))
+        )
+        return Config(path, speaker, peers, announcements)
+
+    # -- the three tables ------------------------------------------------------------------------
+
+    def speaker(self, table: dict[str, Any]) -> SpeakerConfig:
+        self.only_keys(table, "speaker", {"asn", "router_id", "control_socket", "listen"})
+        asn = self.asn(self.required(table, "asn", "speaker"), "speaker.asn")
+        router_id = None
+        if "router_id" in table:
+            router_id = self.ipv4(table["router_id"], "speaker.router_id")
+            if router_id == ipaddress.IPv4Address(0):  # RFC 4271 §6.2: must be a valid host
+                raise self.error("speaker.router_id", "must not be 0.0.0.0")
+        control_socket = None
+        if "control_socket" in table:
+            control_socket = Path(
+                self.typed(table["control_socket"], str, "speaker.control_socket")
+            )
+        listen = self.listen(table.get("listen", True), "speaker.listen")
+        return SpeakerConfig(asn, router_id, control_socket, listen)
+
+    def peer(self, table: dict[str, Any], key: str) -> PeerConfig:
+        self.only_keys(
+            table,
+            key,
+            {
+                "address", "asn", "local_address", "port", "passive", "hold_time",
+                "connect_retry", "password", "ttl_security", "next_hop", "description",
+            },
+        )  # fmt: skip
+        address = self.ip(self.required(table, "address", key), f"{key}.address")
+        peer = PeerConfig(
+            address=address,
+            asn=self.asn(self.required(table, "asn", key), f"{key}.asn"),
+            local_address=self.optional(table, "local_address", key, self.ip),
+            port=self.integer(table.get("port", BGP_PORT), f"{key}.port", 1, 65535),
+            passive=self.typed(table.get("passive", False), bool, f"{key}.passive"),
+            hold_time=self.hold_time(table.get("hold_time", DEFAULT_HOLD_TIME), f"{key}.hold_time"),
+            connect_retry=self.seconds(
+                table.get("connect_retry", DEFAULT_CONNECT_RETRY), f"{key}.connect_retry"
+            ),
+            password=self.optional(table, "password", key, self.password),
+            ttl_security=self.optional(
+                table, "ttl_security", key, lambda v, k: self.integer(v, k, 1, 254)
+            ),
+            next_hop=self.optional(table, "next_hop", key, self.ip),
+            description=self.typed(table.get("description", ""), str, f"{key}.description"),
+        )
+        if peer.local_address is not None and peer.local_address.version != address.version:
+            raise self.error(f"{key}.local_address", f"must be IPv{address.version} like address")
+        return peer
+
+    def announce(
+        self, table: dict[str, Any], key: str, peers: tuple[PeerConfig, ...]
+    ) -> AnnounceConfig:
+        self.only_keys(
+            table,
+            key,
+            {"prefix", "next_hop", "communities", "large_communities", "med", "as_path_prepend",
+             "peers"},
+        )  # fmt: skip
+        prefix = self.network(self.required(table, "prefix", key), f"{key}.prefix")
+        next_hop = self.optional(table, "next_hop", key, self.ip)
+        communities = tuple(
+            self.community(item, f"{key}.communities[{i}]")
+            for i, item in enumerate(self.array(table.get("communities", []), f"{key}.communities"))
+        )
+        large = tuple(
+            self.large_community(item, f"{key}.large_communities[{i}]")
+            for i, item in enumerate(
+                self.array(table.get("large_communities", []), f"{key}.large_communities")
+            )
+        )
+        med = self.optional(table, "med", key, lambda v, k: self.integer(v, k, 0, 2**32 - 1))
+        prepend = self.integer(table.get("as_path_prepend", 0), f"{key}.as_path_prepend", 0, 32)
+        subset = None
+        if "peers" in table:
+            known = {peer.address for peer in peers}
+            subset = tuple(
+                self.ip(item, f"{key}.peers[{i}]")
+                for i, item in enumerate(self.array(table["peers"], f"{key}.peers"))
+            )
+            for i, address in enumerate(subset):
+                if address not in known:
+                    raise self.error(f"{key}.peers[{i}]", f"{address} is not a configured peer")
+        return AnnounceConfig(prefix, next_hop, communities, large, med, prepend, subset)
+
+    # -- values ----------------------------------------------------------------------------------
+
+    def listen(self, value: object, key: str) -> Listen | None:
+        """`true` (default: all addresses, port 179), `false`, "ADDRESS", "ADDRESS:PORT",
+        "[IPV6]:PORT" or ":PORT"."""
+        if value is True:
+            return Listen()
+        if value is False:
+            return None
+        text = self.typed(value, str, key)
+        address, port = text, BGP_PORT
+        if text.startswith("["):
+            inner, sep, rest = text[1:].partition("]")
+            if not sep or (rest and not rest.startswith(":")):
+                raise self.error(key, f"{text!r} is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT")
+            address, port_text = inner, rest[1:]
+            port = self.port_text(port_text, key) if port_text else BGP_PORT
+        elif text.count(":") == 1:
+            address, port_text = text.split(":")
+            port = self.port_text(port_text, key)
+        if address:
+            self.ip(address, key)
+        return Listen(address, port)
+
+    def port_text(self, text: str, key: str) -> int:
+        if not text.isdigit() or not 1 <= int(text) <= 65535:
+            raise self.error(key, f"port {text!r} must be 1..65535")
+        return int(text)
+
+    def asn(self, value: object, key: str) -> int:
+        return self.integer(value, key, 1, MAX_ASN)
+
+    def hold_time(self, value: object, key: str) -> int:
+        # RFC 4271 §4.2: Hold Time is zero or at least three seconds.
+        hold_time = self.integer(value, key, 0, 65535)
+        if hold_time in (1, 2):
+            raise self.error(key, "must be 0 or 3..65535 (RFC 4271 §4.2)")
+        return hold_time
+
+    def seconds(self, value: object, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise self.error(key, "must be a positive number of seconds")
+        return float(value)
+
+    def password(self, value: object, key: str) -> str:
+        text = self.typed(value, str, key)
+        if not 1 <= len(text.encode()) <= MAX_MD5_KEY_LENGTH:
+            raise self.error(key, f"must be 1..{MAX_MD5_KEY_LENGTH} bytes (TCP MD5 key)")
+        return text
+
+    def community(self, value: object, key: str) -> int:
+        """ "ASN:VALUE" (two 16-bit numbers) or a well-known name (RFC 1997)."""
+        text = self.typed(value, str, key).strip().lower()
+        if text in WELL_KNOWN_COMMUNITIES:
+            return WELL_KNOWN_COMMUNITIES[text]
+        parts = text.split(":")
+        if len(parts) != 2 or not all(p.isdigit() and int(p) <= 0xFFFF for p in parts):
+            names = ", ".join(sorted(WELL_KNOWN_COMMUNITIES))
+            raise self.error(key, f"{value!r} is not ASN:VALUE (each 0..65535) nor one of {names}")
+        return int(parts[0]) << 16 | int(parts[1])
+
+    def large_community(self, value: object, key: str) -> tuple[int, int, int]:
+        """ "GLOBAL:LOCAL1:LOCAL2", three 32-bit numbers (RFC 8092 §3)."""
+        parts = self.typed(value, str, key).split(":")
+        if len(parts) != 3 or not all(p.isdigit() and int(p) <= MAX_ASN for p in parts):
+            raise self.error(key, f"{value!r} is not GLOBAL:LOCAL1:LOCAL2 (each 0..4294967295)")
+        return int(parts[0]), int(parts[1]), int(parts[2])
+
+    def ip(self, value: object, key: str) -> IPAddress:
+        text = self.typed(value, str, key)
+        try:
+            return ipaddress.ip_address(text)
+        except ValueError:
+            raise self.error(key, f"{text!r} is not an IPv4 or IPv6 address") from None
+
+    def ipv4(self, value: object, key: str) -> ipaddress.IPv4Address:
+        text = self.typed(value, str, key)
+        try:
+            return ipaddress.IPv4Address(text)
+        except ValueError:
+            raise self.error(key, f"{text!r} is not an IPv4 address") from None
+
+    def network(self, value: object, key: str) -> IPNetwork:
+        text = self.typed(value, str, key)
+        try:
+            return ipaddress.ip_network(text)
+        except ValueError as exc:
+            raise self.error(key, f"{text!r} is not a prefix ({exc})") from None
+
+    def integer(self, value: object, key: str, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.error(key, f"must be {low}..{high}")
+        return value
+
+    # -- structure -------------------------------------------------------------------------------
+
+    def typed(self, value: object, kind: type[T], key: str) -> T:
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise self.error(key, f"must be a {_KIND_NAMES.get(kind, kind.__name__)}")
+        return value
+
+    def table(self, value: object, key: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(key, "must be a table")
+        return value
+
+    def array(self, value: object, key: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.error(key, "must be an array")
+        return value
+
+    def required(self, table: Mapping[str, Any], name: str, key: str) -> Any:
+        if name not in table:
+            raise self.error(f"{key}.{name}", "missing")
+        return table[name]
+
+    def optional(
+        self, table: Mapping[str, Any], name: str, key: str, check: Callable[[Any, str], T]
+    ) -> T | None:
+        return check(table[name], f"{key}.{name}") if name in table else None
+
+    def only_keys(self, table: Mapping[str, Any], key: str, allowed: set[str]) -> None:
+        for name in table:
+            if name not in allowed:
+                where = f"{key}.{name}" if key else name
+                raise self.error(
+                    where, f"unknown key (expected one of {', '.join(sorted(allowed))})"
+                )
+
+    def no_duplicate_peers(self, peers: tuple[PeerConfig, ...]) -> None:
+        seen: set[IPAddress] = set()
+        for i, peer in enumerate(peers):
+            if peer.address in seen:
+                raise self.error(f"peer[{i}].address", f"{peer.address} is configured twice")
+            seen.add(peer.address)
+
+
+_KIND_NAMES = {str: "string", bool: "boolean (true or false)", int: "integer"}

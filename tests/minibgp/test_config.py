@@ -1,0 +1,178 @@
+"""The TOML config: DESIGN.md's form unchanged, the extensions, errors naming file and key."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from minibgp.config import (
+    AnnounceConfig,
+    ConfigError,
+    Listen,
+    control_socket_path,
+    load_config,
+    parse_config,
+)
+
+DESIGN_CONFIG = """\
+[speaker]
+asn = 64520
+router_id = "192.168.57.100"
+
+[[peer]]
+address = "192.168.57.10"
+asn = 4290001234
+
+[[announce]]
+prefix = "169.254.0.1/32"
+"""
+
+FULL_CONFIG = """\
+[speaker]
+asn = 64520
+control_socket = "/tmp/s1.sock"
+listen = "192.168.57.100:1179"
+
+[[peer]]
+address = "192.168.57.10"
+asn = 4290001234
+local_address = "192.168.57.100"
+port = 1790
+passive = true
+hold_time = 9
+connect_retry = 2.5
+password = "s3cret"
+ttl_security = 1
+next_hop = "192.168.57.100"
+description = "router1"
+
+[[peer]]
+address = "fd00:57::10"
+asn = 4290001234
+
+[[announce]]
+prefix = "169.254.0.1/32"
+next_hop = "192.168.57.100"
+communities = ["65000:1", "no-export", "graceful-shutdown"]
+large_communities = ["4290001234:1:2"]
+med = 50
+as_path_prepend = 2
+peers = ["192.168.57.10"]
+
+[[announce]]
+prefix = "2001:db8::53/128"
+"""
+
+
+def parse(text: str) -> object:
+    return parse_config(text, Path("/etc/minibgp/server1.toml"))
+
+
+def test_the_design_config_is_accepted_unchanged_with_defaults() -> None:
+    config = parse_config(DESIGN_CONFIG, Path("server1.toml"))
+    assert config.speaker.asn == 64520
+    assert config.speaker.router_id == ipaddress.IPv4Address("192.168.57.100")
+    assert config.speaker.listen == Listen("", 179)
+    (peer,) = config.peers
+    assert (str(peer.address), peer.asn, peer.port, peer.passive) == (
+        "192.168.57.10",
+        4290001234,
+        179,
+        False,
+    )
+    assert peer.hold_time == 90 and peer.password is None and peer.ttl_security is None
+    (route,) = config.announcements
+    assert route == AnnounceConfig(ipaddress.ip_network("169.254.0.1/32"))
+    assert control_socket_path(config, config.speaker.router_id) == Path(
+        "/run/minibgp/64520-192.168.57.100.sock"
+    )
+
+
+def test_every_extension_is_read() -> None:
+    config = parse_config(FULL_CONFIG, Path("server1.toml"))
+    assert config.speaker.router_id is None
+    assert config.speaker.listen == Listen("192.168.57.100", 1179)
+    assert control_socket_path(config, ipaddress.IPv4Address("1.2.3.4")) == Path("/tmp/s1.sock")
+    peer = config.peers[0]
+    assert peer.port == 1790 and peer.passive and peer.hold_time == 9
+    assert peer.connect_retry == 2.5 and peer.password == "s3cret" and peer.ttl_security == 1
+    assert str(peer.next_hop) == "192.168.57.100" and peer.description == "router1"
+    route = config.announcements[0]
+    assert route.communities == (65000 << 16 | 1, 0xFFFFFF01, 0xFFFF0000)
+    assert route.large_communities == ((4290001234, 1, 2),)
+    assert route.med == 50 and route.as_path_prepend == 2
+    assert [
+        str(a.prefix) for a in config.announcements_for(ipaddress.ip_address("fd00:57::10"))
+    ] == ["2001:db8::53/128"]
+    assert len(config.announcements_for(ipaddress.ip_address("192.168.57.10"))) == 2
+
+
+PEER = "asn = 4290001234"
+ROUTE = 'prefix = "169.254.0.1/32"'
+BAD_CONFIGS = [
+    # (text to replace, replacement, what the error must start with after "server1.toml: ")
+    (PEER, "asn = 4294967296", "peer[0].asn: must be 1..4294967295"),
+    (PEER, "asn = 0", "peer[0].asn: must be 1..4294967295"),
+    ("asn = 64520", 'asn = "64520"', "speaker.asn: must be 1..4294967295"),
+    ("asn = 64520\n", "", "speaker.asn: missing"),
+    ('"192.168.57.10"', '"192.168.57.300"', "peer[0].address: '192.168.57.300' is not an IPv4"),
+    (
+        '"169.254.0.1/32"',
+        '"169.254.0.1/24"',
+        "announce[0].prefix: '169.254.0.1/24' is not a prefix",
+    ),
+    ('"192.168.57.100"', '"fd00::1"', "speaker.router_id: 'fd00::1' is not an IPv4 address"),
+    (PEER, PEER + "\nhold_time = 2", "peer[0].hold_time: must be 0 or 3..65535"),
+    (PEER, PEER + "\nholdtime = 3", "peer[0].holdtime: unknown key"),
+    ("[speaker]", "[speaker]\nrouterid = 1", "speaker.routerid: unknown key"),
+    ("[[announce]]", "[[anounce]]", "anounce: unknown key"),
+    (ROUTE, ROUTE + '\ncommunities = ["65536:1"]', "announce[0].communities[0]: '65536:1' is not"),
+    (ROUTE, ROUTE + '\nlarge_communities = ["1:2"]', "announce[0].large_communities[0]: '1:2'"),
+    (ROUTE, ROUTE + '\npeers = ["10.0.0.1"]', "announce[0].peers[0]: 10.0.0.1 is not a configured"),
+    (PEER, PEER + f'\npassword = "{"x" * 81}"', "peer[0].password: must be 1..80 bytes"),
+    (PEER, PEER + "\nttl_security = 255", "peer[0].ttl_security: must be 1..254"),
+    ("[speaker]", '[speaker]\nlisten = "1.2.3.4:99999"', "speaker.listen: port '99999'"),
+    ("asn = 64520", "asn = 64520 64521", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), BAD_CONFIGS)
+def test_a_bad_config_is_refused_naming_file_key_and_reason(
+    old: str, new: str, message: str
+) -> None:
+    text = DESIGN_CONFIG.replace(old, new, 1)
+    assert text != DESIGN_CONFIG
+    with pytest.raises(ConfigError) as info:
+        parse(text)
+    assert str(info.value).startswith(f"server1.toml: {message}")
+
+
+def test_a_peer_configured_twice_is_refused() -> None:
+    text = DESIGN_CONFIG + '[[peer]]\naddress = "192.168.57.10"\nasn = 1\n'
+    with pytest.raises(ConfigError, match=r"^server1.toml: peer\[1\].address: .* configured twice"):
+        parse(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("false", None),
+        ("true", Listen("", 179)),
+        ('"0.0.0.0"', Listen("0.0.0.0", 179)),
+        ('":1179"', Listen("", 1179)),
+        ('"[::]:1179"', Listen("::", 1179)),
+        ('"fd00::1"', Listen("fd00::1", 179)),
+    ],
+)
+def test_listen_forms(value: str, expected: Listen | None) -> None:
+    config = parse_config(
+        DESIGN_CONFIG.replace("[speaker]", f"[speaker]\nlisten = {value}"), Path("x")
+    )
+    assert config.speaker.listen == expected
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.toml: cannot read"):
+        load_config(tmp_path / "nope.toml")
