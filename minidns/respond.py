@@ -1,0 +1,116 @@
+"""From query bytes to response bytes: parsing, answering, packing and UDP truncation.
+
+This is the slow path, taken on a cache miss; `minidns.cache` keeps its results.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dnslib import OPCODE, QTYPE, RCODE, RR, DNSBuffer, DNSHeader, DNSLabel, DNSRecord
+
+from minidns.answer import answer
+from minidns.edns import udp_limit
+from minidns.zone.model import ZoneSet
+
+HEADER_LENGTH = 12
+QR_BIT = 0x80  # in the third octet of the header (RFC 1035 §4.1.1)
+
+log = logging.getLogger(__name__)
+
+
+class CaseInsensitiveBuffer(DNSBuffer):  # type: ignore[misc]
+    """A DNSBuffer that compresses names whatever their case (RFC 1035 §4.1.4, RFC 4343 §4).
+
+    A name that differs from the question only in case then points at the question, and so
+    shows the question's case, as PowerDNS's answers do.
+    """
+
+    def encode_name(self, name: DNSLabel | str) -> None:
+        labels = list((name if isinstance(name, DNSLabel) else DNSLabel(name)).label)
+        while labels:
+            suffix = tuple(label.lower() for label in labels)
+            pointer = self.names.get(suffix)
+            if pointer is not None:
+                self.pack("!H", 0xC000 | pointer)
+                return
+            if self.offset < 0x4000:  # a pointer has 14 bits
+                self.names[suffix] = self.offset
+            label = labels.pop(0)
+            if len(label) > 63:
+                raise ValueError(f"label too long: {label!r}")
+            self.pack("!B", len(label))
+            self.append(label)
+        self.append(b"\x00")
+
+
+def pack(record: DNSRecord) -> bytes:
+    """The wire form of a message, names compressed case-insensitively."""
+    record.set_header_qa()
+    buffer = CaseInsensitiveBuffer()
+    record.header.pack(buffer)
+    for question in record.questions:
+        question.pack(buffer)
+    for section in (record.rr, record.auth, record.ar):
+        for rr in section:
+            if rr.rtype == QTYPE.DNAME and hasattr(rr.rdata, "label"):
+                _pack_dname(buffer, rr)
+            else:
+                rr.pack(buffer)
+    return bytes(buffer.data)
+
+
+def _pack_dname(buffer: DNSBuffer, rr: RR) -> None:
+    """A DNAME record, its target never compressed (RFC 6672 §2.5)."""
+    buffer.encode_name(rr.rname)
+    target = DNSBuffer()
+    target.encode_name_nocompress(rr.rdata.label)
+    buffer.pack("!HHIH", rr.rtype, rr.rclass, rr.ttl, len(target.data))
+    buffer.append(bytes(target.data))
+
+
+def respond(zones: ZoneSet, wire: bytes, *, tcp: bool, identity: str = "") -> bytes | None:
+    """The response to one query message, or None when it must be dropped."""
+    if len(wire) < HEADER_LENGTH or wire[2] & QR_BIT:
+        return None  # no header to answer, or a response: never answer those (RFC 1035 §4.1.1)
+    try:
+        query = DNSRecord.parse(wire)
+    except Exception:  # dnslib raises several types on malformed input
+        return _formerr(wire)
+    try:
+        response = answer(zones, query, identity)
+        packed = pack(response)
+    except Exception:
+        log.exception("no answer for %r", query.questions)
+        return _servfail(query)
+    if not tcp:
+        opt = next((rr for rr in query.ar if rr.rtype == QTYPE.OPT), None)
+        limit = udp_limit(None if opt is None else opt.rclass)
+        if len(packed) > limit:
+            packed = pack(truncated(response))
+    return packed
+
+
+def truncated(response: DNSRecord) -> DNSRecord:
+    """The response cut down for UDP: TC set, no records but the OPT (as PowerDNS 4.7 does)."""
+    response.header.tc = 1  # RFC 1035 §4.1.1, RFC 2181 §9
+    response.rr = []
+    response.auth = []
+    response.ar = [rr for rr in response.ar if rr.rtype == QTYPE.OPT]
+    return response
+
+
+def _formerr(wire: bytes) -> bytes:
+    """FORMERR for a message whose header can be read but not the rest (RFC 1035 §4.1.1)."""
+    header = DNSHeader.parse(DNSBuffer(wire[:HEADER_LENGTH]))
+    opcode = header.opcode
+    reply = DNSHeader(id=header.id, qr=1, opcode=opcode, rd=header.rd, rcode=RCODE.FORMERR)
+    if opcode != OPCODE.QUERY:
+        reply.rcode = RCODE.NOTIMP
+    return pack(DNSRecord(reply))
+
+
+def _servfail(query: DNSRecord) -> bytes:
+    header = query.header
+    reply = DNSHeader(id=header.id, qr=1, opcode=header.opcode, rd=header.rd, rcode=RCODE.SERVFAIL)
+    return pack(DNSRecord(reply, questions=list(query.questions)))
