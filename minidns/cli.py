@@ -1,0 +1,231 @@
+"""The command line: `python -m minidns --zone ORIGIN=PATH --listen ADDR:PORT --identity NAME`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import sys
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from minidns.server import ListeningServer, TcpLimits, serve
+from minidns.service import DnsService, IpNetwork
+from minidns.zone.errors import ZoneError
+from minidns.zone.model import ZoneSet
+
+log = logging.getLogger("minidns")
+
+
+@dataclass(frozen=True)
+class Options:
+    zones: list[tuple[str, str]]  # (origin, path)
+    pdns_sqlite: list[str]
+    listen: list[tuple[str, int]]
+    identity: str
+    workers: int
+    allow_axfr: list[IpNetwork]
+    tcp_idle_timeout: float
+    verbose: int
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`127.0.0.1:5300` or `[::1]:5300` as (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected ADDRESS:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IP address: {host!r}") from None
+    return host, int(port)
+
+
+def parse_zone(text: str) -> tuple[str, str]:
+    """`example.com=PATH` as (origin, path)."""
+    origin, sep, path = text.partition("=")
+    if not sep or not origin or not path:
+        raise argparse.ArgumentTypeError(f"expected ORIGIN=PATH, got {text!r}")
+    return origin, path
+
+
+def parse_network(text: str) -> IpNetwork:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m minidns",
+        description="An authoritative DNS server that answers like PowerDNS.",
+    )
+    parser.add_argument(
+        "--zone",
+        action="append",
+        type=parse_zone,
+        default=[],
+        metavar="ORIGIN=PATH",
+        help="serve a zone from an RFC 1035 master file",
+    )
+    parser.add_argument(
+        "--pdns-sqlite",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="serve every zone of a PowerDNS gsqlite3 database",
+    )
+    parser.add_argument(
+        "--listen",
+        action="append",
+        type=parse_listen,
+        default=[],
+        metavar="ADDR:PORT",
+        help="UDP and TCP address (default 127.0.0.1:53)",
+    )
+    parser.add_argument(
+        "--identity", default="", help="the NSID and CHAOS id.server / hostname.bind answer"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the ports with SO_REUSEPORT"
+    )
+    parser.add_argument(
+        "--allow-axfr",
+        action="append",
+        type=parse_network,
+        default=[],
+        metavar="CIDR",
+        help="clients allowed to transfer zones (AXFR)",
+    )
+    parser.add_argument("--tcp-idle-timeout", type=float, default=10.0, metavar="SECONDS")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    args = parser.parse_args(argv)
+    if not args.zone and not args.pdns_sqlite:
+        parser.error("nothing to serve: give --zone or --pdns-sqlite")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return Options(
+        zones=args.zone,
+        pdns_sqlite=args.pdns_sqlite,
+        listen=args.listen or [("127.0.0.1", 53)],
+        identity=args.identity,
+        workers=args.workers,
+        allow_axfr=args.allow_axfr,
+        tcp_idle_timeout=args.tcp_idle_timeout,
+        verbose=args.verbose,
+    )
+
+
+def load_zones(options: Options) -> ZoneSet:
+    """Every zone the options name; raises ZoneError (`path:line: reason`) on the first bad one."""
+    from minidns.zone.masterfile import load_master_file
+    from minidns.zone.pdns_sqlite import load_pdns_sqlite
+
+    zones = ZoneSet()
+    for path in options.pdns_sqlite:
+        for zone in load_pdns_sqlite(path):
+            zones.add(zone)
+    for origin, path in options.zones:
+        zones.add(load_master_file(path, origin))
+    return zones
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    level = (
+        logging.DEBUG
+        if options.verbose > 1
+        else logging.INFO
+        if options.verbose
+        else logging.WARNING
+    )
+    logging.basicConfig(level=level, format="minidns[%(process)d] %(levelname)s %(message)s")
+    try:
+        zones = load_zones(options)
+    except (ZoneError, OSError) as error:
+        print(f"minidns: {error}", file=sys.stderr)
+        return 2
+    if options.workers == 1:
+        return _run_event_loop(_serve(options, zones))
+    return _run_workers(options, zones)
+
+
+def _run_event_loop(main_coroutine: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop when it is installed, else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main_coroutine)
+    return int(uvloop.run(main_coroutine))
+
+
+def _run_workers(options: Options, zones: ZoneSet) -> int:
+    """Fork one process per worker, all on the same ports; pass signals on to them."""
+    children: list[int] = []
+    for _ in range(options.workers):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = _run_event_loop(_serve(options, zones, reuse_port=True))
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    status = 0
+    for child in children:
+        _, wait_status = os.waitpid(child, 0)
+        status = status or os.waitstatus_to_exitcode(wait_status)
+    return status
+
+
+async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> int:
+    service = DnsService(zones, identity=options.identity, allow_transfer=options.allow_axfr)
+    limits = TcpLimits(idle_timeout=options.tcp_idle_timeout)
+    servers: list[ListeningServer] = []
+    try:
+        for host, port in options.listen:
+            servers.append(await serve(service, host, port, limits, reuse_port=reuse_port))
+            log.info("listening on %s port %d (UDP and TCP)", host, servers[-1].port)
+    except OSError as error:
+        print(f"minidns: cannot listen: {error}", file=sys.stderr)
+        for server in servers:
+            server.close()
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, _reload, options, service)
+    log.info("serving %d zones", len(zones))
+    await stop.wait()
+    for server in servers:
+        server.close()
+    log.info("stopped")
+    return 0
+
+
+def _reload(options: Options, service: DnsService) -> None:
+    """SIGHUP: load every zone again and swap them in at once; on any error keep the old ones."""
+    try:
+        zones = load_zones(options)
+    except (ZoneError, OSError) as error:
+        log.error("reload failed, still serving the old zones: %s", error)
+        return
+    service.replace_zones(zones)
+    log.warning("reloaded %d zones", len(zones))

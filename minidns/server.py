@@ -1,0 +1,171 @@
+"""The asyncio shell: UDP and TCP sockets that move bytes to and from a DnsService."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from dataclasses import dataclass, field
+
+from minidns.service import DnsService
+
+log = logging.getLogger(__name__)
+
+LENGTH_PREFIX = 2  # RFC 1035 §4.2.2, RFC 7766 §8
+
+
+@dataclass(frozen=True)
+class TcpLimits:
+    """RFC 7766 §6.2: how long an idle connection stays open, and how many may be open."""
+
+    idle_timeout: float = 10.0
+    max_connections: int = 256
+
+
+class UdpServer(asyncio.DatagramProtocol):
+    """One UDP socket: each datagram is a query, each answer one datagram back."""
+
+    def __init__(self, service: DnsService) -> None:
+        self.service = service
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        response = self.service.answer_datagram(data)
+        if response is not None and self.transport is not None:
+            self.transport.sendto(response, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("UDP error: %s", exc)
+
+
+class MessageFramer:
+    """Splits a TCP byte stream into DNS messages by their 2-octet length (RFC 1035 §4.2.2)."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The messages completed by `data`."""
+        self._buffer += data
+        messages = []
+        while len(self._buffer) >= LENGTH_PREFIX:
+            length = int.from_bytes(self._buffer[:LENGTH_PREFIX], "big")
+            end = LENGTH_PREFIX + length
+            if len(self._buffer) < end:
+                break
+            messages.append(bytes(self._buffer[LENGTH_PREFIX:end]))
+            del self._buffer[:end]
+        return messages
+
+
+def frame(message: bytes) -> bytes:
+    return len(message).to_bytes(LENGTH_PREFIX, "big") + message
+
+
+@dataclass
+class TcpConnections:
+    """The open TCP connections of one server, to enforce TcpLimits.max_connections."""
+
+    limits: TcpLimits
+    open: set[TcpConnection] = field(default_factory=set)
+
+
+class TcpConnection(asyncio.Protocol):
+    """One TCP client: any number of queries, pipelined, until idle (RFC 7766 §6.2.1)."""
+
+    def __init__(self, service: DnsService, connections: TcpConnections) -> None:
+        self.service = service
+        self.connections = connections
+        self.framer = MessageFramer()
+        self.transport: asyncio.Transport | None = None
+        self.client = ""
+        self._loop = asyncio.get_running_loop()
+        self._last_activity = 0.0
+        self._idle_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if len(self.connections.open) >= self.connections.limits.max_connections:
+            transport.abort()  # RFC 7766 §6.2.2: a server may refuse connections over its limit
+            return
+        self.connections.open.add(self)
+        peer = transport.get_extra_info("peername")
+        self.client = str(peer[0]) if peer else ""
+        self._touch()
+        self._arm_idle_timer(self.connections.limits.idle_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        self._touch()
+        for message in self.framer.feed(data):
+            for response in self.service.answer_stream(message, self.client):
+                if self.transport is not None:
+                    self.transport.write(frame(response))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connections.open.discard(self)
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+
+    def _touch(self) -> None:
+        self._last_activity = self._loop.time()
+
+    def _arm_idle_timer(self, delay: float) -> None:
+        self._idle_timer = self._loop.call_later(delay, self._check_idle)
+
+    def _check_idle(self) -> None:
+        remaining = self._last_activity + self.connections.limits.idle_timeout - self._loop.time()
+        if remaining > 0:
+            self._arm_idle_timer(remaining)
+        elif self.transport is not None:
+            self.transport.close()  # RFC 7766 §6.2.3: the server closes idle connections
+
+
+@dataclass
+class ListeningServer:
+    """The sockets of one listen address, to close them."""
+
+    udp: asyncio.DatagramTransport
+    tcp: asyncio.Server
+    connections: TcpConnections
+
+    @property
+    def port(self) -> int:
+        return int(self.udp.get_extra_info("sockname")[1])
+
+    def close(self) -> None:
+        self.udp.close()
+        self.tcp.close()
+        for connection in list(self.connections.open):
+            if connection.transport is not None:
+                connection.transport.abort()
+
+
+async def serve(
+    service: DnsService,
+    host: str,
+    port: int,
+    limits: TcpLimits | None = None,
+    reuse_port: bool = False,
+) -> ListeningServer:
+    """Listen for DNS over UDP and TCP on one address (port 0: the same free port for both)."""
+    loop = asyncio.get_running_loop()
+    connections = TcpConnections(limits or TcpLimits())
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    udp_transport, _ = await loop.create_datagram_endpoint(
+        lambda: UdpServer(service), local_addr=(host, port), family=family, reuse_port=reuse_port
+    )
+    bound_port = udp_transport.get_extra_info("sockname")[1]
+    tcp_server = await loop.create_server(
+        lambda: TcpConnection(service, connections),
+        host,
+        bound_port,
+        family=family,
+        reuse_address=True,
+        reuse_port=reuse_port,
+    )
+    return ListeningServer(udp_transport, tcp_server, connections)

@@ -1,0 +1,96 @@
+"""The DNS service of one process: zones, identity, answer cache and transfer policy.
+
+Sans-I/O: it takes query bytes (and, over TCP, the client's address) and gives back response
+bytes; `minidns.server` moves them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterable
+
+from dnslib import QTYPE, DNSRecord
+
+from minidns.axfr import transfer
+from minidns.cache import AnswerCache, query_key
+from minidns.respond import respond
+from minidns.zone.model import ZoneSet
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+TRANSFER_TYPES = (QTYPE.AXFR, QTYPE.IXFR)
+
+log = logging.getLogger(__name__)
+
+
+class DnsService:
+    """Answers queries from the current zones, through the cache."""
+
+    def __init__(
+        self,
+        zones: ZoneSet,
+        identity: str = "",
+        allow_transfer: Iterable[IpNetwork] = (),
+        cache_entries: int = 100_000,
+    ) -> None:
+        self.zones = zones
+        self.identity = identity
+        self.allow_transfer = list(allow_transfer)
+        self.cache = AnswerCache(cache_entries)
+
+    def replace_zones(self, zones: ZoneSet) -> None:
+        """Serve new zones from now on; the cached answers of the old ones are dropped."""
+        self.zones = zones
+        self.cache.clear()
+
+    def answer_datagram(self, wire: bytes) -> bytes | None:
+        """The response to a query over UDP, or None to drop it."""
+        found = query_key(wire, False)
+        if found is not None:
+            cached = self.cache.lookup(wire, found)
+            if cached is not None:
+                return cached
+        response = respond(self.zones, wire, tcp=False, identity=self.identity)
+        if found is not None and response is not None:
+            self.cache.store(found, response)
+        return response
+
+    def answer_stream(self, wire: bytes, client: str) -> list[bytes]:
+        """The responses to one query over TCP: one message, or a zone transfer's several."""
+        found = query_key(wire, True)
+        if found is not None:
+            qtype = int.from_bytes(wire[found.name_end : found.name_end + 2], "big")
+            if qtype not in TRANSFER_TYPES:
+                cached = self.cache.lookup(wire, found)
+                if cached is not None:
+                    return [cached]
+                response = respond(self.zones, wire, tcp=True, identity=self.identity)
+                if response is None:
+                    return []
+                self.cache.store(found, response)
+                return [response]
+        transfer_query = _transfer_query(wire)
+        if transfer_query is not None:
+            return transfer(self.zones, transfer_query, self.transfer_allowed(client))
+        response = respond(self.zones, wire, tcp=True, identity=self.identity)
+        return [] if response is None else [response]
+
+    def transfer_allowed(self, client: str) -> bool:
+        try:
+            address = ipaddress.ip_address(client.split("%")[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.allow_transfer)
+
+
+def _transfer_query(wire: bytes) -> DNSRecord | None:
+    """The parsed query when it is a well-formed AXFR or IXFR query, else None."""
+    try:
+        query = DNSRecord.parse(wire)
+    except Exception:
+        return None
+    if query.header.qr or query.header.opcode != 0 or len(query.questions) != 1:
+        return None
+    return query if query.questions[0].qtype in TRANSFER_TYPES else None
