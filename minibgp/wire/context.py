@@ -1,0 +1,33 @@
+"""What the codec needs to know about a session: what was negotiated in the OPEN exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from minibgp.wire.attributes.attribute_set import AttributeSet
+
+
+@dataclass
+class CodecContext:
+    """Per-session encoding rules.
+
+    `four_octet_as`: both sides advertised the 4-octet AS capability (RFC 6793), so AS_PATH and
+    AGGREGATOR carry 4-octet AS numbers; otherwise they carry 2-octet numbers, AS_TRANS stands in
+    for larger ones and AS4_PATH / AS4_AGGREGATOR carry the real numbers (RFC 6793 §4.2).
+    Set it once, after the OPEN exchange and before the first UPDATE.
+
+    `attribute_sets` remembers the path attribute sets already decoded on this session, keyed by
+    their wire bytes, so each distinct set is decoded once and shared by all its routes.
+    """
+
+    four_octet_as: bool = True
+    max_cached_attribute_sets: int = 50_000
+    attribute_sets: dict[object, AttributeSet] = field(default_factory=dict, repr=False)
+
+    def remember(self, key: object, attribute_set: AttributeSet) -> None:
+        """Cache a decoded attribute set (the cache is emptied when it grows too big)."""
+        if len(self.attribute_sets) >= self.max_cached_attribute_sets:
+            self.attribute_sets.clear()
+        self.attribute_sets[key] = attribute_set

@@ -1,0 +1,524 @@
+"""BGP messages (RFC 4271 §4.2 to §4.5, RFC 2918 §3), `decode_message` and `encode_message`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import ClassVar
+
+from minibgp.errors import (
+    BGPError,
+    CeaseSubcode,
+    ErrorCode,
+    HeaderErrorSubcode,
+    OpenErrorSubcode,
+    RouteRefreshErrorSubcode,
+    UpdateErrorSubcode,
+    error_name,
+)
+from minibgp.wire.attributes import (
+    Aggregator,
+    As4Aggregator,
+    As4Path,
+    AsPath,
+    AttributeSet,
+    AttributeType,
+    DiscardedAttribute,
+    MpReachNlri,
+    MpUnreachNlri,
+    NextHop,
+    PathAttribute,
+    attribute_set_with_next_hop,
+    decode_path_attributes,
+)
+from minibgp.wire.capabilities import (
+    AS_TRANS,
+    Capability,
+    FourOctetAS,
+    decode_optional_parameters,
+    encode_optional_parameters,
+)
+from minibgp.wire.context import CodecContext
+from minibgp.wire.header import MessageType, encode_header
+from minibgp.wire.nlri import (
+    AFI,
+    IPV4_UNICAST,
+    SAFI,
+    Family,
+    IPAddress,
+    Prefix,
+    PrefixList,
+    encode_prefixes,
+    prefix_afi,
+    prefix_keys,
+    split_prefixes,
+)
+
+BGP_VERSION = 4
+
+
+# --- OPEN (RFC 4271 §4.2) ---------------------------------------------------------------
+
+
+@dataclass
+class Open:
+    """OPEN. `my_as` is the speaker's real AS: on the wire My AS carries AS_TRANS when it does not
+    fit in 2 octets, and the 4-octet AS capability carries the real one (RFC 6793 §4.1)."""
+
+    my_as: int
+    hold_time: int
+    bgp_identifier: IPv4Address
+    capabilities: list[Capability] = field(default_factory=list)
+    version: int = BGP_VERSION
+
+    message_type: ClassVar[MessageType] = MessageType.OPEN
+
+    def __post_init__(self) -> None:
+        self.bgp_identifier = IPv4Address(self.bgp_identifier)
+
+    def capability(self, cls: type[Capability]) -> list[Capability]:
+        """The advertised capabilities of one class."""
+        return [c for c in self.capabilities if isinstance(c, cls)]
+
+    @property
+    def four_octet_as(self) -> bool:
+        """The 4-octet AS capability is advertised."""
+        return any(isinstance(c, FourOctetAS) for c in self.capabilities)
+
+    def encode_body(self) -> bytes:
+        capabilities = list(self.capabilities)
+        if not self.four_octet_as:
+            capabilities.append(FourOctetAS(self.my_as))  # RFC 6793 §3: we always send it
+        my_as = self.my_as if self.my_as <= 0xFFFF else AS_TRANS
+        return (
+            bytes((self.version,))
+            + my_as.to_bytes(2, "big")
+            + self.hold_time.to_bytes(2, "big")
+            + self.bgp_identifier.packed
+            + encode_optional_parameters(capabilities)
+        )
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> Open:
+        """Parse and validate an OPEN body (RFC 4271 §6.2; peer AS is checked by the session)."""
+        if len(body) < 10:
+            raise BGPError(
+                ErrorCode.MESSAGE_HEADER_ERROR,
+                HeaderErrorSubcode.BAD_MESSAGE_LENGTH,
+                (19 + len(body)).to_bytes(2, "big"),
+                "OPEN shorter than its fixed fields",
+            )
+        version = body[0]
+        if version != BGP_VERSION:
+            raise BGPError(
+                ErrorCode.OPEN_MESSAGE_ERROR,
+                OpenErrorSubcode.UNSUPPORTED_VERSION_NUMBER,
+                BGP_VERSION.to_bytes(2, "big"),  # RFC 4271 §6.2: the version we support
+                f"peer speaks BGP version {version}, we speak {BGP_VERSION}",
+            )
+        my_as = int.from_bytes(body[1:3], "big")
+        hold_time = int.from_bytes(body[3:5], "big")
+        if hold_time in (1, 2):  # RFC 4271 §6.2: zero or at least three seconds
+            raise BGPError(
+                ErrorCode.OPEN_MESSAGE_ERROR,
+                OpenErrorSubcode.UNACCEPTABLE_HOLD_TIME,
+                reason=f"hold time {hold_time} s (must be 0 or at least 3 s)",
+            )
+        identifier = IPv4Address(body[5:9])
+        if int(identifier) == 0:  # RFC 6286 §2.1: a non-zero 32-bit number
+            raise BGPError(
+                ErrorCode.OPEN_MESSAGE_ERROR,
+                OpenErrorSubcode.BAD_BGP_IDENTIFIER,
+                reason="BGP Identifier 0.0.0.0",
+            )
+        capabilities = decode_optional_parameters(body[9:])
+        for capability in capabilities:
+            if isinstance(capability, FourOctetAS):
+                my_as = capability.asn  # RFC 6793 §4.1
+                break
+        return cls(my_as, hold_time, identifier, capabilities, version)
+
+
+# --- UPDATE (RFC 4271 §4.3) ---------------------------------------------------------------
+
+
+@dataclass
+class Update:
+    """UPDATE.
+
+    `withdrawn` and `nlri` are the IPv4 Withdrawn Routes and NLRI fields; other families travel
+    in MP_REACH_NLRI / MP_UNREACH_NLRI inside `attributes`. Use `announced()`,
+    `withdrawn_prefixes()` and `is_end_of_rib()` rather than reading the fields.
+
+    RFC 7606 outcomes of decoding: `treat_as_withdraw` (every announced route is to be treated as
+    withdrawn; `errors` says why) and `discarded_attributes` (attributes dropped).
+    Build one with `Update.build(...)` or `Update.end_of_rib(...)`.
+    """
+
+    withdrawn: Sequence[Prefix] = ()
+    attributes: Sequence[PathAttribute] = ()
+    nlri: Sequence[Prefix] = ()
+    treat_as_withdraw: bool = False
+    errors: list[str] = field(default_factory=list)
+    discarded_attributes: list[DiscardedAttribute] = field(default_factory=list)
+    _sets: dict[Family, AttributeSet] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    message_type: ClassVar[MessageType] = MessageType.UPDATE
+
+    # -- building --
+
+    @classmethod
+    def build(
+        cls,
+        announce: Iterable[Prefix] = (),
+        withdraw: Iterable[Prefix] = (),
+        attributes: Iterable[PathAttribute] = (),
+        next_hop: IPAddress | Sequence[IPAddress] | None = None,
+    ) -> Update:
+        """An UPDATE announcing `announce` with `attributes` and withdrawing `withdraw`.
+
+        IPv4 prefixes go in the NLRI / Withdrawn Routes fields (a NEXT_HOP attribute is added
+        from `next_hop` unless `attributes` has one); IPv6 prefixes go in MP_REACH_NLRI with
+        `next_hop` (one global address, optionally followed by a link-local one, RFC 2545 §3) and
+        MP_UNREACH_NLRI. `announce` must be of one address family. The caller keeps the message
+        under 4096 octets (`encoded_length()`).
+        """
+        announce, withdraw = list(announce), list(withdraw)
+        attrs = list(attributes)
+        hops: list[IPAddress] = (
+            []
+            if next_hop is None
+            else [next_hop]
+            if not isinstance(next_hop, Sequence)
+            else list(next_hop)
+        )
+        families = {prefix_afi(p) for p in announce}
+        if len(families) > 1:
+            raise ValueError("announce prefixes of one address family per UPDATE")
+        nlri: list[Prefix] = []
+        if families == {AFI.IPV4}:
+            nlri = announce
+            if not any(isinstance(a, NextHop) for a in attrs):
+                if not hops or hops[0].version != 4:
+                    raise ValueError("IPv4 routes need an IPv4 next hop")
+                attrs.append(NextHop(hops[0]))
+        elif families == {AFI.IPV6}:
+            if not hops or hops[0].version != 6:
+                raise ValueError("IPv6 routes need an IPv6 next hop")
+            attrs.append(MpReachNlri(AFI.IPV6, SAFI.UNICAST, tuple(hops), announce))
+        withdrawn_v4 = [p for p in withdraw if p.version == 4]
+        withdrawn_v6 = [p for p in withdraw if p.version == 6]
+        if withdrawn_v6:
+            attrs.append(MpUnreachNlri(AFI.IPV6, SAFI.UNICAST, withdrawn_v6))
+        attrs.sort(key=lambda a: a.attribute_type())
+        return cls(withdrawn=withdrawn_v4, attributes=attrs, nlri=nlri)
+
+    @classmethod
+    def end_of_rib(cls, afi: int = AFI.IPV4, safi: int = SAFI.UNICAST) -> Update:
+        """The End-of-RIB marker of a family (RFC 4724 §2)."""
+        if (afi, safi) == IPV4_UNICAST:
+            return cls()
+        return cls(attributes=[MpUnreachNlri(afi, safi)])
+
+    # -- reading --
+
+    @property
+    def mp_reach(self) -> MpReachNlri | None:
+        """The MP_REACH_NLRI attribute, if any."""
+        return next((a for a in self.attributes if isinstance(a, MpReachNlri)), None)
+
+    @property
+    def mp_unreach(self) -> MpUnreachNlri | None:
+        """The MP_UNREACH_NLRI attribute, if any."""
+        return next((a for a in self.attributes if isinstance(a, MpUnreachNlri)), None)
+
+    def is_end_of_rib(self) -> Family | None:
+        """The family this UPDATE is the End-of-RIB marker of, or None (RFC 4724 §2)."""
+        if not self.withdrawn and not self.nlri and not self.attributes:
+            return IPV4_UNICAST
+        if len(self.attributes) == 1 and not self.withdrawn and not self.nlri:
+            mp_unreach = self.mp_unreach
+            if mp_unreach is not None and not mp_unreach.withdrawn and not mp_unreach.raw_withdrawn:
+                return mp_unreach.family
+        return None
+
+    def attribute_set(self, family: Family = IPV4_UNICAST) -> AttributeSet:
+        """The path attributes of the routes this UPDATE announces in `family`, as a shared set.
+
+        For MP_REACH_NLRI families the set holds the MP_REACH_NLRI's next hop (and no NLRI).
+        """
+        cached = self._sets.get(family)
+        if cached is not None:
+            return cached
+        shared = [a for a in self.attributes if not isinstance(a, MpReachNlri | MpUnreachNlri)]
+        mp_reach = self.mp_reach
+        if family != IPV4_UNICAST and mp_reach is not None and mp_reach.family == family:
+            shared.append(MpReachNlri(mp_reach.afi, mp_reach.safi, mp_reach.next_hops))
+        result = AttributeSet(shared)
+        self._sets[family] = result
+        return result
+
+    def announced_groups(self) -> list[tuple[Family, list[bytes], AttributeSet]]:
+        """(family, prefix keys, attribute set) of the routes this UPDATE makes reachable.
+
+        Empty when the UPDATE is treat-as-withdraw (RFC 7606 §2). Used by the Adj-RIB-In.
+        """
+        if self.treat_as_withdraw:
+            return []
+        groups = []
+        if self.nlri:
+            groups.append((IPV4_UNICAST, prefix_keys(self.nlri), self.attribute_set(IPV4_UNICAST)))
+        mp_reach = self.mp_reach
+        if mp_reach is not None and mp_reach.nlri:
+            family = mp_reach.family
+            groups.append((family, prefix_keys(mp_reach.nlri), self.attribute_set(family)))
+        return groups
+
+    def withdrawn_groups(self) -> list[tuple[Family, list[bytes]]]:
+        """(family, prefix keys) of the routes this UPDATE makes unreachable, including the
+        announced ones when it is treat-as-withdraw."""
+        groups = []
+        if self.withdrawn:
+            groups.append((IPV4_UNICAST, prefix_keys(self.withdrawn)))
+        mp_unreach = self.mp_unreach
+        if mp_unreach is not None and mp_unreach.withdrawn:
+            groups.append((mp_unreach.family, prefix_keys(mp_unreach.withdrawn)))
+        if self.treat_as_withdraw:
+            if self.nlri:
+                groups.append((IPV4_UNICAST, prefix_keys(self.nlri)))
+            mp_reach = self.mp_reach
+            if mp_reach is not None and mp_reach.nlri:
+                groups.append((mp_reach.family, prefix_keys(mp_reach.nlri)))
+        return groups
+
+    def announced(self) -> list[tuple[int, int, Prefix]]:
+        """(afi, safi, prefix) of every route this UPDATE announces (none if treat-as-withdraw)."""
+        return [
+            (family[0], family[1], prefix)
+            for family, keys, _ in self.announced_groups()
+            for prefix in PrefixList(keys, family[0])
+        ]
+
+    def withdrawn_prefixes(self) -> list[tuple[int, int, Prefix]]:
+        """(afi, safi, prefix) of every route this UPDATE withdraws."""
+        return [
+            (family[0], family[1], prefix)
+            for family, keys in self.withdrawn_groups()
+            for prefix in PrefixList(keys, family[0])
+        ]
+
+    # -- wire --
+
+    def encode_body(self, ctx: CodecContext) -> bytes:
+        withdrawn = encode_prefixes(self.withdrawn)
+        attributes = b"".join(a.pack(ctx) for a in _with_as4_attributes(self.attributes, ctx))
+        return (
+            len(withdrawn).to_bytes(2, "big")
+            + withdrawn
+            + len(attributes).to_bytes(2, "big")
+            + attributes
+            + encode_prefixes(self.nlri)
+        )
+
+    def encoded_length(self, ctx: CodecContext) -> int:
+        """Length of the whole message on the wire (at most 4096, RFC 4271 §4.1)."""
+        return 19 + len(self.encode_body(ctx))
+
+    @classmethod
+    def decode_body(cls, body: bytes, ctx: CodecContext) -> Update:
+        """Parse an UPDATE body with RFC 4271 §6.3 / RFC 7606 error handling."""
+        size = len(body)
+        withdrawn_length = int.from_bytes(body[0:2], "big")
+        attributes_at = 2 + withdrawn_length
+        # RFC 4271 §6.3: lengths that overrun the message are a Malformed Attribute List.
+        if attributes_at + 2 > size:
+            raise _malformed_list(
+                f"Withdrawn Routes Length {withdrawn_length} overruns the message"
+            )
+        attributes_length = int.from_bytes(body[attributes_at : attributes_at + 2], "big")
+        nlri_at = attributes_at + 2 + attributes_length
+        if nlri_at > size:
+            raise _malformed_list(
+                f"Total Path Attribute Length {attributes_length} overruns the message"
+            )
+        withdrawn = split_prefixes(body[2:attributes_at]) if withdrawn_length else []
+        nlri = split_prefixes(body[nlri_at:]) if nlri_at < size else []
+        decoded = decode_path_attributes(body[attributes_at + 2 : nlri_at], ctx)
+        shared = decoded.shared
+        errors = list(shared.malformed)
+        if decoded.list_error:
+            errors.append(decoded.list_error)
+        attributes: list[PathAttribute] = list(shared.attributes)
+        sets = {IPV4_UNICAST: shared}
+        mp_reach = decoded.mp_reach
+        if mp_reach is not None:
+            attributes.append(mp_reach)
+            sets[mp_reach.family] = attribute_set_with_next_hop(shared, mp_reach, ctx)
+        if decoded.mp_unreach is not None:
+            attributes.append(decoded.mp_unreach)
+        if nlri or (mp_reach is not None and (mp_reach.nlri or mp_reach.raw_nlri)):
+            errors.extend(_missing_well_known(shared, ipv4_nlri=bool(nlri)))
+        update = cls(
+            withdrawn=PrefixList(withdrawn),
+            attributes=attributes,
+            nlri=PrefixList(nlri),
+            treat_as_withdraw=bool(errors),
+            errors=errors,
+            discarded_attributes=list(shared.discarded),
+        )
+        update._sets = sets
+        return update
+
+
+def _malformed_list(reason: str) -> BGPError:
+    return BGPError(
+        ErrorCode.UPDATE_MESSAGE_ERROR, UpdateErrorSubcode.MALFORMED_ATTRIBUTE_LIST, reason=reason
+    )
+
+
+def _missing_well_known(shared: AttributeSet, ipv4_nlri: bool) -> list[str]:
+    """RFC 4271 §5 mandatory attributes absent from an UPDATE with NLRI (RFC 7606 §3 d)."""
+    required = [AttributeType.ORIGIN, AttributeType.AS_PATH]
+    if ipv4_nlri:
+        required.append(AttributeType.NEXT_HOP)  # RFC 4760 §3: not needed for MP_REACH only
+    return [f"missing well-known attribute {t.name}" for t in required if t not in shared]
+
+
+def _with_as4_attributes(
+    attributes: Sequence[PathAttribute], ctx: CodecContext
+) -> list[PathAttribute]:
+    """Attributes to send, sorted by type code (RFC 4271 §5), plus AS4_PATH / AS4_AGGREGATOR
+    when a 2-octet peer must see AS_TRANS for a 4-octet AS (RFC 6793 §4.2.2)."""
+    out = sorted(attributes, key=lambda a: a.attribute_type())
+    if ctx.four_octet_as:
+        return out
+    extra: list[PathAttribute] = []
+    for attribute in out:
+        if type(attribute) is AsPath and any(asn > 0xFFFF for asn in attribute.asns):
+            extra.append(As4Path(attribute.segments))
+        if type(attribute) is Aggregator and attribute.asn > 0xFFFF:
+            extra.append(As4Aggregator(attribute.asn, attribute.address))
+    present = {a.attribute_type() for a in out}
+    out.extend(a for a in extra if a.attribute_type() not in present)
+    return sorted(out, key=lambda a: a.attribute_type())
+
+
+# --- NOTIFICATION (RFC 4271 §4.5), KEEPALIVE (§4.4), ROUTE-REFRESH (RFC 2918 §3) -------------
+
+
+@dataclass
+class Notification:
+    """NOTIFICATION: an error code, subcode and data; the connection closes after it."""
+
+    code: int
+    subcode: int
+    data: bytes = b""
+
+    message_type: ClassVar[MessageType] = MessageType.NOTIFICATION
+
+    @classmethod
+    def cease(
+        cls, subcode: int = CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message: str = ""
+    ) -> Notification:
+        """A Cease; for shutdown and reset, with an RFC 8203 shutdown communication."""
+        data = b""
+        if message:
+            text = message.encode()[:255]
+            data = bytes((len(text),)) + text
+        return cls(ErrorCode.CEASE, subcode, data)
+
+    @property
+    def shutdown_message(self) -> str | None:
+        """The RFC 8203 shutdown communication of an Administrative Shutdown/Reset, if any."""
+        if self.code != ErrorCode.CEASE or self.subcode not in (2, 4) or not self.data:
+            return None
+        length = self.data[0]
+        if length + 1 > len(self.data):
+            return None
+        return self.data[1 : 1 + length].decode("utf-8", "replace")
+
+    def __str__(self) -> str:
+        text = error_name(self.code, self.subcode)
+        if (message := self.shutdown_message) is not None:
+            return f'{text}: "{message}"'
+        return f"{text} (data 0x{self.data.hex()})" if self.data else text
+
+    def encode_body(self) -> bytes:
+        return bytes((self.code, self.subcode)) + self.data
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> Notification:
+        return cls(body[0], body[1], body[2:])
+
+
+@dataclass
+class Keepalive:
+    """KEEPALIVE: the header alone."""
+
+    message_type: ClassVar[MessageType] = MessageType.KEEPALIVE
+
+    def encode_body(self) -> bytes:
+        return b""
+
+
+@dataclass
+class RouteRefresh:
+    """ROUTE-REFRESH: ask the peer to send its routes of one family again (RFC 2918 §3).
+
+    `subtype` is 0 (normal), or 1/2 for Beginning/End of Route Refresh (RFC 7313 §3).
+    """
+
+    afi: int
+    safi: int
+    subtype: int = 0
+
+    message_type: ClassVar[MessageType] = MessageType.ROUTE_REFRESH
+
+    def encode_body(self) -> bytes:
+        return self.afi.to_bytes(2, "big") + bytes((self.subtype, self.safi))
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> RouteRefresh:
+        subtype = body[2]
+        # RFC 7313 §5: BoRR / EoRR must be exactly 4 octets; normal ones may carry ORF entries
+        # (RFC 5291), which we do not negotiate and ignore.
+        if subtype in (1, 2) and len(body) != 4:
+            raise BGPError(
+                ErrorCode.ROUTE_REFRESH_MESSAGE_ERROR,
+                RouteRefreshErrorSubcode.INVALID_MESSAGE_LENGTH,
+                encode_header(MessageType.ROUTE_REFRESH, body),
+                f"ROUTE-REFRESH subtype {subtype} of {len(body)} octets, not 4",
+            )
+        return cls(int.from_bytes(body[0:2], "big"), body[3], subtype)
+
+
+Message = Open | Update | Notification | Keepalive | RouteRefresh
+
+
+def decode_message(msg_type: int, body: bytes, ctx: CodecContext) -> Message:
+    """Decode the body of a message whose header `MessageReader` already checked."""
+    if msg_type == MessageType.UPDATE:
+        return Update.decode_body(body, ctx)
+    if msg_type == MessageType.KEEPALIVE:
+        return Keepalive()
+    if msg_type == MessageType.OPEN:
+        return Open.decode_body(body)
+    if msg_type == MessageType.NOTIFICATION:
+        return Notification.decode_body(body)
+    if msg_type == MessageType.ROUTE_REFRESH:
+        return RouteRefresh.decode_body(body)
+    raise BGPError(
+        ErrorCode.MESSAGE_HEADER_ERROR,
+        HeaderErrorSubcode.BAD_MESSAGE_TYPE,
+        bytes((msg_type & 0xFF,)),
+        f"message type {msg_type} is not one we know",
+    )
+
+
+def encode_message(msg: Message, ctx: CodecContext) -> bytes:
+    """The whole message, header included."""
+    body = msg.encode_body(ctx) if isinstance(msg, Update) else msg.encode_body()
+    return encode_header(msg.message_type, body)
