@@ -8,6 +8,7 @@ world-readable, and every directory above the run directory must be searchable b
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,15 @@ class FrrRouter:
         config: str,
         daemons: tuple[str, ...] = ("zebra", "bgpd"),
         bgpd_args: tuple[str, ...] = (),
+        popen_options: dict[str, Any] | None = None,
     ) -> None:
         self.host = host
         self.run_dir = run_dir
         self.config = config
         self.daemons = daemons
         self.bgpd_args = bgpd_args
+        self.popen_options = popen_options or {}  # e.g. start_new_session for the lab's daemons
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}  # daemon name -> its process
 
     @property
     def config_path(self) -> Path:
@@ -61,7 +65,9 @@ class FrrRouter:
             argv += list(self.bgpd_args)
         if daemon == "bfdd":
             argv += ["--bfdctl", str(d / "bfdd.sock")]
-        self.host.popen(argv, stdout=(d / f"{daemon}.out").open("wb"), stderr=-2)
+        self.processes[daemon] = self.host.popen(
+            argv, stdout=(d / f"{daemon}.out").open("wb"), stderr=-2, **self.popen_options
+        )
         self._wait_for_socket(d / f"{daemon}.vty", daemon, timeout)
 
     def _wait_for_socket(self, path: Path, daemon: str, timeout: float) -> None:

@@ -1,0 +1,179 @@
+"""`python -m lab COMMAND`: the lab's command line.
+
+    up [--mode python|reference]   bring the lab up (python mode: minibgp + minidns on the servers)
+    down                           end every daemon, delete every namespace (also after a crash)
+    status                         nodes, daemons, BGP sessions, which server each router prefers
+    exec NODE -- CMD...            run CMD in NODE's namespace (the lab's `vagrant ssh NODE`)
+    halt NODE / start NODE         switch a node off (daemons end, links down) and on again
+    demo [--mode python|reference|both]   the seed's scenarios, narrated and checked
+    capture NODE [--write F.pcap] [--count N]   tcpdump on the node's link
+    render --node NODE --out DIR | --format json   the configs the lab and Vagrant use
+
+Every command takes `--name NAME` (default "default") to pick one of several labs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from lab.render import MODES
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command != "render" and os.geteuid() != 0:
+        print("lab: needs root (network namespaces)", file=sys.stderr)
+        return 1
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        from lab.lab import LabError
+        from lab.topology import TopologyError
+
+        if isinstance(error, LabError | TopologyError):
+            print(f"lab: {error}", file=sys.stderr)
+            return 1
+        raise
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lab",
+        description="The seed's anycast DNS lab in network namespaces.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--name", default="default", help="which lab (default: %(default)s)")
+        return sub
+
+    up = command("up", "bring the lab up")
+    up.add_argument("--mode", choices=MODES, default="python")
+    up.set_defaults(handler=_up)
+    command("down", "tear the lab down").set_defaults(handler=_down)
+    command("status", "show nodes, daemons, BGP sessions and preferences").set_defaults(
+        handler=_status
+    )
+    exec_ = command("exec", "run a command in a node's namespace")
+    exec_.add_argument("node")
+    exec_.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ...")
+    exec_.set_defaults(handler=_exec)
+    for name, help_text, handler in (
+        ("halt", "switch a node off (daemons end, links down)", _halt),
+        ("start", "switch a halted node on again", _start),
+    ):
+        sub = command(name, help_text)
+        sub.add_argument("node")
+        sub.set_defaults(handler=handler)
+    demo = command("demo", "run the seed's scenarios, narrated and checked")
+    demo.add_argument("--mode", choices=(*MODES, "both"), default="both")
+    demo.set_defaults(handler=_demo, name="demo")
+    capture = command("capture", "tcpdump on a node's link (Ctrl-C to stop)")
+    capture.add_argument("node")
+    capture.add_argument("--write", metavar="FILE.pcap", help="write a pcap file for Wireshark")
+    capture.add_argument("--count", type=int, help="stop after this many packets")
+    capture.add_argument("--interface", help="default: the node's first link")
+    capture.add_argument("filter", nargs="*", help="a tcpdump filter (default: everything)")
+    capture.set_defaults(handler=_capture)
+    render = command("render", "write the configs rendered from lab/topology.toml")
+    render.add_argument("--node", help="the node whose files to write")
+    render.add_argument("--mode", choices=MODES, default="python")
+    render.add_argument("--out", type=Path, help="directory for --node's files")
+    render.add_argument("--run-dir", help="the directory the files will live in (default: --out)")
+    render.add_argument("--format", choices=("files", "json"), default="files")
+    render.set_defaults(handler=_render)
+    return parser
+
+
+def _lab(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from lab.lab import Lab
+
+    return Lab(args.name)
+
+
+def _up(args: argparse.Namespace) -> int:
+    lab = _lab(args)
+    if not lab.up(args.mode):
+        print(f"lab {lab.name!r} is already up (mode {lab.mode}); `down` first to change it")
+        return 0
+    print(f"lab {lab.name!r} is up in {args.mode} mode; try: python -m lab status")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    removed = _lab(args).down()
+    print(f"lab {args.name!r} is down" + (f" (removed {len(removed)} things)" if removed else ""))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from lab.status import format_status
+
+    print(format_status(_lab(args)))
+    return 0
+
+
+def _exec(args: argparse.Namespace) -> int:
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        print("lab exec: give a command after --", file=sys.stderr)
+        return 2
+    command = _lab(args).exec_argv(args.node, argv)
+    os.execvp(command[0], command)  # stdout, stderr and exit code are the command's own
+
+
+def _halt(args: argparse.Namespace) -> int:
+    stopped = _lab(args).halt(args.node)
+    names = ", ".join(d.name for d in stopped) or "no daemons"
+    print(f"{args.node} halted ({names} stopped, links down)")
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    started = _lab(args).start(args.node)
+    names = ", ".join(f"{d.name} (pid {d.pid})" for d in started) or "no daemons"
+    print(f"{args.node} started: links up, {names}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from lab.demo import run_demo
+
+    modes = MODES if args.mode == "both" else (args.mode,)
+    return 0 if run_demo(modes, name=args.name) else 1
+
+
+def _capture(args: argparse.Namespace) -> int:
+    from lab.capture import tcpdump_argv
+
+    lab = _lab(args)
+    argv = tcpdump_argv(
+        lab.topology, args.node, args.interface, args.write, args.count, args.filter
+    )
+    command = lab.exec_argv(args.node, argv)
+    os.execvp(command[0], command)
+
+
+def _render(args: argparse.Namespace) -> int:
+    from lab.render import node_files, topology_json
+    from lab.topology import load
+
+    topology = load()
+    if args.format == "json":
+        sys.stdout.write(topology_json(topology))
+        return 0
+    if not args.node or not args.out:
+        print("lab render: give --node and --out (or --format json)", file=sys.stderr)
+        return 2
+    run_dir = args.run_dir or str(args.out.resolve())
+    files = node_files(topology, topology.node(args.node), args.mode, run_dir)
+    for path in files.write(args.out):
+        print(path)
+    return 0

@@ -1,0 +1,254 @@
+"""Every configuration of the lab, rendered from the topology in one place.
+
+The namespace lab and the Vagrant machines use the same texts: FRR configs for the routers and for
+the servers in reference mode, minibgp's TOML, the example.com zone file, the pdnsutil commands
+that fill PowerDNS's gsqlite3 database, and the command lines of minidns and pdns_server.
+
+    python -m lab render --node server1 --mode reference --out DIR   # one node's files
+    python -m lab render --format json                               # the topology for Vagrant
+
+Only the standard library is used (the Vagrant machines run this with Debian 12's python3).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from lab.topology import Node, Topology
+
+Mode = Literal["python", "reference"]
+MODES: tuple[Mode, ...] = ("python", "reference")
+
+ZONE_TTL = 3600
+# The SOA of the zone: `pdnsutil create-zone example.com ns1.example.com` with the lab's
+# default-soa-content (PowerDNS's own default names a.misconfigured.dns.server.invalid).
+# Fields: MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 §3.3.13).
+SOA_TIMERS = "0 10800 3600 604800 3600"
+
+
+@dataclass(frozen=True)
+class NodeFiles:
+    """File name → content for one node in one mode."""
+
+    files: dict[str, str]
+
+    def write(self, directory: Path) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, text in self.files.items():
+            path = directory / name
+            path.write_text(text)
+            path.chmod(0o755 if name.endswith(".sh") else 0o644)
+            written.append(path)
+        return written
+
+
+# --- FRR ---------------------------------------------------------------------------------------
+
+
+def frr_config(topology: Topology, node: Node) -> str:
+    """frr.conf for a router, or for a server announcing the anycast /32 (reference mode).
+
+    A router originates the /24s of its links; a server originates the anycast prefix, which is
+    on its loopback. Both say `no bgp ebgp-requires-policy`: FRR 8.4's `traditional` defaults
+    otherwise drop every eBGP route that no policy accepts (RFC 8212).
+    """
+    if node.asn is None or node.router_id is None:
+        raise ValueError(f"{node.name} does not speak BGP")
+    timers = topology.bgp_timers
+    if node.role == "server":
+        networks = [str(topology.service.anycast.network)]
+    else:
+        networks = [str(link.network) for link in topology.links_of(node.name)]
+    lines = [
+        "frr defaults traditional",
+        f"hostname {node.name}",
+        "!",
+        f"router bgp {node.asn}",
+        f" bgp router-id {node.router_id}",
+        " no bgp ebgp-requires-policy",
+    ]
+    for neighbor in topology.neighbors(node.name):
+        kind = "iBGP" if neighbor.internal else "eBGP"
+        lines += [
+            f" neighbor {neighbor.address} remote-as {neighbor.asn}",
+            f" neighbor {neighbor.address} description {neighbor.node} ({kind})",
+            f" neighbor {neighbor.address} timers {timers.keepalive} {timers.hold}",
+            f" neighbor {neighbor.address} timers connect {timers.connect_retry}",
+        ]
+    lines.append(" address-family ipv4 unicast")
+    lines += [f"  network {network}" for network in networks]
+    lines += [" exit-address-family", "!", "line vty", "!", ""]
+    return "\n".join(lines)
+
+
+# --- minibgp -----------------------------------------------------------------------------------
+
+
+def minibgp_config(topology: Topology, node: Node, control_socket: str | None = None) -> str:
+    """minibgp's TOML for a server: its AS, its router, and the anycast prefix to announce."""
+    if node.asn is None or node.router_id is None:
+        raise ValueError(f"{node.name} does not speak BGP")
+    timers = topology.bgp_timers
+    lines = [
+        f"# minibgp on {node.name}: announce {topology.service.anycast.network} to its router.",
+        "[speaker]",
+        f"asn = {node.asn}",
+        f'router_id = "{node.router_id}"',
+    ]
+    if control_socket is not None:
+        lines.append(f'control_socket = "{control_socket}"')
+    for neighbor in topology.neighbors(node.name):
+        lines += [
+            "",
+            "[[peer]]",
+            f'address = "{neighbor.address}"',
+            f"asn = {neighbor.asn}",
+            f'description = "{neighbor.node}"',
+            f"hold_time = {timers.hold}",
+            f"connect_retry = {timers.connect_retry}",
+        ]
+    lines += ["", "[[announce]]", f'prefix = "{topology.service.anycast.network}"', ""]
+    return "\n".join(lines)
+
+
+# --- DNS ---------------------------------------------------------------------------------------
+
+
+def soa_content(topology: Topology) -> str:
+    """The SOA RDATA: the nameserver as MNAME, hostmaster@zone as RNAME (RFC 1035 §3.3.13)."""
+    return f"{topology.service.nameserver}. hostmaster.{topology.service.zone}. {SOA_TIMERS}"
+
+
+def zone_file(topology: Topology) -> str:
+    """The zone as an RFC 1035 §5 master file, holding what the seed's pdnsutil commands make."""
+    service = topology.service
+    lines = [
+        f"; {service.zone}: the same data as the seed's pdnsutil commands (lab/topology.toml)",
+        f"$ORIGIN {service.zone}.",
+        f"$TTL {ZONE_TTL}",
+        f"@ IN SOA {soa_content(topology)}",
+        f"@ IN NS {service.nameserver}.",
+    ]
+    for record in service.records:
+        content = record.content
+        if record.type in ("MX", "NS", "CNAME") and not content.endswith("."):
+            content += "."  # pdnsutil takes names as absolute; a zone file needs the dot
+        lines.append(f"{record.name} IN {record.type} {content}")
+    return "\n".join(lines) + "\n"
+
+
+def pdns_backend_config(topology: Topology, database: str) -> str:
+    """pdns.conf for pdnsutil: the gsqlite3 database and the SOA `create-zone` gives new zones."""
+    soa = f"{topology.service.nameserver} hostmaster.@ {SOA_TIMERS}"
+    return f"launch=gsqlite3\ngsqlite3-database={database}\ndefault-soa-content={soa}\n"
+
+
+def pdnsutil_commands(topology: Topology) -> list[list[str]]:
+    """The seed's pdnsutil commands (arguments after `pdnsutil --config-dir=DIR`)."""
+    service = topology.service
+    commands = [["create-zone", service.zone, service.nameserver]]
+    for record in service.records:
+        commands.append(["add-record", service.zone, record.name, record.type, record.content])
+    return commands
+
+
+def pdns_server_args(
+    topology: Topology, node: Node, database: str, socket_dir: str, config_dir: str | None = None
+) -> list[str]:
+    """pdns_server's command line for a server: gsqlite3, on the anycast and unicast addresses.
+
+    `server-id` is what PowerDNS answers to NSID (RFC 5001) and to CH TXT id.server (RFC 4892).
+    """
+    addresses = [str(topology.service.address)] + [str(i.ip) for i in node.interfaces]
+    args = ["pdns_server"]
+    args += [f"--config-dir={config_dir}"] if config_dir else ["--no-config"]
+    args += [
+        "--daemon=no",
+        "--guardian=no",
+        "--disable-syslog",
+        f"--socket-dir={socket_dir}",
+        "--launch=gsqlite3",
+        f"--gsqlite3-database={database}",
+        f"--local-address={','.join(addresses)}",
+        "--local-port=53",
+        f"--server-id={node.name}",
+    ]
+    return args
+
+
+def minidns_args(topology: Topology, node: Node, zone_path: str) -> list[str]:
+    """minidns's arguments (after `python -m minidns`): the zone, both addresses, the identity."""
+    args = ["--zone", f"{topology.service.zone}={zone_path}"]
+    for address in [topology.service.address, *(i.ip for i in node.interfaces)]:
+        args += ["--listen", f"{address}:53"]
+    args += ["--identity", node.name]
+    return args
+
+
+# --- per node ----------------------------------------------------------------------------------
+
+
+def node_files(topology: Topology, node: Node, mode: Mode, run_dir: str) -> NodeFiles:
+    """Every file one node needs in one mode; paths inside them point into `run_dir`."""
+    files: dict[str, str] = {}
+    if node.role == "router":
+        files["frr.conf"] = frr_config(topology, node)
+    elif node.role == "server" and mode == "reference":
+        files["frr.conf"] = frr_config(topology, node)
+        files["pdns.conf"] = pdns_backend_config(topology, f"{run_dir}/pdns.sqlite3")
+        files["pdnsutil.sh"] = _pdnsutil_script(topology, run_dir)
+    elif node.role == "server":
+        files["minibgp.toml"] = minibgp_config(topology, node, f"{run_dir}/minibgp.sock")
+        files[f"{topology.service.zone}.zone"] = zone_file(topology)
+    return NodeFiles(files)
+
+
+def _pdnsutil_script(topology: Topology, run_dir: str) -> str:
+    """A shell script that makes the gsqlite3 database the way the seed did, with pdnsutil."""
+    schema = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"
+    lines = [
+        "#!/bin/sh",
+        "# Fill PowerDNS's gsqlite3 database with the seed's pdnsutil commands.",
+        "set -e",
+        f"rm -f {run_dir}/pdns.sqlite3",
+        f"sqlite3 {run_dir}/pdns.sqlite3 < {schema}",
+    ]
+    for command in pdnsutil_commands(topology):
+        quoted = " ".join(_shell_quote(arg) for arg in command)
+        lines.append(f"pdnsutil --config-dir={run_dir} {quoted}")
+    return "\n".join(lines) + "\n"
+
+
+def _shell_quote(arg: str) -> str:
+    safe = all(c.isalnum() or c in "@._-/:=" for c in arg)
+    return arg if safe else "'" + arg.replace("'", "'\\''") + "'"
+
+
+def topology_json(topology: Topology) -> str:
+    """The topology as the Vagrantfile reads it (nodes with their interfaces and routes)."""
+    nodes = []
+    for node in topology.nodes.values():
+        nodes.append(
+            {
+                "name": node.name,
+                "role": node.role,
+                "asn": node.asn,
+                "interfaces": [
+                    {"name": i.name, "address": str(i.ip), "netmask": str(i.address.netmask)}
+                    for i in node.interfaces
+                ],
+                "routes": [{"to": r.to, "via": str(r.via)} for r in node.routes],
+            }
+        )
+    document = {
+        "generated_by": "python -m lab render --format json (from lab/topology.toml)",
+        "anycast": str(topology.service.anycast),
+        "box": topology.vagrant.box,
+        "memory": topology.vagrant.memory,
+        "nodes": nodes,
+    }
+    return json.dumps(document, indent=2) + "\n"
