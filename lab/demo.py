@@ -167,7 +167,7 @@ def scenario_dns_failover(narrator: Narrator) -> None:
     narrator.say(f"$ python -m lab halt server1 --name {lab.name}")
     stopped = lab.halt("server1")
     narrator.say(INDENT + f"stopped {', '.join(d.name for d in stopped)}; server1's link is down")
-    after_halt = {router: "server2" for router in lab.normal_preferences()}
+    after_halt: dict[str, str | None] = {router: "server2" for router in lab.normal_preferences()}
     waited = _wait(narrator, after_halt, "every router to send 169.254.0.1 to server2")
     if waited is not None:
         narrator.say(f"  (the routers moved to server2 {waited:.2f} s after the halt)")
