@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--out", type=Path, help="directory for --node's files")
     render.add_argument("--run-dir", help="the directory the files will live in (default: --out)")
     render.add_argument("--format", choices=("files", "json"), default="files")
+    render.add_argument(
+        "--systemd-python", help="also write systemd units running minibgp/minidns with it"
+    )
     render.set_defaults(handler=_render)
     return parser
 
@@ -173,7 +176,8 @@ def _render(args: argparse.Namespace) -> int:
         print("lab render: give --node and --out (or --format json)", file=sys.stderr)
         return 2
     run_dir = args.run_dir or str(args.out.resolve())
-    files = node_files(topology, topology.node(args.node), args.mode, run_dir)
+    node = topology.node(args.node)
+    files = node_files(topology, node, args.mode, run_dir, args.systemd_python)
     for path in files.write(args.out):
         print(path)
     return 0

@@ -139,8 +139,7 @@ def _start_pdns(host: Netns, topology: Topology, node: Node, run_dir: Path) -> D
     subprocess.run(
         ["sh", str(run_dir / "pdnsutil.sh")], check=True, capture_output=True, timeout=30
     )
-    argv = pdns_server_args(topology, node, str(run_dir / "pdns.sqlite3"), socket_dir=str(run_dir))
-    daemon = _spawn(host, node, "pdns_server", argv, run_dir)
+    daemon = _spawn(host, node, "pdns_server", pdns_server_args(str(run_dir)), run_dir)
     _wait_for_dns(host, daemon, run_dir)
     return daemon
 

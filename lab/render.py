@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Literal
 
@@ -141,10 +142,23 @@ def zone_file(topology: Topology) -> str:
     return "\n".join(lines) + "\n"
 
 
-def pdns_backend_config(topology: Topology, database: str) -> str:
-    """pdns.conf for pdnsutil: the gsqlite3 database and the SOA `create-zone` gives new zones."""
-    soa = f"{topology.service.nameserver} hostmaster.@ {SOA_TIMERS}"
-    return f"launch=gsqlite3\ngsqlite3-database={database}\ndefault-soa-content={soa}\n"
+def pdns_config(topology: Topology, node: Node, database: str) -> str:
+    """pdns.conf for a server, read by pdnsutil and pdns_server alike.
+
+    `server-id` is what PowerDNS answers to NSID (RFC 5001) and to CH TXT id.server (RFC 4892);
+    `default-soa-content` is the SOA that `pdnsutil create-zone` gives the zone.
+    """
+    addresses = [str(topology.service.address)] + [str(i.ip) for i in node.interfaces]
+    settings = {
+        "launch": "gsqlite3",
+        "gsqlite3-database": database,
+        "default-soa-content": f"{topology.service.nameserver} hostmaster.@ {SOA_TIMERS}",
+        "local-address": ",".join(addresses),
+        "local-port": "53",
+        "server-id": node.name,
+    }
+    lines = [f"# PowerDNS on {node.name} (rendered from lab/topology.toml)"]
+    return "\n".join(lines + [f"{key}={value}" for key, value in settings.items()]) + "\n"
 
 
 def pdnsutil_commands(topology: Topology) -> list[list[str]]:
@@ -156,28 +170,16 @@ def pdnsutil_commands(topology: Topology) -> list[list[str]]:
     return commands
 
 
-def pdns_server_args(
-    topology: Topology, node: Node, database: str, socket_dir: str, config_dir: str | None = None
-) -> list[str]:
-    """pdns_server's command line for a server: gsqlite3, on the anycast and unicast addresses.
-
-    `server-id` is what PowerDNS answers to NSID (RFC 5001) and to CH TXT id.server (RFC 4892).
-    """
-    addresses = [str(topology.service.address)] + [str(i.ip) for i in node.interfaces]
-    args = ["pdns_server"]
-    args += [f"--config-dir={config_dir}"] if config_dir else ["--no-config"]
-    args += [
+def pdns_server_args(run_dir: str) -> list[str]:
+    """pdns_server in the foreground with the pdns.conf in `run_dir`."""
+    return [
+        "pdns_server",
+        f"--config-dir={run_dir}",
         "--daemon=no",
         "--guardian=no",
         "--disable-syslog",
-        f"--socket-dir={socket_dir}",
-        "--launch=gsqlite3",
-        f"--gsqlite3-database={database}",
-        f"--local-address={','.join(addresses)}",
-        "--local-port=53",
-        f"--server-id={node.name}",
+        f"--socket-dir={run_dir}",
     ]
-    return args
 
 
 def minidns_args(topology: Topology, node: Node, zone_path: str) -> list[str]:
@@ -192,19 +194,59 @@ def minidns_args(topology: Topology, node: Node, zone_path: str) -> list[str]:
 # --- per node ----------------------------------------------------------------------------------
 
 
-def node_files(topology: Topology, node: Node, mode: Mode, run_dir: str) -> NodeFiles:
-    """Every file one node needs in one mode; paths inside them point into `run_dir`."""
+def node_files(
+    topology: Topology, node: Node, mode: Mode, run_dir: str, systemd_python: str | None = None
+) -> NodeFiles:
+    """Every file one node needs in one mode; paths inside them point into `run_dir`.
+
+    With `systemd_python` (the Vagrant machines), python mode also gets systemd units that run
+    minibgp and minidns with that interpreter.
+    """
     files: dict[str, str] = {}
     if node.role == "router":
         files["frr.conf"] = frr_config(topology, node)
     elif node.role == "server" and mode == "reference":
         files["frr.conf"] = frr_config(topology, node)
-        files["pdns.conf"] = pdns_backend_config(topology, f"{run_dir}/pdns.sqlite3")
+        files["pdns.conf"] = pdns_config(topology, node, f"{run_dir}/pdns.sqlite3")
         files["pdnsutil.sh"] = _pdnsutil_script(topology, run_dir)
     elif node.role == "server":
+        zone_path = f"{run_dir}/{topology.service.zone}.zone"
         files["minibgp.toml"] = minibgp_config(topology, node, f"{run_dir}/minibgp.sock")
         files[f"{topology.service.zone}.zone"] = zone_file(topology)
+        if systemd_python is not None:
+            files.update(_systemd_units(topology, node, run_dir, zone_path, systemd_python))
     return NodeFiles(files)
+
+
+def _systemd_units(
+    topology: Topology, node: Node, run_dir: str, zone_path: str, python: str
+) -> dict[str, str]:
+    anycast = topology.service.anycast
+    minidns = " ".join([python, "-m", "minidns", *minidns_args(topology, node, zone_path)])
+    minibgp = f"{python} -m minibgp --config {run_dir}/minibgp.toml"
+    unit = """[Unit]
+Description={what}
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+ExecStartPre=/sbin/ip addr replace {anycast} dev lo
+ExecStart={command}
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+"""
+    return {
+        "anycast-minidns.service": unit.format(
+            what=f"minidns answering for {topology.service.zone} on {anycast.ip}",
+            anycast=anycast,
+            command=minidns,
+        ),
+        "anycast-minibgp.service": unit.format(
+            what=f"minibgp announcing {anycast.network}", anycast=anycast, command=minibgp
+        ),
+    }
 
 
 def _pdnsutil_script(topology: Topology, run_dir: str) -> str:
@@ -228,6 +270,14 @@ def _shell_quote(arg: str) -> str:
     return arg if safe else "'" + arg.replace("'", "'\\''") + "'"
 
 
+def lab_supernet(topology: Topology) -> IPv4Network:
+    """The smallest prefix holding every link: a VM's stand-in for "default" (keeps its NAT)."""
+    supernet = topology.links[0].network
+    while not all(link.network.subnet_of(supernet) for link in topology.links):
+        supernet = supernet.supernet()
+    return supernet
+
+
 def topology_json(topology: Topology) -> str:
     """The topology as the Vagrantfile reads it (nodes with their interfaces and routes)."""
     nodes = []
@@ -247,6 +297,7 @@ def topology_json(topology: Topology) -> str:
     document = {
         "generated_by": "python -m lab render --format json (from lab/topology.toml)",
         "anycast": str(topology.service.anycast),
+        "lab_network": str(lab_supernet(topology)),
         "box": topology.vagrant.box,
         "memory": topology.vagrant.memory,
         "nodes": nodes,
