@@ -1,0 +1,197 @@
+"""RFC 1035 §5 master files ("zone files") into a :class:`~minidns.zone.model.Zone`.
+
+Supported: ``$ORIGIN`` (a relative origin is joined to the current one), ``$TTL`` (RFC 2308 §4),
+``$INCLUDE file [origin]`` (the path is relative to the including file; the including file's
+origin is restored afterwards, RFC 1035 §5.1), ``$GENERATE`` (BIND's extension, as PowerDNS
+reads it), ``@``, omitted owners, TTL and class in either order, TTL units, escapes, and RFC 3597
+generic types and rdata.
+
+A record without a TTL takes the ``$TTL``; without ``$TTL``, the last TTL given explicitly
+(RFC 1035 §5.1); without either, the SOA's MINIMUM as BIND does (for the SOA itself; a record
+before any TTL and before the SOA is an error).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from dnslib import QTYPE, SOA, DNSLabel
+
+from .errors import FieldError, ZoneError
+from .lexer import Entry, entries
+from .model import Zone, name_key
+from .rdata import parse_rdata, rrtype_code
+from .text import ROOT, parse_int, parse_name, parse_ttl
+
+MAX_INCLUDE_DEPTH = 16
+CLASSES = {"IN": 1, "CS": 2, "CH": 3, "HS": 4}
+_GENERIC_CLASS = re.compile(r"CLASS(\d{1,5})", re.IGNORECASE)
+_GENERATE_RANGE = re.compile(r"(\d+)-(\d+)(?:/(\d+))?")
+_GENERATE_DOLLAR = re.compile(r"\$(?:\{(-?\d+)(?:,(\d+)(?:,([doxX]))?)?\})?|\\\$")
+
+
+def load_master_file(path: str | os.PathLike[str], origin: DNSLabel | str) -> Zone:
+    """Read the zone `origin` from a master file; raises ZoneError naming file and line."""
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as error:
+        raise ZoneError(path, 0, f"cannot read the zone file: {error.strerror}") from None
+    return parse_master_file(text, origin, path)
+
+
+def parse_master_file(text: str, origin: DNSLabel | str, path: str = "<zone>") -> Zone:
+    """The zone `origin` from master-file text (``$INCLUDE`` paths relative to `path`)."""
+    try:
+        origin_label = origin if isinstance(origin, DNSLabel) else parse_name(origin, ROOT)
+    except FieldError as error:
+        raise ZoneError(path, 0, f"bad zone origin: {error}") from None
+    reader = _Reader(Zone(origin_label), path)
+    reader.read(text, path, origin_label, [os.path.abspath(path)])
+    reader.finish()
+    return reader.zone
+
+
+class _Reader:
+    """The state carried from one entry to the next while a zone's files are read."""
+
+    def __init__(self, zone: Zone, path: str) -> None:
+        self.zone = zone
+        self.path = path
+        self.default_ttl: int | None = None  # $TTL
+        self.last_ttl: int | None = None  # the last TTL given explicitly
+        self.last_owner: DNSLabel | None = None
+
+    def read(self, text: str, path: str, origin: DNSLabel, stack: list[str]) -> None:
+        """Read one file; `stack` holds the files including it, to stop include loops."""
+        for entry in entries(text, path):
+            try:
+                keyword = entry.tokens[0].upper()
+                if entry.owner_omitted or not keyword.startswith("$"):
+                    self.record(entry, origin)
+                elif keyword == "$ORIGIN":
+                    (name,) = _arguments(entry, 1, 1)
+                    origin = parse_name(name, origin)  # RFC 1035 §5.1: relative to the current
+                elif keyword == "$TTL":
+                    (ttl,) = _arguments(entry, 1, 1)
+                    self.default_ttl = parse_ttl(ttl)  # RFC 2308 §4
+                elif keyword == "$INCLUDE":
+                    self.include(entry, path, origin, stack)
+                elif keyword == "$GENERATE":
+                    self.generate(entry, origin)
+                else:
+                    raise FieldError(f"unknown directive {entry.tokens[0]}")
+            except FieldError as error:
+                raise ZoneError(path, entry.line, str(error)) from None
+
+    def include(self, entry: Entry, path: str, origin: DNSLabel, stack: list[str]) -> None:
+        """RFC 1035 §5.1 ``$INCLUDE <file> [<origin>]``; the origin here is not changed."""
+        arguments = _arguments(entry, 1, 2)
+        included = os.path.join(os.path.dirname(path), arguments[0])
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            raise FieldError(f"$INCLUDE nested deeper than {MAX_INCLUDE_DEPTH} files")
+        if os.path.abspath(included) in stack:
+            raise FieldError(f"$INCLUDE loop: {arguments[0]} is already being read")
+        include_origin = parse_name(arguments[1], origin) if len(arguments) > 1 else origin
+        try:
+            text = Path(included).read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError as error:
+            raise FieldError(f"cannot $INCLUDE {arguments[0]}: {error.strerror}") from None
+        self.read(text, included, include_origin, [*stack, os.path.abspath(included)])
+
+    def generate(self, entry: Entry, origin: DNSLabel) -> None:
+        """BIND's ``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs``."""
+        arguments = _arguments(entry, 4, 6)
+        match = _GENERATE_RANGE.fullmatch(arguments[0])
+        if not match:
+            raise FieldError(f"bad $GENERATE range {arguments[0]!r}")
+        start, stop = int(match.group(1)), int(match.group(2))
+        step = int(match.group(3) or 1)
+        if stop < start or step < 1 or (stop - start) // step > 65535:
+            raise FieldError(f"bad $GENERATE range {arguments[0]!r}")
+        for value in range(start, stop + 1, step):
+            tokens = [_substitute(token, value) for token in arguments[1:]]
+            self.record(Entry(entry.line, False, tokens), origin)
+
+    def record(self, entry: Entry, origin: DNSLabel) -> None:
+        """One resource record: ``[owner] [ttl] [class] type rdata`` (RFC 1035 §5.1)."""
+        tokens = entry.tokens
+        if entry.owner_omitted:
+            if self.last_owner is None:
+                raise FieldError("no owner name, and no previous record to take it from")
+            owner, index = self.last_owner, 0
+        else:
+            owner, index = parse_name(tokens[0], origin), 1
+        ttl: int | None = None
+        for _ in range(2):  # TTL and class, in either order
+            if index >= len(tokens):
+                break
+            token = tokens[index]
+            if token[:1].isdigit():
+                if ttl is not None:
+                    raise FieldError(f"two TTLs: {ttl} and {token}")
+                ttl = parse_ttl(token)
+            elif token.upper() in CLASSES or _GENERIC_CLASS.fullmatch(token):
+                rclass = CLASSES.get(token.upper()) or int(token[5:])
+                if rclass != 1:
+                    raise FieldError(f"class {token} is not supported: only IN")
+            else:
+                break
+            index += 1
+        if index >= len(tokens):
+            raise FieldError("record has no type")
+        rtype = rrtype_code(tokens[index])
+        if rtype in (QTYPE.OPT, QTYPE.TSIG, QTYPE.TKEY) or 128 <= rtype <= 255:
+            raise FieldError(f"{tokens[index]} is a meta type, not data (RFC 6895 §3.1)")
+        rdata = parse_rdata(rtype, tokens[index + 1 :], origin)
+        self.last_owner = owner
+        if ttl is not None:
+            self.last_ttl = ttl
+        elif self.default_ttl is not None:
+            ttl = self.default_ttl
+        elif self.last_ttl is not None:
+            ttl = self.last_ttl
+        elif rtype == QTYPE.SOA:
+            ttl = self.default_ttl = int(rdata.times[4])  # BIND: SOA MINIMUM as the default
+        else:
+            raise FieldError("no TTL: give one, or a $TTL before this record (RFC 2308 §4)")
+        if rtype == QTYPE.SOA and name_key(owner) != self.zone.origin_key:
+            raise FieldError(f"SOA owner {owner} is not the zone apex {self.zone.origin}")
+        if not self.zone.contains(name_key(owner)):
+            raise FieldError(f"{owner} is outside the zone {self.zone.origin}")
+        self.zone.add(owner, rtype, ttl, rdata)
+
+    def finish(self) -> None:
+        """RFC 1035 §5.2: exactly one SOA, at the top of the zone."""
+        soa = self.zone.get(self.zone.origin_key, QTYPE.SOA)
+        if soa is None:
+            raise ZoneError(self.path, 0, f"zone {self.zone.origin} has no SOA record")
+        if len(soa.rdatas) > 1:
+            raise ZoneError(self.path, 0, f"zone {self.zone.origin} has more than one SOA")
+        assert isinstance(soa.rdatas[0], SOA)
+
+
+def _arguments(entry: Entry, least: int, most: int) -> list[str]:
+    arguments = entry.tokens[1:]
+    if not least <= len(arguments) <= most:
+        expected = str(least) if least == most else f"{least} to {most}"
+        raise FieldError(f"{entry.tokens[0]} takes {expected} arguments")
+    return arguments
+
+
+def _substitute(token: str, value: int) -> str:
+    """$GENERATE's ``$`` and ``${offset,width,base}`` with the iterator value; ``\\$`` is $."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group() == "\\$":
+            return "$"
+        offset = int(match.group(1) or 0)
+        width = parse_int(match.group(2) or "0", 8, "$GENERATE width")
+        number = value + offset
+        if number < 0:
+            raise FieldError("$GENERATE value below zero")
+        return f"{number:0{width}{match.group(3) or 'd'}}"
+
+    return _GENERATE_DOLLAR.sub(replace, token)
