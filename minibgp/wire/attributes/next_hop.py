@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from typing import ClassVar, Self
 
 from minibgp.errors import ErrorAction, UpdateErrorSubcode
 from minibgp.wire.attributes.base import WELL_KNOWN, AttributeType, PathAttribute
 from minibgp.wire.context import CodecContext
+
+_THIS_NETWORK = IPv4Network("0.0.0.0/8")
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,9 @@ class NextHop(PathAttribute):
         cls.check_length(value, 4)
         address = IPv4Address(value)
         # RFC 4271 §6.3: a semantically incorrect NEXT_HOP makes the route ignored, not the
-        # session closed; an address no router can have is the part we can check here.
-        if address.is_unspecified or address.is_multicast or address == IPv4Address(0xFFFFFFFF):
+        # session closed. Checked here: addresses no neighbour can have ("this network" 0/8,
+        # multicast, reserved and broadcast). Loopback stays allowed for sessions over 127/8.
+        if address in _THIS_NETWORK or address.is_multicast or address.is_reserved:
             raise cls.malformed(
                 f"{address} cannot be a next hop", UpdateErrorSubcode.INVALID_NEXT_HOP_ATTRIBUTE
             )
