@@ -3,9 +3,9 @@
     python -m minibgp.bfd --local 10.0.0.1 --peer 10.0.0.2 --min-tx 100 --min-rx 100 --multiplier 3
 
 One JSON object per line on standard output: {"event": "listening"} once the sockets are open,
-then {"time": <unix time>, "peer": ..., "event": "up" | "down", "diag": ...}. SIGTERM or SIGINT
-sends AdminDown to every peer and exits. Useful to try BFD against a router, and for the
-interop tests.
+then {"time": <unix time>, "peer": ..., "event": "up" | "down", "diag": ...}. SIGUSR1 prints
+each session's state and negotiated timers ({"event": "status", ...}). SIGTERM or SIGINT sends
+AdminDown to every peer and exits. Useful to try BFD against a router, and for the interop tests.
 """
 
 from __future__ import annotations
@@ -49,7 +49,13 @@ async def _run(local: str, peers: list[str], parameters: SessionParameters) -> N
     def reporter(peer: str) -> Callable[[Event], None]:
         def report(event: Event) -> None:
             if isinstance(event, SessionDown):
-                _emit(time=time.time(), peer=peer, event="down", diag=event.diag.name)
+                _emit(
+                    time=time.time(),
+                    peer=peer,
+                    event="down",
+                    diag=event.diag.name,
+                    remote_admin_down=event.remote_admin_down,
+                )
             else:
                 _emit(time=time.time(), peer=peer, event="up")
 
@@ -57,12 +63,32 @@ async def _run(local: str, peers: list[str], parameters: SessionParameters) -> N
 
     for peer in peers:
         endpoint.add_peer(peer, parameters, reporter(peer))
+    loop.add_signal_handler(signal.SIGUSR1, _print_status, endpoint)
     endpoint.start()
     _emit(event="listening", source_port=endpoint.source_port)
     try:
         await stop.wait()
     finally:
         endpoint.close()
+
+
+def _print_status(endpoint: BfdEndpoint) -> None:
+    for peer in endpoint.peers:
+        session = peer.session
+        detection_time = session.detection_time
+        _emit(
+            time=time.time(),
+            peer=peer.address,
+            event="status",
+            state=session.state.name,
+            local_diag=session.local_diag.name,
+            poll_in_progress=session.poll_in_progress,
+            transmit_interval_ms=round(session.transmit_interval * 1000, 3),
+            detection_time_ms=None if detection_time is None else round(detection_time * 1000, 3),
+            remote_min_rx_interval_ms=session.remote_min_rx_interval / 1000,
+            remote_desired_min_tx_interval_ms=session.remote_desired_min_tx_interval / 1000,
+            remote_detect_mult=session.remote_detect_mult,
+        )
 
 
 if __name__ == "__main__":
