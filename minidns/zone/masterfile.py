@@ -6,9 +6,10 @@ origin is restored afterwards, RFC 1035 §5.1), ``$GENERATE`` (BIND's extension,
 reads it), ``@``, omitted owners, TTL and class in either order, TTL units, escapes, and RFC 3597
 generic types and rdata.
 
-A record without a TTL takes the ``$TTL``; without ``$TTL``, the last TTL given explicitly
-(RFC 1035 §5.1); without either, the SOA's MINIMUM as BIND does (for the SOA itself; a record
-before any TTL and before the SOA is an error).
+A record without a TTL takes the ``$TTL`` (RFC 2308 §4); without ``$TTL``, the last TTL given
+explicitly (RFC 1035 §5.1). An SOA without a TTL before any TTL is known takes its own MINIMUM,
+which then is the default TTL, as BIND does (PowerDNS takes 3600); any other record with no TTL
+to take is an error.
 """
 
 from __future__ import annotations

@@ -223,6 +223,20 @@ class Fields:
         return OpaqueRD(data, " ".join(self.text))
 
 
+class _UncompressedBuffer(DNSBuffer):  # type: ignore[misc]
+    """A DNSBuffer that writes every name in full."""
+
+    def encode_name(self, name: DNSLabel) -> None:
+        self.encode_name_nocompress(name)
+
+
+def rdata_to_wire(rd: RD) -> bytes:
+    """The uncompressed wire form of one rdata (as in a master file's \\# form, RFC 3597 §5)."""
+    buffer = _UncompressedBuffer()
+    rd.pack(buffer)
+    return bytes(buffer.data)
+
+
 def encode_type_bitmap(types: set[int]) -> bytes:
     """RFC 4034 §4.1.2: per 256-type window, the window number, a length and the bit map."""
     out = bytearray()
@@ -789,6 +803,7 @@ __all__ = [
     "TXT",
     "OpaqueRD",
     "parse_rdata",
+    "rdata_to_wire",
     "rrtype_code",
     "rrtype_name",
 ]

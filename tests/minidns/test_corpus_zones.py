@@ -20,21 +20,17 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import struct
-import subprocess
-import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dnslib import QTYPE, RD, DNSBuffer, DNSRecord
+from dnslib import QTYPE
 
-from minidns.zone import Zone, ZoneError, load_master_file, name_key
-from minidns.zone.text import name_to_wire
+from minidns.zone import ZoneError, load_master_file, name_key
+from minidns.zone.rdata import rdata_to_wire
 from tests.conftest import require, require_programs
+from tests.minidns.pdns_bind import Record, axfr, start_pdns, stop_pdns, wait_for_pdns, zone_records
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora" / "pdns-regression"
 ZONES = CORPUS / "zones"
@@ -109,126 +105,7 @@ def test_example_com_loads_with_its_wallet_record(corpus_copy: Path) -> None:
     zone = load_master_file(corpus_copy / "example.com", "example.com")
     wallet = zone.get(name_key("test.wallet.example.com"), 262)
     assert wallet is not None
-    assert rdata_wire(wallet.rdatas[0]) == b"\x13currency-identifier\x11wallet-identifier"
-
-
-# --- the comparison with PowerDNS ------------------------------------------------------------
-
-
-class _Uncompressed(DNSBuffer):  # type: ignore[misc]
-    """A buffer that writes every name in full, for comparing rdata octet by octet."""
-
-    def encode_name(self, name: object) -> None:
-        self.encode_name_nocompress(name)
-
-
-def rdata_wire(rd: RD) -> bytes:
-    buffer = _Uncompressed()
-    rd.pack(buffer)
-    return bytes(buffer.data)
-
-
-Record = tuple[tuple[bytes, ...], int, int, bytes]
-
-# Types whose rdata names PowerDNS may compress: decoded by dnslib, then written in full.
-_NAME_TYPES = {"NS", "CNAME", "PTR", "MX", "SOA", "SRV", "NAPTR", "RP", "DNAME"}
-# RFC 1035 types dnslib does not decode, which PowerDNS compresses: how many names they hold.
-_RFC1035_NAME_ONLY_TYPES = {3: 1, 4: 1, 7: 1, 8: 1, 9: 1, 14: 2}  # MD MF MB MG MR MINFO
-
-
-def zone_records(zone: Zone) -> Counter[Record]:
-    return Counter(
-        (name_key(rrset.name), rrset.rtype, rrset.ttl, rdata_wire(rd))
-        for rrset in zone.rrsets()
-        for rd in rrset.rdatas
-    )
-
-
-def message_records(message: bytes) -> Iterator[Record]:
-    """The answer records of one AXFR message, with uncompressed rdata."""
-    parsed = DNSRecord.parse(message)
-    buffer = DNSBuffer(message)
-    buffer.offset = 12
-    for _ in range(parsed.header.q):
-        buffer.decode_name()
-        buffer.offset += 4
-    for rr in parsed.rr:
-        buffer.decode_name()
-        buffer.offset += 8
-        (length,) = buffer.unpack("!H")
-        end = buffer.offset + length
-        if QTYPE.get(rr.rtype) in _NAME_TYPES:
-            rdata = rdata_wire(rr.rdata)
-        elif rr.rtype in _RFC1035_NAME_ONLY_TYPES:
-            names = [buffer.decode_name() for _ in range(_RFC1035_NAME_ONLY_TYPES[rr.rtype])]
-            rdata = b"".join(name_to_wire(name) for name in names)
-        else:
-            rdata = bytes(buffer.get(length))
-        buffer.offset = end
-        yield name_key(rr.rname), rr.rtype, rr.ttl, rdata
-
-
-def axfr(port: int, zone: str) -> Counter[Record] | None:
-    """The records of `zone` by AXFR from 127.0.0.1:port (the closing SOA left out); None if
-    the server refuses or breaks off the transfer."""
-    query = DNSRecord.question(zone, "AXFR").pack()
-    records: list[Record] = []
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-        connection.sendall(struct.pack("!H", len(query)) + query)
-        reader = connection.makefile("rb")
-        while sum(1 for record in records if record[1] == QTYPE.SOA) < 2:
-            head = reader.read(2)
-            if len(head) < 2:
-                return None
-            message = reader.read(struct.unpack("!H", head)[0])
-            if DNSRecord.parse(message).header.rcode != 0:
-                return None
-            records += message_records(message)
-    return Counter(records[:-1])
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_pdns(workdir: Path, zones: list[tuple[str, str]]) -> tuple[subprocess.Popen[bytes], int]:
-    """pdns_server with the bind backend serving `zones` from workdir/zones."""
-    workdir.mkdir()
-    conf = workdir / "named.conf"
-    conf.write_text(
-        f'options {{ directory "{workdir.parent / "zones"}"; }};\n'
-        + "".join(f'zone "{o}" {{ type master; file "{f}"; }};\n' for f, o in zones)
-    )
-    port = free_port()
-    log = (workdir / "pdns.log").open("wb")
-    process = subprocess.Popen(
-        [
-            "pdns_server", "--no-config", "--daemon=no", "--guardian=no",
-            f"--socket-dir={workdir}", "--launch=bind", f"--bind-config={conf}",
-            "--bind-check-interval=0", "--local-address=127.0.0.1", f"--local-port={port}",
-            "--distributor-threads=1", "--receiver-threads=1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    return process, port
-
-
-def wait_for_pdns(process: subprocess.Popen[bytes], port: int, zone: str) -> None:
-    query = DNSRecord.question(zone, "SOA").pack()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and process.poll() is None:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.settimeout(0.2)
-            try:
-                probe.sendto(query, ("127.0.0.1", port))
-                probe.recv(4096)
-                return
-            except OSError:
-                continue
-    raise RuntimeError(f"pdns_server on port {port} did not answer")
+    assert rdata_to_wire(wallet.rdatas[0]) == b"\x13currency-identifier\x11wallet-identifier"
 
 
 @dataclass
@@ -262,7 +139,9 @@ def pdns_corpus(tmp_path_factory: pytest.TempPathFactory) -> PdnsCorpus:
                 break
         else:
             rounds.append([(file, origin)])
-    servers = [(start_pdns(base / f"round{i}", zones), zones) for i, zones in enumerate(rounds)]
+    servers = [
+        (start_pdns(base / f"round{i}", zones_dir, zones), zones) for i, zones in enumerate(rounds)
+    ]
     transfers: dict[str, Counter[Record] | None] = {}
     try:
         for (process, port), zones in servers:
@@ -271,13 +150,7 @@ def pdns_corpus(tmp_path_factory: pytest.TempPathFactory) -> PdnsCorpus:
                 transfers[file] = axfr(port, origin)
     finally:
         for (process, _), _zones in servers:
-            process.terminate()
-        for (process, _), _zones in servers:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_pdns(process)
     return PdnsCorpus(zones_dir, transfers)
 
 
