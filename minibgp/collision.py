@@ -5,17 +5,22 @@ an OPEN arrives on one of them, the other connection to the same peer decides: a
 one always wins; one in OpenConfirm (whose peer BGP Identifier is known) is compared by BGP
 Identifier; one still in Connect, Active or OpenSent does not collide yet.
 
-The shell, which owns both `Connection` objects, asks `resolve_collision()` and tells the loser
-`Connection.collision_lost(now)`: it sends Cease / Connection Collision Resolution (RFC 4486 §4,
-subcode 7) and closes.
+The shell, which owns both `Connection` objects, asks `collision_loser()` (or, with states and
+identifiers at hand, `resolve_collision()`) as soon as an OPEN arrives on either, and tells the
+loser `Connection.collision_lost(now)`: it sends Cease / Connection Collision Resolution
+(RFC 4486 §4, subcode 7) and closes.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 from ipaddress import IPv4Address
+from typing import TYPE_CHECKING
 
 from minibgp.fsm import State
+
+if TYPE_CHECKING:
+    from minibgp.connection import Connection
 
 
 class Initiator(Enum):
@@ -69,3 +74,28 @@ def resolve_collision(
         return None
     winner = surviving_initiator(local_identifier, remote_identifier, local_as, remote_as)
     return Survivor.EXISTING if winner is existing_initiator else Survivor.NEW
+
+
+def collision_loser(
+    new: Connection, new_initiator: Initiator, existing: Connection
+) -> Connection | None:
+    """Which of two connections to the same peer must go, now that `new` received an OPEN.
+
+    `new_initiator` says who opened `new`; `existing` was opened by the other side. None when
+    there is no collision (yet).
+    """
+    negotiated = new.negotiated
+    if negotiated is None:
+        return None
+    existing_initiator = Initiator.REMOTE if new_initiator is Initiator.LOCAL else Initiator.LOCAL
+    survivor = resolve_collision(
+        existing.state,
+        existing_initiator,
+        new.settings.router_id,
+        negotiated.peer_identifier,
+        new.settings.local_as,
+        negotiated.peer_as,
+    )
+    if survivor is None:
+        return None
+    return new if survivor is Survivor.EXISTING else existing

@@ -37,10 +37,14 @@ attempt) once the bytes already handed over are written; the others are news to 
 (`UpdateReceived` to the Adj-RIB-In, `SessionDown` → forget the peer's routes). Then it sleeps
 until `get_timer()` or the next bytes.
 
-A Connection carries one TCP connection at a time. A second connection from the peer while this
-one is in OpenSent or OpenConfirm is a collision (RFC 4271 §6.8): the shell gives it a Connection
-of its own (`start(now, passive=True)` then `tcp_connected(now, inbound=True)`), and once an OPEN
-arrives asks `minibgp.collision.resolve_collision()` which one to keep.
+A Connection carries one TCP connection at a time: when the peer's connection is accepted while
+ours is still being attempted (Connect state), the shell gives up its attempt. A connection from
+the peer while this one is in OpenSent or OpenConfirm may be a collision (RFC 4271 §6.8): the
+shell gives it a Connection of its own (`start(now, passive=True)`, then
+`tcp_connected(now, inbound=True)`). Whenever either of them reports `StateChanged` into
+OpenConfirm (an OPEN arrived), the shell calls `minibgp.collision.collision_loser()` at once and
+tells the loser `collision_lost(now)`. The connection may already be Established by then, when
+the KEEPALIVE came in the same read; `collision_lost` works in any state.
 
 Retries back off: after each consecutive failure the ConnectRetry interval doubles, from
 `settings.connect_retry_time` up to `settings.max_connect_retry_time`, and it is reset when the
@@ -228,9 +232,10 @@ class Connection:
 
         `passive` overrides `settings.passive`: a passive session waits for the peer to connect.
         """
-        self._passive = self.settings.passive if passive is None else passive
-        self._failures = 0
-        self._restart_at = None
+        if self._state is State.Idle:
+            self._passive = self.settings.passive if passive is None else passive
+            self._failures = 0
+            self._restart_at = None
         if self._passive:
             self._handle(FsmEvent.ManualStart_with_PassiveTcpEstablishment, now)
         else:
@@ -503,6 +508,8 @@ class Connection:
         family: Family = (detail.afi, detail.safi)
         if family not in negotiated.families:
             return  # RFC 2918 §4: a family we did not advertise is ignored
+        if detail.subtype != 0:
+            return  # RFC 7313 §3.2 markers, from a peer that ignored our capabilities
         self._events.append(RouteRefreshReceived(detail.afi, detail.safi))
         self._rib_out.forget_advertised(family)
         self._send_route_changes(now)

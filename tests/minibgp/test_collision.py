@@ -8,7 +8,13 @@ from ipaddress import IPv4Address
 import pytest
 
 from minibgp import events as ev
-from minibgp.collision import Initiator, Survivor, resolve_collision, surviving_initiator
+from minibgp.collision import (
+    Initiator,
+    Survivor,
+    collision_loser,
+    resolve_collision,
+    surviving_initiator,
+)
 from minibgp.connection import Connection
 from minibgp.errors import CeaseSubcode, ErrorCode
 from minibgp.fsm import State
@@ -100,19 +106,10 @@ class Speaker:
         new_side = next(side for side, c in self.connections.items() if c is new)
         other_side = Initiator.REMOTE if new_side is Initiator.LOCAL else Initiator.LOCAL
         existing = self.connections.get(other_side)
-        negotiated = new.negotiated
-        if existing is None or negotiated is None:
-            return
-        survivor = resolve_collision(
-            existing.state,
-            other_side,
-            self.settings.router_id,
-            negotiated.peer_identifier,
-            self.settings.local_as,
-            negotiated.peer_as,
-        )
-        if survivor is not None:
-            (new if survivor is Survivor.EXISTING else existing).collision_lost(now)
+        if existing is not None:
+            loser = collision_loser(new, new_side, existing)
+            if loser is not None:
+                loser.collision_lost(now)
 
 
 @pytest.mark.parametrize(
