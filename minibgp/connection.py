@@ -93,9 +93,6 @@ from minibgp.wire.messages import (
 )
 from minibgp.wire.nlri import Family, Prefix
 
-# RFC 8203 §2 (RFC 9003): a shutdown communication is at most 255 octets of UTF-8.
-MAX_SHUTDOWN_MESSAGE = 255
-
 _MESSAGE_EVENTS = {
     MessageType.KEEPALIVE: FsmEvent.KeepAliveMsg,
     MessageType.UPDATE: FsmEvent.UpdateMsg,
@@ -126,7 +123,7 @@ class Connection:
         self._peer_open: Open | None = None
         self._negotiated: Negotiated | None = None
         self._established_at: float | None = None
-        self._cease: tuple[int, bytes] = (CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, b"")
+        self._cease = Notification.cease(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN)
         self._down_reason = ""
         self.last_error = ""
         self.messages_received: Counter[str] = Counter()
@@ -253,15 +250,11 @@ class Connection:
         `subcode` is sent; `message` is the shutdown communication of RFC 9003 (Administrative
         Shutdown and Reset only).
         """
-        data = b""
-        if message and subcode in (
+        shutdown_communication = subcode in (
             CeaseSubcode.ADMINISTRATIVE_SHUTDOWN,
             CeaseSubcode.ADMINISTRATIVE_RESET,
-        ):
-            encoded = message.encode()[:MAX_SHUTDOWN_MESSAGE]
-            encoded = encoded.decode(errors="ignore").encode()  # never cut a character in two
-            data = bytes((len(encoded),)) + encoded
-        self._cease = (subcode, data)
+        )
+        self._cease = Notification.cease(subcode, message if shutdown_communication else "")
         if self._state is State.Established:
             for update in self._rib_out.withdraw_all():
                 self._send_update(update, now)
@@ -518,9 +511,8 @@ class Connection:
         self._go_idle("stopped", now, restart=False)
 
     def _stop_with_cease(self, now: float, detail: object) -> None:
-        subcode, data = self._cease
-        self._send_notification(Notification(ErrorCode.CEASE, subcode, data), "stopped")
-        self._go_idle("stopped: " + error_name(ErrorCode.CEASE, subcode), now, restart=False)
+        self._send_notification(self._cease, "stopped")
+        self._go_idle(f"stopped: {self._cease}", now, restart=False)
 
     def _drop(self, now: float, detail: object) -> None:
         reason = str(detail) if isinstance(detail, str) else "unexpected event"

@@ -9,6 +9,9 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address, ip_network
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from minibgp import events as ev
 from minibgp.announce import Route
@@ -738,3 +741,18 @@ def test_message_counters_and_trace_events() -> None:
     connection.receive_data(KEEPALIVE, 1.0)
     connection.handle_timer(30.0)
     assert events(connection) == [ev.MessageReceived(Keepalive()), ev.MessageSent(Keepalive())]
+
+
+# --- bad input never crashes ------------------------------------------------------------------
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(msg_type=st.integers(1, 5), body=st.binary(max_size=120))
+def test_any_message_body_is_answered_never_raised(msg_type: int, body: bytes) -> None:
+    connection = established()
+    header = b"\xff" * 16 + (19 + len(body)).to_bytes(2, "big") + bytes((msg_type,))
+    connection.receive_data(header + body, 1.0)
+    happened = events(connection)
+    if connection.state is not State.Established:
+        # Ended with our NOTIFICATION, or by the peer's own (a NOTIFICATION message).
+        assert any(isinstance(e, ev.NotificationSent | ev.NotificationReceived) for e in happened)
