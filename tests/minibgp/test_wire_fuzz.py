@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import ip_network
+from ipaddress import IPv4Address, ip_network
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,7 +31,12 @@ from minibgp.wire.attributes import Aggregator, AtomicAggregate, LocalPref
 CTX = CodecContext()
 VALID = [
     encode_message(
-        Open(4290001234, 90, "192.0.2.1", [Multiprotocol(1, 1), RouteRefresh(), FourOctetAS(1)]),
+        Open(
+            4290001234,
+            90,
+            IPv4Address("192.0.2.1"),
+            [Multiprotocol(1, 1), RouteRefresh(), FourOctetAS(1)],
+        ),
         CTX,
     ),
     encode_message(
@@ -44,7 +49,7 @@ VALID = [
                 MultiExitDisc(5),
                 LocalPref(100),
                 AtomicAggregate(),
-                Aggregator(64520, "192.0.2.1"),
+                Aggregator(64520, IPv4Address("192.0.2.1")),
                 Communities((0xFFFF0000, 1)),
                 LargeCommunity(((1, 2, 3),)),
             ],
