@@ -94,18 +94,26 @@ def start_pdns(
         f'options {{ directory "{zones_dir}"; }};\n'
         + "".join(f'zone "{o}" {{ type master; file "{f}"; }};\n' for f, o in zones)
     )
+    return start_pdns_server(
+        workdir, ["--launch=bind", f"--bind-config={conf}", "--bind-check-interval=0"]
+    )
+
+
+def start_pdns_server(workdir: Path, backend: list[str]) -> tuple[subprocess.Popen[bytes], int]:
+    """pdns_server in the foreground on a free loopback port, its files and log in `workdir`."""
+    workdir.mkdir(exist_ok=True)
     port = free_port()
-    log = (workdir / "pdns.log").open("wb")
-    process = subprocess.Popen(
-        [
-            "pdns_server", "--no-config", "--daemon=no", "--guardian=no",
-            f"--socket-dir={workdir}", "--launch=bind", f"--bind-config={conf}",
-            "--bind-check-interval=0", "--local-address=127.0.0.1", f"--local-port={port}",
-            "--distributor-threads=1", "--receiver-threads=1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    with (workdir / "pdns.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                "pdns_server", "--no-config", "--daemon=no", "--guardian=no",
+                f"--socket-dir={workdir}", *backend,
+                "--local-address=127.0.0.1", f"--local-port={port}",
+                "--distributor-threads=1", "--receiver-threads=1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
     return process, port
 
 
