@@ -47,8 +47,10 @@ tells the loser `collision_lost(now)`. The connection may already be Established
 the KEEPALIVE came in the same read; `collision_lost` works in any state.
 
 Retries back off: after each consecutive failure the ConnectRetry interval doubles, from
-`settings.connect_retry_time` up to `settings.max_connect_retry_time`, and it is reset when the
-session reaches Established or is started by hand. A session that fails waits that long in Idle
+`settings.connect_retry_time` up to `settings.max_connect_retry_time`. It starts afresh when the
+session is started by hand, or fails after having stayed Established at least that maximum: a
+peer that accepts the session and drops it at once is not retried at full speed forever
+(RFC 4271 §8.1.1 DampPeerOscillations). A session that fails waits that long in Idle
 and then starts again by itself (AutomaticStart, Event 3 or 5); only `stop()` keeps it down.
 """
 
@@ -453,7 +455,7 @@ class Connection:
 
     def _connection_lost(self, now: float, detail: object) -> None:
         # RFC 4271 §8.2.2 (OpenSent, Event 18): close, restart the ConnectRetryTimer, listen.
-        self._note_failure(str(detail))
+        self._note_failure(str(detail), now)
         self._stop_timers()
         self._events.append(CloseRequested())
         self._start_connect_retry_timer(now)
@@ -467,7 +469,6 @@ class Connection:
         self._start_hold_and_keepalive_timers(now)
 
     def _establish(self, now: float, detail: object) -> None:
-        self._failures = 0
         self._restart_hold_timer(now, detail)
         # RFC 4724 §2: after the initial routes, an End-of-RIB for each family.
         self._send_route_changes(now, force=True)
@@ -516,19 +517,19 @@ class Connection:
 
     def _drop(self, now: float, detail: object) -> None:
         reason = str(detail) if isinstance(detail, str) else "unexpected event"
-        self._note_failure(reason)
+        self._note_failure(reason, now)
         self._go_idle(reason, now, restart=True)
 
     def _send_error_notification(self, now: float, detail: object) -> None:
         assert isinstance(detail, BGPError)
         self._send_notification(detail.to_notification(), detail.reason)
-        self._note_failure(f"sent {error_name(detail.code, detail.subcode)}: {detail.reason}")
+        self._note_failure(f"sent {error_name(detail.code, detail.subcode)}: {detail.reason}", now)
         self._go_idle(self.last_error, now, restart=True)
 
     def _send_hold_timer_expired(self, now: float, detail: object) -> None:
         reason = "no message from the peer within the hold time"
         self._send_notification(Notification(ErrorCode.HOLD_TIMER_EXPIRED, 0, b""), reason)
-        self._note_failure(f"sent Hold Timer Expired: {reason}")
+        self._note_failure(f"sent Hold Timer Expired: {reason}", now)
         self._go_idle(self.last_error, now, restart=True)
 
     def _send_fsm_error(self, now: float, detail: object) -> None:
@@ -537,13 +538,13 @@ class Connection:
         reason = f"unexpected message in {self._state.value}"
         notification = Notification(ErrorCode.FINITE_STATE_MACHINE_ERROR, subcode, b"")
         self._send_notification(notification, reason)
-        self._note_failure(f"sent {error_name(notification.code, subcode)}: {reason}")
+        self._note_failure(f"sent {error_name(notification.code, subcode)}: {reason}", now)
         self._go_idle(self.last_error, now, restart=True)
 
     def _peer_notification(self, now: float, detail: object) -> None:
         assert isinstance(detail, Notification)
         self._events.append(NotificationReceived(detail))
-        self._note_failure(f"received {error_name(detail.code, detail.subcode)}")
+        self._note_failure(f"received {error_name(detail.code, detail.subcode)}", now)
         self._go_idle(self.last_error, now, restart=True)
 
     def _collision_dump(self, now: float, detail: object) -> None:
@@ -562,7 +563,11 @@ class Connection:
         self._events.append(CloseRequested())
         self._restart_at = now + self.connect_retry_interval if restart else None
 
-    def _note_failure(self, reason: str) -> None:
+    def _note_failure(self, reason: str, now: float) -> None:
+        stable_since = self._established_at
+        if stable_since is not None and now - stable_since >= self.settings.max_connect_retry_time:
+            # The session had been up longer than the longest back-off: start afresh.
+            self._failures = 0
         self._failures += 1
         self.last_error = reason
 

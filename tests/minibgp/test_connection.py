@@ -211,25 +211,58 @@ def test_tcp_failure_waits_then_restarts_by_itself() -> None:
     assert ev.ConnectRequested() in events(connection)
 
 
-def test_back_off_doubles_up_to_the_maximum_and_resets_once_established() -> None:
-    connection = Connection(settings())
-    connection.start(0.0)
-    now, gaps = 0.0, []
-    for _ in range(8):
-        connection.tcp_failed(now)  # connection refused at once
+def fail_repeatedly(connection: Connection, now: float, times: int) -> tuple[float, list[float]]:
+    """Refuse `times` connection attempts at once; the gaps between attempts, and the time."""
+    gaps = []
+    for _ in range(times):
+        connection.tcp_failed(now)
         restart_at = connection.get_timer()
         assert restart_at is not None
         gaps.append(restart_at - now)
         now = restart_at
         connection.handle_timer(now)
         assert ev.ConnectRequested() in events(connection)
+    return now, gaps
+
+
+def test_back_off_doubles_up_to_the_maximum() -> None:
+    connection = Connection(settings())
+    connection.start(0.0)
+    _, gaps = fail_repeatedly(connection, 0.0, 8)
     assert gaps == [5.0, 10.0, 20.0, 40.0, 80.0, 120.0, 120.0, 120.0]
 
+
+def test_back_off_goes_on_for_a_peer_that_drops_the_session_at_once() -> None:
+    connection = Connection(settings())
+    connection.start(0.0)
+    now, _ = fail_repeatedly(connection, 0.0, 3)
     connection.tcp_connected(now)
     connection.receive_data(router_open() + KEEPALIVE, now)
     assert connection.state is State.Established
     connection.tcp_closed(now + 1)
-    assert connection.get_timer() == now + 1 + 5.0
+    assert connection.get_timer() == now + 1 + 40.0
+
+
+def test_back_off_starts_afresh_after_a_stable_session() -> None:
+    connection = Connection(settings())
+    connection.start(0.0)
+    now, _ = fail_repeatedly(connection, 0.0, 5)
+    connection.tcp_connected(now)
+    connection.receive_data(router_open() + KEEPALIVE, now)
+    connection.receive_data(KEEPALIVE, now + 60)
+    connection.receive_data(KEEPALIVE, now + 120)
+    connection.tcp_closed(now + 121)
+    assert connection.get_timer() == now + 121 + 5.0
+
+
+def test_start_by_hand_forgets_the_back_off() -> None:
+    connection = Connection(settings())
+    connection.start(0.0)
+    now, _ = fail_repeatedly(connection, 0.0, 5)
+    connection.stop(now)
+    connection.start(now)
+    connection.tcp_failed(now)
+    assert connection.get_timer() == now + 5.0
 
 
 def test_idle_refuses_a_connection_when_not_started() -> None:
