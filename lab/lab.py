@@ -25,7 +25,8 @@ from lab.topology import Topology, load
 
 STATE_ROOT = Path(os.environ.get("ABD_LAB_STATE_ROOT", "/run/anycast-bgp-dns"))
 NAMESPACE_PREFIX = "abd-"
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,19}")
+# No "-" in a lab's name: "abd-<name>-" must never be the start of another lab's namespaces.
+NAME_PATTERN = re.compile(r"[a-z0-9_]{1,20}")
 CONVERGENCE_TIMEOUT = 20.0
 
 
@@ -72,12 +73,19 @@ class Lab:
         self, name: str = "default", topology: Topology | None = None, state_root: Path = STATE_ROOT
     ) -> None:
         if not NAME_PATTERN.fullmatch(name):
-            raise LabError(f"lab name {name!r}: use 1-20 of a-z, 0-9 and '-'")
+            raise LabError(f"lab name {name!r}: use 1-20 of a-z, 0-9 and '_'")
         self.name = name
         self.topology = topology or load()
         self.prefix = f"{NAMESPACE_PREFIX}{name}-"
         self.state_dir = state_root / name
         self._state: LabState | None = None
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Leaving a `with Lab(...)` block tears the lab down, whatever happened inside."""
+        self.down()
 
     # --- state -------------------------------------------------------------------------------
 

@@ -1,0 +1,168 @@
+"""Bringing the lab up and down leaves the machine as it was: no namespace, no process, no file.
+
+Also when something fails half-way, when the process that ran `lab up` is killed with SIGKILL,
+and when two labs run side by side. Every test uses its own lab name, so none touches a user's lab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab import nodes
+from lab.lab import Lab
+from lab.netns import list_namespaces
+from tests.conftest import require_programs, require_root
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _require() -> None:
+    require_root()
+    require_programs("/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh", "pdns_server", "dig")
+
+
+def lab_processes(lab: Lab) -> list[str]:
+    """Processes whose command line names the lab's state directory or namespaces."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(lab.state_dir) in cmdline or lab.prefix in cmdline:
+            found.append(f"{entry.name}: {cmdline}")
+    return found
+
+
+def assert_nothing_left(lab: Lab) -> None:
+    assert [name for name in list_namespaces() if name.startswith(lab.prefix)] == []
+    assert lab_processes(lab) == []
+    assert not lab.state_dir.exists()
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """A lab named after the test; torn down (and checked) in the finalizer, pass or fail."""
+    _require()
+    the_lab = Lab(f"t{request.node.name[5:19]}")
+    the_lab.down()
+    yield the_lab
+    the_lab.down()
+    assert_nothing_left(the_lab)
+
+
+def test_up_status_exec_down_leave_nothing(lab: Lab) -> None:
+    assert lab.up("reference") is True
+    assert lab.up("reference") is False  # the second `up` only says it is up
+    assert {lab.prefix + n for n in lab.topology.nodes} <= set(list_namespaces())
+    assert lab.preferences() == {"router1": "server1", "router2": "server2"}
+    daemons = lab.state.daemons
+    assert {d.name for d in daemons} == {"zebra", "bgpd", "bfdd", "pdns_server"}
+    assert all(d.is_running() for d in daemons)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "lab", "exec", "--name", lab.name, "client1", "--",
+         "dig", "+short", "example.com", "MX", "@169.254.0.1"],
+        capture_output=True, text=True, cwd=REPO, timeout=30,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, "25 mail.example.com.\n")
+    failing = subprocess.run(
+        [sys.executable, "-m", "lab", "exec", "--name", lab.name, "client1", "--", "false"],
+        cwd=REPO, timeout=30,
+    )  # fmt: skip
+    assert failing.returncode == 1  # the command's exit code is passed through
+
+    status = subprocess.run(
+        [sys.executable, "-m", "lab", "status", "--name", lab.name],
+        capture_output=True, text=True, cwd=REPO, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    assert "router1 prefers server1" in status and "router2 prefers server2" in status
+    assert "router1  server1 Established, router2 Established" in status
+
+    lab.down()
+    assert not any(d.is_running() for d in daemons)
+    assert_nothing_left(lab)
+
+
+def test_a_failure_half_way_through_up_tears_everything_down(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_start = nodes.start_daemons
+    started = []
+
+    def start_then_fail_on_the_first_server(host, topology, node, mode, run_dir):  # type: ignore[no-untyped-def]
+        if node.role == "server":
+            raise RuntimeError("simulated failure while starting server1")
+        daemons = real_start(host, topology, node, mode, run_dir)
+        started.extend(daemons)
+        return daemons
+
+    monkeypatch.setattr("lab.lab.start_daemons", start_then_fail_on_the_first_server)
+    with pytest.raises(RuntimeError, match="simulated"):
+        lab.up("reference")
+    assert started and not any(d.is_running() for d in started)  # the routers had started
+    assert_nothing_left(lab)
+
+
+def test_an_exception_inside_a_with_block_tears_the_lab_down(lab: Lab) -> None:
+    with pytest.raises(ZeroDivisionError), lab:
+        lab.up("reference", wait=False)
+        daemons = lab.state.daemons
+        _ = 1 / 0  # a test failing half-way
+    assert not any(d.is_running() for d in daemons)
+    assert_nothing_left(lab)
+
+
+def test_down_after_the_up_process_was_killed(lab: Lab) -> None:
+    up = subprocess.Popen(
+        [sys.executable, "-m", "lab", "up", "--mode", "reference", "--name", lab.name],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # wait until some daemons run, then crash `up`
+        try:
+            if len(json.loads(lab.state_file.read_text())["daemons"]) >= 3:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    os.kill(up.pid, signal.SIGKILL)
+    up.wait()
+    assert lab_processes(lab), "the killed `up` had started daemons"
+    result = subprocess.run(
+        [sys.executable, "-m", "lab", "down", "--name", lab.name],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert_nothing_left(lab)
+
+
+def test_two_labs_side_by_side_do_not_collide(lab: Lab) -> None:
+    with Lab(lab.name + "b") as other:
+        other.down()
+        lab.up("reference")
+        other.up("reference")
+        other.halt("server1")
+        other.wait_for_preferences({"router1": "server2", "router2": "server2"}, timeout=10)
+        for each, expected in ((lab, '"server1"'), (other, '"server2"')):
+            answer = each.host("client1").run(
+                ["dig", "+short", "CH", "TXT", "id.server", "@169.254.0.1"]
+            )
+            assert answer.stdout.strip() == expected
+        lab.down()
+        assert other.is_up()
+        assert other.preferences()["router2"] == "server2"
+    assert_nothing_left(other)

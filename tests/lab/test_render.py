@@ -1,0 +1,139 @@
+"""Every config the lab and the Vagrant machines use, rendered from the topology, is valid."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from ipaddress import ip_network
+from pathlib import Path
+
+import pytest
+from dnslib import QTYPE
+
+from lab.render import MODES, node_files, topology_json, zone_file
+from lab.topology import load
+from minibgp.config import parse_config
+from minidns.zone.masterfile import parse_master_file
+from minidns.zone.pdns_sqlite import load_pdns_sqlite
+from tests.conftest import require_programs
+
+REPO = Path(__file__).resolve().parents[2]
+TOPOLOGY = load()
+
+
+def _records(zone) -> set[tuple[str, str, int, str]]:  # type: ignore[no-untyped-def]
+    """(owner, type, ttl, rdata) of every record, for comparing two loaders' results."""
+    found = set()
+    for rrsets in zone.nodes.values():
+        for rrset in rrsets.values():
+            for rdata in rrset.rdatas:
+                name = str(rrset.name).lower()
+                found.add((name, QTYPE[rrset.rtype], rrset.ttl, str(rdata).lower()))
+    return found
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("node", ["router1", "router2", "server1", "server2"])
+def test_frr_configs_pass_vtysh_dry_run(node: str, tmp_path: Path) -> None:
+    require_programs("vtysh")
+    mode = "reference"  # the servers run FRR only in reference mode
+    files = node_files(TOPOLOGY, TOPOLOGY.node(node), mode, str(tmp_path))
+    [path] = [p for p in files.write(tmp_path) if p.name == "frr.conf"]
+    result = subprocess.run(["vtysh", "-C", "-f", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_router_peers_with_its_server_and_the_other_router_and_originates_its_networks() -> None:
+    text = node_files(TOPOLOGY, TOPOLOGY.node("router2"), "python", "/run/x").files["frr.conf"]
+    assert "router bgp 4290001234" in text
+    assert " neighbor 192.168.58.100 remote-as 64530" in text
+    assert " neighbor 192.168.59.30 remote-as 4290001234" in text
+    assert " no bgp ebgp-requires-policy" in text  # FRR 8.4 drops eBGP routes otherwise
+    networks = sorted(line.split()[1] for line in text.splitlines() if line.startswith("  network"))
+    assert networks == ["192.168.58.0/24", "192.168.59.0/24", "192.168.61.0/24"]
+
+
+def test_a_reference_server_announces_only_the_anycast_prefix() -> None:
+    text = node_files(TOPOLOGY, TOPOLOGY.node("server1"), "reference", "/x").files["frr.conf"]
+    assert "router bgp 64520" in text
+    assert [line.strip() for line in text.splitlines() if "network" in line] == [
+        "network 169.254.0.1/32"
+    ]
+
+
+@pytest.mark.parametrize("server", ["server1", "server2"])
+def test_minibgp_accepts_the_rendered_config(server: str) -> None:
+    node = TOPOLOGY.node(server)
+    text = node_files(TOPOLOGY, node, "python", "/run/lab").files["minibgp.toml"]
+    config = parse_config(text, Path(f"{server}.toml"))
+    assert config.speaker.asn == node.asn
+    assert str(config.speaker.control_socket) == "/run/lab/minibgp.sock"
+    [peer] = config.peers
+    assert peer.asn == 4290001234
+    assert peer.hold_time == TOPOLOGY.bgp_timers.hold
+    assert [a.prefix for a in config.announcements] == [ip_network("169.254.0.1/32")]
+
+
+def test_the_zone_file_holds_the_seeds_records() -> None:
+    zone = parse_master_file(zone_file(TOPOLOGY), "example.com.")
+    assert _records(zone) == {
+        ("example.com.", "SOA", 3600,
+         "ns1.example.com. hostmaster.example.com. 0 10800 3600 604800 3600"),
+        ("example.com.", "NS", 3600, "ns1.example.com."),
+        ("example.com.", "MX", 3600, "25 mail.example.com."),
+        ("www.example.com.", "A", 3600, "192.0.2.1"),
+    }  # fmt: skip
+
+
+@pytest.mark.interop
+def test_the_pdnsutil_database_and_the_zone_file_hold_the_same_records(tmp_path: Path) -> None:
+    """Reference mode's database (made with the seed's pdnsutil commands) = python mode's zone."""
+    require_programs("pdnsutil", "sqlite3")
+    node = TOPOLOGY.node("server1")
+    node_files(TOPOLOGY, node, "reference", str(tmp_path)).write(tmp_path)
+    subprocess.run(["sh", str(tmp_path / "pdnsutil.sh")], check=True, capture_output=True)
+    from_database = load_pdns_sqlite(tmp_path / "pdns.sqlite3")
+    [zone] = list(from_database.zones.values())
+    assert _records(zone) == _records(parse_master_file(zone_file(TOPOLOGY), "example.com."))
+
+
+def test_pdns_answers_nsid_and_id_server_with_the_servers_name() -> None:
+    text = node_files(TOPOLOGY, TOPOLOGY.node("server2"), "reference", "/d").files["pdns.conf"]
+    settings = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    assert settings["server-id"] == "server2"
+    assert settings["local-address"] == "169.254.0.1,192.168.58.100"
+    assert settings["launch"] == "gsqlite3"
+
+
+def test_every_node_renders_in_every_mode() -> None:
+    for node in TOPOLOGY.nodes.values():
+        for mode in MODES:
+            files = node_files(TOPOLOGY, node, mode, "/run/x").files
+            expected = {
+                ("router", "python"): {"frr.conf"},
+                ("router", "reference"): {"frr.conf"},
+                ("server", "python"): {"minibgp.toml", "example.com.zone"},
+                ("server", "reference"): {"frr.conf", "pdns.conf", "pdnsutil.sh"},
+                ("client", "python"): set(),
+                ("client", "reference"): set(),
+            }[(node.role, mode)]
+            assert set(files) == expected, (node.name, mode)
+
+
+def test_render_command_writes_a_nodes_files_and_the_vagrant_json(tmp_path: Path) -> None:
+    out = tmp_path / "server1"
+    argv = [sys.executable, "-m", "lab", "render", "--node", "server1", "--mode", "python"]
+    argv += ["--out", str(out), "--systemd-python", "/opt/abd/bin/python"]
+    subprocess.run(argv, check=True, capture_output=True, cwd=REPO)
+    unit = (out / "anycast-minidns.service").read_text()
+    assert "--listen 169.254.0.1:53" in unit and "--identity server1" in unit
+    assert (out / "minibgp.toml").exists() and (out / "example.com.zone").exists()
+    result = subprocess.run(
+        [sys.executable, "-m", "lab", "render", "--format", "json"],
+        check=True, capture_output=True, text=True, cwd=REPO,
+    )  # fmt: skip
+    document = json.loads(result.stdout)
+    assert document == json.loads(topology_json(TOPOLOGY))
+    assert document["lab_network"] == "192.168.56.0/21"
+    assert [n["name"] for n in document["nodes"]] == list(TOPOLOGY.nodes)
