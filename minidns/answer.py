@@ -32,6 +32,7 @@ class Sections:
 
     rcode: int = RCODE.NOERROR
     authoritative: bool = True
+    truncated: bool = False
     answer: list[RR] = field(default_factory=list)
     authority: list[RR] = field(default_factory=list)
     additional: list[RR] = field(default_factory=list)
@@ -54,8 +55,8 @@ class Descent:
     key: NameKey  # the name itself, the cut, the DNAME owner, or the closest encloser
 
 
-def answer(zones: ZoneSet, query: DNSRecord, identity: str = "") -> DNSRecord:
-    """The full response to a parsed query (never raises for any query dnslib could parse)."""
+def answer(zones: ZoneSet, query: DNSRecord, identity: str = "", tcp: bool = False) -> DNSRecord:
+    """The response to a parsed query, before any truncation to a UDP size limit."""
     header = query.header
     response = DNSRecord(
         DNSHeader(id=header.id, qr=1, opcode=header.opcode, rd=header.rd, cd=header.cd)
@@ -68,12 +69,14 @@ def answer(zones: ZoneSet, query: DNSRecord, identity: str = "") -> DNSRecord:
         return response
     if query_edns is not None and query_edns.version > 0:
         # RFC 6891 §6.1.3: BADVERS, and the OPT says the version we do speak.
+        response.header.aa = 1  # as PowerDNS 4.7
         response.add_ar(make_response_opt(query_edns, identity, EXTENDED_RCODE_BADVERS))
         return response
-    sections = _answer_question(zones, query, identity)
+    sections = _answer_question(zones, query, identity, tcp)
     header_out = response.header
     header_out.rcode = sections.rcode
     header_out.aa = int(sections.authoritative)
+    header_out.tc = int(sections.truncated)
     response.rr = sections.answer
     response.auth = sections.authority
     response.ar = sections.additional
@@ -82,21 +85,29 @@ def answer(zones: ZoneSet, query: DNSRecord, identity: str = "") -> DNSRecord:
     return response
 
 
-def _answer_question(zones: ZoneSet, query: DNSRecord, identity: str) -> Sections:
-    header = query.header
-    if header.opcode != OPCODE.QUERY:
+def _answer_question(zones: ZoneSet, query: DNSRecord, identity: str, tcp: bool) -> Sections:
+    opcode = query.header.opcode
+    if opcode in (OPCODE.NOTIFY, OPCODE.UPDATE):
+        return Sections(rcode=RCODE.REFUSED)  # as PowerDNS 4.7 without secondaries or updates
+    if opcode != OPCODE.QUERY:
         return Sections(rcode=RCODE.NOTIMP, authoritative=False)
     if len(query.questions) != 1:  # RFC 9619: one question per query
         return Sections(rcode=RCODE.FORMERR, authoritative=False)
     question = query.questions[0]
+    qtype = question.qtype
     if question.qclass == CLASS.CH:
-        rcode, records = chaos_answer(question.qname, question.qtype, identity)
+        rcode, records = chaos_answer(question.qname, qtype, identity)
         return Sections(rcode=rcode, answer=records)
     if question.qclass != CLASS.IN:
-        return Sections(rcode=RCODE.REFUSED, authoritative=False)
-    if question.qtype in (QTYPE.AXFR, QTYPE.IXFR):  # transfers are served over TCP by minidns.axfr
+        return Sections(rcode=RCODE.REFUSED)
+    if qtype == QTYPE.ANY and not tcp:
+        # RFC 8482 §4.4 leaves the choice; PowerDNS 4.7 (any-to-tcp) sends every ANY to TCP.
+        return Sections(truncated=True)
+    if qtype in (QTYPE.AXFR, QTYPE.IXFR):  # transfers are served over TCP by minidns.axfr
         return Sections(rcode=RCODE.NOTIMP, authoritative=False)
-    sections = resolve(zones, question.qname, question.qtype)
+    if qtype == QTYPE.RRSIG:  # signatures are not served alone, as PowerDNS 4.7 refuses them
+        return Sections(rcode=RCODE.REFUSED)
+    sections = resolve(zones, question.qname, qtype)
     seen: set[tuple[NameKey, int]] = set()
     for zone, records in sections.needs_additional:
         sections.additional.extend(additional_records(zone, records, seen))
@@ -110,8 +121,16 @@ def resolve(zones: ZoneSet, qname: DNSLabel, qtype: int) -> Sections:
     if zone is None:  # RFC 1034 §4.3.2 step 2: not authoritative for the name
         return Sections(rcode=RCODE.REFUSED, authoritative=False)
     name = qname
-    for _ in range(MAX_CHAIN + 1):
-        target = _resolve_in_zone(zone, name, qtype, sections)
+    for link in range(MAX_CHAIN + 1):
+        if qtype == QTYPE.ANY and link > 0:
+            # PowerDNS follows a CNAME for ANY, but only adds what the target has: a target
+            # with no data or no name leaves the answer NOERROR, without an SOA.
+            found = Sections()
+            target = _resolve_in_zone(zone, name, qtype, found)
+            sections.answer.extend(found.answer)
+            sections.needs_additional.extend(found.needs_additional)
+        else:
+            target = _resolve_in_zone(zone, name, qtype, sections)
         if target is None:
             return sections
         name = target
@@ -188,21 +207,30 @@ def _add_node_answer(
             return None
         sections.answer.extend(records)
         sections.needs_additional.append((zone, records))
-        return None
+        return _cname_target(node)  # PowerDNS follows a CNAME for ANY too
+    cname = node.get(QTYPE.CNAME)
+    if cname is not None and cname.rdatas and qtype != QTYPE.CNAME:
+        # RFC 1034 §4.3.2 step 3a: restart at the target. A CNAME wins over other data at the
+        # same name (which RFC 1034 §3.6.2 forbids), as with PowerDNS.
+        sections.answer.extend(_records(cname, owner))
+        return _cname_target(node)
     rrset = node.get(qtype)
     if rrset is not None:
         records = _records(rrset, owner)
         sections.answer.extend(records)
         sections.needs_additional.append((zone, records))
         return None
-    cname = node.get(QTYPE.CNAME)
-    if cname is not None and cname.rdatas:  # RFC 1034 §4.3.2 step 3a: restart at the target
-        sections.answer.extend(_records(cname, owner))
-        target = cname.rdatas[0]
-        assert isinstance(target, CNAME)
-        return DNSLabel(target.label)
     _add_negative_soa(zone, sections)  # RFC 2308 §2.2: NODATA
     return None
+
+
+def _cname_target(node: dict[int, RRset]) -> DNSLabel | None:
+    cname = node.get(QTYPE.CNAME)
+    if cname is None or not cname.rdatas:
+        return None
+    target = cname.rdatas[0]
+    assert isinstance(target, CNAME)
+    return DNSLabel(target.label)
 
 
 def _add_referral(zone: Zone, cut: NameKey, sections: Sections) -> None:

@@ -41,6 +41,25 @@ def udp_limit(payload: int | None) -> int:
     return max(MIN_UDP_PAYLOAD, min(payload, SERVER_UDP_PAYLOAD))
 
 
+def parse_options(rdata: bytes) -> list[EDNSOption]:
+    """The options of an OPT record's RDATA (RFC 6891 §6.1.2), empty ones included.
+
+    dnslib's own parser drops an option with no data, such as an NSID request (RFC 5001 §2.1).
+    """
+    options = []
+    position = 0
+    while position < len(rdata):
+        if position + 4 > len(rdata):
+            raise EdnsFormatError("truncated option header")
+        code = int.from_bytes(rdata[position : position + 2], "big")
+        end = position + 4 + int.from_bytes(rdata[position + 2 : position + 4], "big")
+        if end > len(rdata):
+            raise EdnsFormatError("option longer than the OPT RDATA")
+        options.append(EDNSOption(code, rdata[position + 4 : end]))
+        position = end
+    return options
+
+
 def read_query_edns(additional: list[RR]) -> QueryEdns | None:
     """The query's EDNS facts, or None when it carries no OPT record."""
     opts = [rr for rr in additional if rr.rtype == QTYPE.OPT]

@@ -7,13 +7,25 @@ from __future__ import annotations
 
 import logging
 
-from dnslib import OPCODE, QTYPE, RCODE, RR, DNSBuffer, DNSHeader, DNSLabel, DNSRecord
+from dnslib import (
+    OPCODE,
+    QTYPE,
+    RCODE,
+    RR,
+    DNSBuffer,
+    DNSHeader,
+    DNSLabel,
+    DNSQuestion,
+    DNSRecord,
+)
 
 from minidns.answer import answer
-from minidns.edns import udp_limit
+from minidns.edns import parse_options, udp_limit
 from minidns.zone.model import ZoneSet
 
 HEADER_LENGTH = 12
+# RFC 1035 types whose rdata is a single name (MD, MF, MB, MG, MR) that dnslib has no class for.
+COMPRESSIBLE_NAME_TYPES = frozenset((3, 4, 7, 8, 9))
 QR_BIT = 0x80  # in the third octet of the header (RFC 1035 §4.1.1)
 
 log = logging.getLogger(__name__)
@@ -55,9 +67,24 @@ def pack(record: DNSRecord) -> bytes:
         for rr in section:
             if rr.rtype == QTYPE.DNAME and hasattr(rr.rdata, "label"):
                 _pack_dname(buffer, rr)
+            elif rr.rtype in COMPRESSIBLE_NAME_TYPES and not hasattr(rr.rdata, "label"):
+                _pack_single_name(buffer, rr)
             else:
                 rr.pack(buffer)
     return bytes(buffer.data)
+
+
+def _pack_single_name(buffer: DNSBuffer, rr: RR) -> None:
+    """A record whose rdata is one name, kept as opaque bytes, packed with its name compressed.
+
+    RFC 3597 §4 allows compression for the RFC 1035 types; PowerDNS compresses them.
+    """
+    buffer.encode_name(rr.rname)
+    buffer.pack("!HHI", rr.rtype, rr.rclass, rr.ttl)
+    length_at = buffer.offset
+    buffer.pack("!H", 0)
+    buffer.encode_name(DNSBuffer(bytes(rr.rdata.data)).decode_name())
+    buffer.update(length_at, "!H", buffer.offset - length_at - 2)
 
 
 def _pack_dname(buffer: DNSBuffer, rr: RR) -> None:
@@ -74,11 +101,11 @@ def respond(zones: ZoneSet, wire: bytes, *, tcp: bool, identity: str = "") -> by
     if len(wire) < HEADER_LENGTH or wire[2] & QR_BIT:
         return None  # no header to answer, or a response: never answer those (RFC 1035 §4.1.1)
     try:
-        query = DNSRecord.parse(wire)
+        query = parse_query(wire)
     except Exception:  # dnslib raises several types on malformed input
         return _formerr(wire)
     try:
-        response = answer(zones, query, identity)
+        response = answer(zones, query, identity, tcp=tcp)
         packed = pack(response)
     except Exception:
         log.exception("no answer for %r", query.questions)
@@ -89,6 +116,29 @@ def respond(zones: ZoneSet, wire: bytes, *, tcp: bool, identity: str = "") -> by
         if len(packed) > limit:
             packed = pack(truncated(response))
     return packed
+
+
+def parse_query(wire: bytes) -> DNSRecord:
+    """A message parsed by dnslib, with the OPT options read by minidns.edns.parse_options."""
+    buffer = DNSBuffer(wire)
+    header = DNSHeader.parse(buffer)
+    questions = [DNSQuestion.parse(buffer) for _ in range(header.q)]
+    sections: list[list[RR]] = []
+    for count in (header.a, header.auth, header.ar):
+        records = []
+        for _ in range(count):
+            start = buffer.offset
+            record = RR.parse(buffer)
+            if record.rtype == QTYPE.OPT:
+                owner = DNSBuffer(wire)
+                owner.offset = start
+                owner.decode_name()
+                rdata_start = owner.offset + 10  # TYPE, CLASS, TTL, RDLENGTH
+                record.rdata = parse_options(wire[rdata_start : buffer.offset])
+            records.append(record)
+        sections.append(records)
+    answer_rrs, authority, additional = sections
+    return DNSRecord(header, questions, answer_rrs, auth=authority, ar=additional)
 
 
 def truncated(response: DNSRecord) -> DNSRecord:

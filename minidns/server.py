@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 from dataclasses import dataclass, field
+from typing import cast
 
 from minidns.service import DnsService
 
@@ -30,8 +31,7 @@ class UdpServer(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's is not a subclass
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         response = self.service.answer_datagram(data)
@@ -88,10 +88,9 @@ class TcpConnection(asyncio.Protocol):
         self._idle_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)
         if len(self.connections.open) >= self.connections.limits.max_connections:
-            transport.abort()  # RFC 7766 §6.2.2: a server may refuse connections over its limit
+            self.transport.abort()  # RFC 7766 §6.2.2: over the limit
             return
         self.connections.open.add(self)
         peer = transport.get_extra_info("peername")

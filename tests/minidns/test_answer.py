@@ -212,9 +212,16 @@ def test_additional_addresses_for_mx_ns_srv_targets_in_zone(zones):
     assert rrs(srv.ar) == [("host.example.com.", "A", "192.0.2.1")]
 
 
-def test_any_returns_every_rrset_of_the_name(zones):
-    response = ask(zones, "example.com", "ANY")
+def test_any_returns_every_rrset_of_the_name_over_tcp(zones):
+    query = DNSRecord.question("example.com", "ANY")
+    response = answer(zones, query, tcp=True)
     assert sorted({QTYPE[rr.rtype] for rr in response.rr}) == ["MX", "NS", "SOA"]
+
+
+def test_any_over_udp_is_sent_to_tcp(zones):
+    response = ask(zones, "example.com", "ANY")
+    assert response.header.tc == 1 and response.rr == []
+    assert response.header.rcode == RCODE.NOERROR
 
 
 def test_names_outside_our_zones_are_refused(zones):
