@@ -33,9 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as error:
         from lab.lab import LabError
+        from lab.nodes import DaemonError
         from lab.topology import TopologyError
 
-        if isinstance(error, LabError | TopologyError):
+        if isinstance(error, LabError | TopologyError | DaemonError | TimeoutError):
             print(f"lab: {error}", file=sys.stderr)
             return 1
         raise

@@ -51,6 +51,10 @@ class Daemon:
             end_process(self.pid, grace=grace)
 
 
+class DaemonError(RuntimeError):
+    """A daemon did not start (its output is in the message)."""
+
+
 def process_start_time(pid: int) -> int | None:
     """When a process started (clock ticks since boot), or None if there is no such process."""
     try:
@@ -163,6 +167,7 @@ def _start_python_server(
         [sys.executable, "-m", "minibgp", "--config", str(run_dir / "minibgp.toml")],
         run_dir,
     )
+    _wait_for_speaker(minibgp, run_dir / "minibgp.sock", run_dir)
     return [minidns, minibgp]
 
 
@@ -171,6 +176,20 @@ def _spawn(host: Netns, node: Node, name: str, argv: list[str], run_dir: Path) -
     with log:
         process = host.popen(argv, stdout=log, stderr=subprocess.STDOUT, **_detached())
     return Daemon.of(node.name, name, process.pid)
+
+
+def _wait_for_speaker(daemon: Daemon, control_socket: Path, run_dir: Path) -> None:
+    """Wait for minibgp's control socket; a speaker still running after a second will do too."""
+    started = time.monotonic()
+    while time.monotonic() - started < DAEMON_START_TIMEOUT:
+        if control_socket.exists():
+            return
+        if not daemon.is_running():
+            output = (run_dir / f"{daemon.name}.out").read_text(errors="replace")[-2000:]
+            raise DaemonError(f"{daemon.name} on {daemon.node} exited:\n{output}")
+        if time.monotonic() - started > 1.0:
+            return
+        time.sleep(0.05)
 
 
 def _wait_for_dns(host: Netns, daemon: Daemon, run_dir: Path) -> None:
@@ -183,4 +202,4 @@ def _wait_for_dns(host: Netns, daemon: Daemon, run_dir: Path) -> None:
             return
         time.sleep(0.05)
     output = (run_dir / f"{daemon.name}.out").read_text(errors="replace")[-2000:]
-    raise RuntimeError(f"{daemon.name} on {daemon.node} did not start listening:\n{output}")
+    raise DaemonError(f"{daemon.name} on {daemon.node} did not start listening:\n{output}")
