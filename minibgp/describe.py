@@ -128,7 +128,7 @@ def _describe_open(body: bytes, out: _Lines, rfc: str) -> None:
             for capability in decode_capabilities(value):
                 code = capability.capability_code()
                 cls = CAPABILITY_CLASSES.get(code)
-                label = cls.name if cls else f"unknown capability {code}"
+                label = cls.name if cls else "(not implemented)"
                 out.add(2, f"Capability {code} {label}", capability.describe(), capability.rfc)
         offset += header + param_length
 

@@ -20,14 +20,15 @@ class AdjRibIn:
 
     def __init__(self) -> None:
         self._tables: dict[Family, dict[bytes, AttributeSet]] = {}
-        self._interned: weakref.WeakValueDictionary[AttributeSet, AttributeSet] = (
+        # Keyed by the sets' wire octets; an entry goes when no route uses its set any more.
+        self._interned: weakref.WeakValueDictionary[object, AttributeSet] = (
             weakref.WeakValueDictionary()
         )
 
     def _intern(self, attribute_set: AttributeSet) -> AttributeSet:
-        existing = self._interned.get(attribute_set)
+        existing = self._interned.get(attribute_set.key)
         if existing is None:
-            self._interned[attribute_set] = attribute_set
+            self._interned[attribute_set.key] = attribute_set
             return attribute_set
         return existing
 

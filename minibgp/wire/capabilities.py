@@ -145,7 +145,28 @@ class UnknownCapability(Capability):
         raise TypeError("use UnknownCapability(code, value)")
 
     def describe(self) -> str:
-        return f"code {self.unknown_code}, value 0x{self.value.hex() or '(empty)'}"
+        known = OTHER_CAPABILITIES.get(self.unknown_code)
+        value = f"0x{self.value.hex()}" if self.value else "empty"
+        return (
+            f"{known[0]} ({known[1]}), ignored, value {value}"
+            if known
+            else f"ignored, value {value}"
+        )
+
+
+# Capabilities other speakers send that minibgp recognises by name only (IANA registry).
+OTHER_CAPABILITIES: dict[int, tuple[str, str]] = {
+    5: ("Extended Next Hop Encoding", "RFC 8950"),
+    6: ("BGP Extended Message", "RFC 8654"),
+    9: ("BGP Role", "RFC 9234"),
+    64: ("Graceful Restart", "RFC 4724"),
+    69: ("ADD-PATH", "RFC 7911"),
+    70: ("Enhanced Route Refresh", "RFC 7313"),
+    71: ("Long-Lived Graceful Restart", "RFC 9494"),
+    73: ("FQDN", "draft-walton-bgp-hostname-capability"),
+    75: ("Software Version", "draft-abraitis-bgp-version-capability"),
+    128: ("Route Refresh (pre-standard)", "Cisco"),
+}
 
 
 CAPABILITY_CLASSES: dict[int, type[Capability]] = {

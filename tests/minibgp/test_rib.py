@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from ipaddress import IPv4Address, IPv6Address, ip_network
 
 from minibgp.rib import AdjRibIn
@@ -139,3 +140,15 @@ def test_clear() -> None:
     rib.apply(announce(["10.0.0.0/8"]))
     rib.clear()
     assert len(rib) == 0 and list(rib.routes()) == []
+
+
+def test_sets_no_route_uses_are_freed() -> None:
+    rib = AdjRibIn()
+    rib.apply(announce(["10.0.0.0/8"], med=1))
+    first_set = rib.get(ip_network("10.0.0.0/8"))
+    assert first_set is not None
+    old_set = weakref.ref(first_set)
+    del first_set
+    rib.apply(announce(["10.0.0.0/8"], med=2))  # the med=1 set is no longer used
+    CTX.attribute_sets.clear()  # nor remembered by the codec
+    assert old_set() is None

@@ -258,6 +258,8 @@ def decode_path_attributes(data: bytes, ctx: CodecContext) -> DecodedAttributes:
         key: object = data
     else:
         key = (b"".join(data[s:e] for s, _, e in entries), list_error)
+    if not ctx.four_octet_as:  # the same octets mean other AS numbers on a 2-octet session
+        key = ("2-octet", key)
     shared = ctx.attribute_sets.get(key)
     if shared is None:
         shared = _decode_shared(data, entries, key, ctx)

@@ -42,12 +42,27 @@ class AttributeType(IntEnum):
     LARGE_COMMUNITY = 32
 
 
+# Attributes minibgp recognises by name only (IANA "BGP Path Attributes").
+OTHER_ATTRIBUTES: dict[int, str] = {
+    9: "ORIGINATOR_ID",  # RFC 4456
+    10: "CLUSTER_LIST",  # RFC 4456
+    16: "EXTENDED_COMMUNITIES",  # RFC 4360
+    22: "PMSI_TUNNEL",  # RFC 6514
+    25: "IPV6_ADDRESS_SPECIFIC_EXTENDED_COMMUNITY",  # RFC 5701
+    26: "AIGP",  # RFC 7311
+    29: "BGP_LS",  # RFC 9552
+    35: "OTC",  # RFC 9234
+    40: "BGP_PREFIX_SID",  # RFC 8669
+    128: "ATTR_SET",  # RFC 6368
+}
+
+
 def attribute_type_name(type_code: int) -> str:
     """'AS_PATH', or 'type 99' for codes we do not know."""
     try:
         return AttributeType(type_code).name
     except ValueError:
-        return f"type {type_code}"
+        return OTHER_ATTRIBUTES.get(type_code, f"type {type_code}")
 
 
 def flags_text(flags: int) -> str:
