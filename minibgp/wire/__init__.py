@@ -5,23 +5,34 @@ Public API (see each module for details):
 - `MessageReader` (header.py): `feed(bytes)`, then `next_message()` / iterate for
   `(type, body)` pairs; raises `BGPError` for RFC 4271 §6.1 header errors.
 - `decode_message(msg_type, body, ctx) -> Message` and `encode_message(msg, ctx) -> bytes`
-  (messages.py); `Message` is `Open | Update | Notification | Keepalive | RouteRefresh`.
-- `CodecContext(four_octet_as=True)` (context.py): what the OPEN exchange negotiated; set
+  (messages.py); `Message` is `Open | Update | Notification | Keepalive | RouteRefreshMessage`.
+  Each message class has `message_type` (a ClassVar). Malformed input raises `BGPError`
+  (minibgp.errors), whose `to_notification()` is the NOTIFICATION to send.
+- `CodecContext(four_octet_as=...)` (context.py): what the OPEN exchange negotiated; set
   `four_octet_as` to whether BOTH OPENs carry `FourOctetAS`, before the first UPDATE. It also
   caches decoded attribute sets, so use one context per session.
-- `Update.build(announce=[...], withdraw=[...], attributes=[...], next_hop=addr)`,
+- `Open(my_as, hold_time, bgp_identifier: IPv4Address, capabilities, version=4)`: `my_as` is the
+  real AS; encoding writes AS_TRANS when needed and adds `FourOctetAS(my_as)` if missing.
+- `Update.build(announce=[...], withdraw=[...], attributes=[...], next_hop=addr or [addrs])`,
   `Update.end_of_rib(afi, safi)`; reading: `announced()`, `withdrawn_prefixes()` (lists of
-  (afi, safi, prefix)), `is_end_of_rib()`, `treat_as_withdraw`, `errors`,
-  `discarded_attributes`, `attribute_set(family)`; for the RIB `announced_groups()` and
-  `withdrawn_groups()` hand out prefix keys (wire octets) instead of ipaddress objects.
+  (afi, safi, prefix)), `is_end_of_rib()`, `treat_as_withdraw` with `errors` (the reasons),
+  `discarded_attributes`, `attribute_set(family)` (the shared `AttributeSet` of the routes);
+  for the Adj-RIB-In, `announced_groups()` / `withdrawn_groups()` hand out prefix keys (wire
+  octets) instead of ipaddress objects. `update.nlri` / `withdrawn` / MP NLRI are sequences of
+  ipaddress networks built lazily from those keys.
 - `Notification.cease(subcode, message)` builds a Cease (with RFC 8203 text); `str(notification)`
   says it in words.
-- Capabilities: `Multiprotocol(afi, safi)`, `FourOctetAS(asn)`, `RouteRefresh()`,
-  `UnknownCapability(code, value)`. `Open(...).encode` adds `FourOctetAS(my_as)` if missing.
-- Attributes: one class each in `minibgp.wire.attributes`.
+- Capabilities (capabilities.py): `Multiprotocol(afi, safi)`, `FourOctetAS(asn)`,
+  `RouteRefresh()`, `UnknownCapability(code, value)`.
+- Attributes: one class each in `minibgp.wire.attributes` (ORIGIN ... LARGE_COMMUNITY,
+  `UnknownAttribute`); `AttributeSet` gives `origin`, `as_path` (AS4_PATH merged), `next_hop`,
+  `med`, `local_pref`, `communities`, `large_communities`, `aggregator`, `to_json()`.
+- `AFI`, `SAFI`, `IPV4_UNICAST`, `IPV6_UNICAST` (nlri.py).
 
-Differences from the brief: `Update.errors` (list of treat-as-withdraw reasons) was added;
-`announced()` is empty and `withdrawn_prefixes()` includes the NLRI when `treat_as_withdraw`.
+Differences from the brief: `Update.errors` (treat-as-withdraw reasons) was added;
+`announced()` is empty and `withdrawn_prefixes()` includes the NLRI when `treat_as_withdraw`;
+the ROUTE-REFRESH message class is exported as `RouteRefreshMessage` here, because
+`RouteRefresh` is the capability.
 """
 
 from minibgp.wire.attributes import (
