@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ class Watcher(Protocol):
 
 class DnsConnectionWatch:
     """A TCP connection to a DNS server, kept open; lost when the server closes it and a new
-    one cannot be opened."""
+    one cannot be opened or is closed before it answers."""
 
     def __init__(
         self,
@@ -49,11 +50,11 @@ class DnsConnectionWatch:
         self.keepalive_interval = keepalive_interval
         self.retry_interval = retry_interval
         self.connect_timeout = connect_timeout
-        self.connected = asyncio.Event()  # set while a connection is held (for tests, status)
+        self.connected = asyncio.Event()  # set while an answered connection is held
 
     async def run(self, on_lost: LostCallback) -> None:
-        holding = False  # a connection was held and has not been reported lost since
-        closed_early = False  # the last connection closed within retry_interval of opening
+        holding = False  # a connection was answered and no loss has been reported since
+        last_quick_reconnect = -math.inf
         while True:
             try:
                 async with asyncio.timeout(self.connect_timeout):
@@ -64,26 +65,30 @@ class DnsConnectionWatch:
                     holding = False
                 await asyncio.sleep(self.retry_interval)
                 continue
-            holding = True
-            opened = time.monotonic()
-            self.connected.set()
             try:
-                await self._hold(reader, writer)
+                answered = await self._hold(reader, writer)
             finally:
                 self.connected.clear()
                 writer.close()
+            if not answered:  # closed (or broke) before answering anything
+                if holding:
+                    on_lost(f"TCP connection to {self.host}:{self.port} closed")
+                    holding = False
+                await asyncio.sleep(self.retry_interval)
+                continue
+            holding = True
             # RFC 7766 §6.2.3: a server may close a connection it finds idle or has used long
             # enough. Reconnecting at once tells that apart from a dead server, whose port
-            # refuses. Only a server that keeps closing new connections makes us wait.
-            if time.monotonic() - opened < self.retry_interval:
-                if closed_early:
-                    await asyncio.sleep(self.retry_interval)
-                closed_early = True
-            else:
-                closed_early = False
+            # refuses; a server that keeps closing connections is reconnected to less often.
+            wait = last_quick_reconnect + self.retry_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            last_quick_reconnect = time.monotonic()
 
-    async def _hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Return when the server closes the connection (or it breaks)."""
+    async def _hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Keep the connection in use until the server closes it (or it breaks); return whether
+        the server answered on it."""
+        answered = False
         with contextlib.suppress(OSError):
             while True:
                 query = self.make_query()
@@ -92,10 +97,14 @@ class DnsConnectionWatch:
                 try:
                     async with asyncio.timeout(self.keepalive_interval):
                         while await reader.read(4096):
-                            pass  # answers are read and dropped: the query only keeps it in use
-                    return  # end of file: the server closed
+                            # Answers are only proof of life; their content is the probe's job.
+                            if not answered:
+                                answered = True
+                                self.connected.set()
+                        break  # end of file: the server closed
                 except TimeoutError:
                     continue
+        return answered
 
 
 class ProcessWatch:

@@ -240,24 +240,38 @@ async def test_keep_open_watcher_sees_a_killed_server_at_once(
             await task
 
 
-async def test_keep_open_watcher_does_not_report_a_live_server_closing_a_connection(
-    dns_port: int,
-) -> None:
+async def test_keep_open_watcher_does_not_report_a_live_server_closing_a_connection() -> None:
+    connections = 0
+
+    async def answer_once_then_close(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:  # RFC 7766 §6.2.3 allows a server to close connections
+        nonlocal connections
+        connections += 1
+        length = int.from_bytes(await reader.readexactly(2), "big")
+        data = server_module["answer"](await reader.readexactly(length))  # type: ignore[operator]
+        writer.write(len(data).to_bytes(2, "big") + data)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer_once_then_close, LOCALHOST, 0)
+    port = server.sockets[0].getsockname()[1]
     reasons: list[str] = []
     watch = DnsConnectionWatch(
-        LOCALHOST, dns_port, lambda: b"\x00",  # a query the server drops the connection for
+        LOCALHOST, port, lambda: bytes(DNSRecord.question("example.com.", "SOA").pack()),
         keepalive_interval=SLOW.interval, retry_interval=0.05,
     )  # fmt: skip
     task = asyncio.create_task(watch.run(reasons.append))
     try:
-        for _ in range(3):  # closed, reconnected at once, closed again...
-            await wait_for(watch.connected)
-            await asyncio.sleep(0.1)
+        async with asyncio.timeout(WAIT):
+            while connections < 4:
+                await asyncio.sleep(0.01)
         assert reasons == []
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        server.close()
 
 
 @pytest.mark.parametrize("by", ["pid", "pidfile"])
