@@ -6,7 +6,7 @@
     exec NODE -- CMD...            run CMD in NODE's namespace (the lab's `vagrant ssh NODE`)
     halt NODE / start NODE         switch a node off (daemons end, links down) and on again
     demo [--mode python|reference|both]   the seed's scenarios, narrated and checked
-    capture NODE [--write F.pcap] [--count N]   tcpdump on the node's link
+    capture NODE [--write F.pcap] [--count N] [--filter F]   tcpdump on the node's link
     render --node NODE --out DIR | --format json   the configs the lab and Vagrant use
 
 Every command takes `--name NAME` (default "default") to pick one of several labs.
@@ -81,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     capture.add_argument("--write", metavar="FILE.pcap", help="write a pcap file for Wireshark")
     capture.add_argument("--count", type=int, help="stop after this many packets")
     capture.add_argument("--interface", help="default: the node's first link")
-    capture.add_argument("filter", nargs="*", help="a tcpdump filter (default: everything)")
+    capture.add_argument(
+        "--filter", help='a tcpdump filter, e.g. "udp port 53" (default: everything)'
+    )
     capture.set_defaults(handler=_capture)
     render = command("render", "write the configs rendered from lab/topology.toml")
     render.add_argument("--node", help="the node whose files to write")
@@ -159,8 +161,9 @@ def _capture(args: argparse.Namespace) -> int:
 
     lab = _lab(args)
     argv = tcpdump_argv(
-        lab.topology, args.node, args.interface, args.write, args.count, args.filter
-    )
+        lab.topology, args.node, args.interface, args.write, args.count,
+        args.filter.split() if args.filter else [],
+    )  # fmt: skip
     command = lab.exec_argv(args.node, argv)
     os.execvp(command[0], command)
 

@@ -177,7 +177,12 @@ class Lab:
         return Netns(self.prefix + node, Network(self.prefix))
 
     def exec_argv(self, node: str, argv: list[str]) -> list[str]:
-        """The command line that runs `argv` in a node's namespace."""
+        """The command line that runs `argv` in a node's namespace.
+
+        `vtysh` is pointed at the node's own FRR daemons (their sockets are in its run dir).
+        """
+        if argv[:1] == ["vtysh"] and "--vty_socket" not in argv:
+            argv = ["vtysh", "--vty_socket", str(self.run_dir(node)), *argv[1:]]
         return self.host(node).command(argv)
 
     def daemons_of(self, node: str) -> list[Daemon]:

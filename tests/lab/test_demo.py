@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from lab.capture import tcpdump_argv
 from lab.demo import run_demo, trim_bgp_view
 from lab.lab import Lab
 from lab.netns import list_namespaces
+from lab.topology import load
 from tests.conftest import require_programs, require_root
 
 FRR_VIEW = """\
@@ -57,3 +59,13 @@ def test_demo_passes_every_check(mode: str) -> None:
     assert "NSID says client1's query was answered by server2" in output
     assert "server2 sees client2's 3 queries" in output
     assert not [ns for ns in list_namespaces() if ns.startswith(f"abd-{name}-")]
+
+
+def test_capture_runs_tcpdump_on_the_nodes_link() -> None:
+    topology = load()
+    assert tcpdump_argv(topology, "server1") == ["tcpdump", "-n", "-l", "-i", "eth-router1"]
+    argv = tcpdump_argv(topology, "router2", "eth-client2", "/tmp/x.pcap", 5, ["udp", "port", "53"])
+    assert argv == [
+        "tcpdump", "-n", "-l", "-i", "eth-client2", "-w", "/tmp/x.pcap", "-U", "-c", "5",
+        "udp", "port", "53",
+    ]  # fmt: skip
