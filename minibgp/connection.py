@@ -102,6 +102,17 @@ _MESSAGE_EVENTS = {
     MessageType.OPEN: FsmEvent.BGPOpen,
 }
 
+# The messages each state takes in; any other is an unexpected message (RFC 6608 §4).
+_EXPECTED_MESSAGES = frozenset(
+    {
+        (State.OpenSent, FsmEvent.BGPOpen),
+        (State.OpenConfirm, FsmEvent.KeepAliveMsg),
+        (State.Established, FsmEvent.KeepAliveMsg),
+        (State.Established, FsmEvent.UpdateMsg),
+        (State.Established, FsmEvent.RouteRefreshMsg),
+    }
+)
+
 
 class Connection:
     """The BGP finite state machine (RFC 4271 §8) and message exchange for one peer."""
@@ -406,14 +417,7 @@ class Connection:
             event = _MESSAGE_EVENTS[MessageType(msg_type)]
             # Decode only what this state expects: an UPDATE needs the negotiated codec, and an
             # out-of-place message is an FSM error whatever its content (RFC 6608 §4).
-            expected = (self._state, event) in (
-                (State.OpenSent, FsmEvent.BGPOpen),
-                (State.OpenConfirm, FsmEvent.KeepAliveMsg),
-                (State.Established, FsmEvent.KeepAliveMsg),
-                (State.Established, FsmEvent.UpdateMsg),
-                (State.Established, FsmEvent.RouteRefreshMsg),
-            )
-            if expected:
+            if (self._state, event) in _EXPECTED_MESSAGES:
                 message = decode_message(msg_type, body, self._codec)
             if event is FsmEvent.BGPOpen and message is not None:
                 assert isinstance(message, Open)
