@@ -265,8 +265,8 @@ def demo_mode(narrator: Narrator, mode: Mode) -> None:
     try:
         lab.up(mode)
         narrator.say(
-            f"{INDENT}6 namespaces, 5 links, daemons started; BGP converged in "
-            f"{time.monotonic() - started:.1f} s"
+            f"{INDENT}{len(lab.topology.nodes)} namespaces, {len(lab.topology.links)} links, "
+            f"{len(lab.state.daemons)} daemons; BGP converged in {time.monotonic() - started:.1f} s"
         )
         narrator.say("(`client1$ CMD` below is `python -m lab exec client1 -- CMD`)")
         narrator.bgp_view("at the start")
