@@ -197,7 +197,7 @@ class Fields:
         encoded = self.rest(what)
         try:
             data = base64.b64decode(encoded, validate=True)
-        except binascii.Error as error:
+        except (binascii.Error, ValueError) as error:
             raise FieldError(f"bad base64 in {what}: {error}") from None
         self.text.append(encoded)
         return data
@@ -494,7 +494,7 @@ def _loc_angle(fields: Fields, hemispheres: str, max_degrees: int) -> int:
     degrees = parse_int(parts[0], 8, "degrees")
     minutes = parse_int(parts[1], 8, "minutes") if len(parts) > 1 else 0
     seconds = _loc_decimal(parts[2], "seconds") if len(parts) > 2 else 0.0
-    if degrees > max_degrees or minutes > 59 or seconds >= 60:
+    if degrees > max_degrees or minutes > 59 or not 0 <= seconds < 60:
         raise FieldError(f"LOC angle out of range: {' '.join(parts)}")
     thousandths = (degrees * 3600 + minutes * 60) * 1000 + round(seconds * 1000)
     if thousandths > max_degrees * 3600 * 1000:
@@ -750,28 +750,29 @@ def _svc_value(key: int, text: str | None) -> bytes:
         if key >= 10 or key == 7:
             return b""
         raise FieldError(f"SvcParam key{key} needs a value")
-    items = _svc_list(raw)
+    items = [item.decode("ascii", "replace") for item in _svc_list(raw)]
     if key == 0:  # mandatory: sorted keys
-        return b"".join(struct.pack("!H", k) for k in sorted({_svc_key(i.decode()) for i in items}))
-    if key == 1:  # alpn
-        if any(not item or len(item) > 255 for item in items):
+        return b"".join(struct.pack("!H", k) for k in sorted({_svc_key(item) for item in items}))
+    if key == 1:  # alpn: the ids are octets, not ASCII
+        ids = _svc_list(raw)
+        if any(not alpn_id or len(alpn_id) > 255 for alpn_id in ids):
             raise FieldError("alpn ids must be 1-255 octets")
-        return b"".join(_counted(item) for item in items)
+        return b"".join(_counted(alpn_id) for alpn_id in ids)
     if key in (3, 9):  # port; tls-supported-groups
-        numbers = [parse_int(item.decode(), 16, "number") for item in items]
+        numbers = [parse_int(item, 16, "number") for item in items]
         if key == 3 and len(numbers) != 1:
             raise FieldError("port takes one number")
         return b"".join(struct.pack("!H", n) for n in numbers)
     if key in (4, 6):  # ipv4hint, ipv6hint
         family = ipaddress.IPv4Address if key == 4 else ipaddress.IPv6Address
         try:
-            return b"".join(family(item.decode()).packed for item in items)
-        except (ValueError, UnicodeDecodeError):
+            return b"".join(family(item).packed for item in items)
+        except ValueError:
             raise FieldError(f"bad address list {text!r}") from None
     if key == 5:  # ech
         try:
             return base64.b64decode(raw, validate=True)
-        except binascii.Error:
+        except (binascii.Error, ValueError):
             raise FieldError(f"bad base64 in ech {text!r}") from None
     return raw  # dohpath and keyNNNNN: the octets as given
 
