@@ -26,7 +26,15 @@ from minibgp.wire import (
     decode_message,
     encode_message,
 )
-from minibgp.wire.attributes import Aggregator, AtomicAggregate, LocalPref
+from minibgp.wire.attributes import (
+    Aggregator,
+    As4Aggregator,
+    As4Path,
+    AtomicAggregate,
+    LocalPref,
+    NextHop,
+    Segment,
+)
 
 CTX = CodecContext()
 VALID = [
@@ -65,6 +73,20 @@ VALID = [
         ),
         CTX,
     ),
+    encode_message(  # from a 2-octet speaker: AS_TRANS, AS4_PATH, AS4_AGGREGATOR, a set
+        Update(
+            attributes=[
+                Origin(),
+                AsPath((Segment(2, (65001, 23456)), Segment(1, (1, 2)))),
+                NextHop(IPv4Address("192.0.2.1")),
+                Aggregator(23456, IPv4Address("192.0.2.1")),
+                As4Path((Segment(2, (4290001234,)), Segment(1, (7, 8)))),
+                As4Aggregator(4290001234, IPv4Address("192.0.2.1")),
+            ],
+            nlri=[ip_network("10.0.0.0/8")],
+        ),
+        CodecContext(four_octet_as=False),
+    ),
     encode_message(Notification.cease(2, "maintenance"), CTX),
     encode_message(Update.end_of_rib(2, 1), CTX),
 ]
@@ -81,6 +103,9 @@ def decode_all(raw: bytes, four_octet_as: bool) -> None:
                 message.announced()
                 message.withdrawn_prefixes()
                 message.is_end_of_rib()
+                for _, _, attribute_set in message.announced_groups():
+                    attribute_set.to_json()  # AS4_PATH merge, aggregator, next hop
+                    attribute_set.describe()
     except BGPError:
         pass
     describe_message(raw, ctx)
