@@ -34,6 +34,7 @@ from minibgp.wire.attributes import (
     LocalPref,
     NextHop,
     Segment,
+    SegmentType,
 )
 
 CTX = CodecContext()
@@ -77,10 +78,20 @@ VALID = [
         Update(
             attributes=[
                 Origin(),
-                AsPath((Segment(2, (65001, 23456)), Segment(1, (1, 2)))),
+                AsPath(
+                    (
+                        Segment(SegmentType.AS_SEQUENCE, (65001, 23456)),
+                        Segment(SegmentType.AS_SET, (1, 2)),
+                    )
+                ),
                 NextHop(IPv4Address("192.0.2.1")),
                 Aggregator(23456, IPv4Address("192.0.2.1")),
-                As4Path((Segment(2, (4290001234,)), Segment(1, (7, 8)))),
+                As4Path(
+                    (
+                        Segment(SegmentType.AS_SEQUENCE, (4290001234,)),
+                        Segment(SegmentType.AS_SET, (7, 8)),
+                    )
+                ),
                 As4Aggregator(4290001234, IPv4Address("192.0.2.1")),
             ],
             nlri=[ip_network("10.0.0.0/8")],
