@@ -23,17 +23,11 @@ from minibgp.wire.attributes.multiprotocol import MpReachNlri, MpUnreachNlri
 from minibgp.wire.attributes.next_hop import NextHop
 from minibgp.wire.attributes.origin import Origin, OriginType
 from minibgp.wire.context import CodecContext
-from minibgp.wire.header import HEADER_LENGTH, MAX_MESSAGE_LENGTH
+from minibgp.wire.header import MAX_MESSAGE_LENGTH
 from minibgp.wire.messages import Update
 from minibgp.wire.nlri import AFI, IPV4_UNICAST, SAFI, Family, Prefix
 
 IPAddress = IPv4Address | IPv6Address
-
-# Room kept in each UPDATE for the MP_REACH_NLRI / MP_UNREACH_NLRI header (flags, type, 2-octet
-# length, AFI, SAFI, next hop length, two IPv6 next hops, reserved): RFC 4760 §3, §4.
-_MP_OVERHEAD = 4 + 3 + 1 + 32 + 1
-# Withdrawn Routes Length and Total Path Attribute Length (RFC 4271 §4.3).
-_UPDATE_FIXED = HEADER_LENGTH + 2 + 2
 
 
 @dataclass(frozen=True)
@@ -133,7 +127,7 @@ def path_attributes(route: Route, session: Advertising) -> tuple[PathAttribute, 
         attributes.append(Communities(route.communities))
     if route.large_communities:
         attributes.append(LargeCommunity(route.large_communities))
-    return tuple(attributes)
+    return _in_type_order(attributes)
 
 
 def _nlri_octets(prefix: Prefix) -> int:
@@ -155,32 +149,41 @@ def _chunks(prefixes: list[Prefix], room: int) -> Iterator[list[Prefix]]:
         yield chunk
 
 
+def _room_for_nlri(template: Update, codec: CodecContext) -> int:
+    """Octets left for prefixes in an UPDATE like `template` (RFC 4271 §4.1: 4096 at most).
+
+    One octet is kept back: an attribute whose value grows past 255 octets takes a 2-octet
+    length (RFC 4271 §4.3, Extended Length).
+    """
+    return MAX_MESSAGE_LENGTH - template.encoded_length(codec) - 1
+
+
 def announcement_updates(
     attributes: tuple[PathAttribute, ...], prefixes: list[Prefix], codec: CodecContext
 ) -> Iterator[Update]:
     """UPDATEs announcing `prefixes` with `attributes`, each within the 4096-octet limit."""
-    room = MAX_MESSAGE_LENGTH - _UPDATE_FIXED - sum(len(a.pack(codec)) for a in attributes)
+    room = _room_for_nlri(Update(attributes=attributes), codec)
     mp_reach = next((a for a in attributes if isinstance(a, MpReachNlri)), None)
-    if mp_reach is None:
-        for chunk in _chunks(prefixes, room):
-            yield Update(withdrawn=(), attributes=attributes, nlri=tuple(chunk))
-        return
-    for chunk in _chunks(prefixes, room - _MP_OVERHEAD):
-        reach = MpReachNlri(mp_reach.afi, mp_reach.safi, mp_reach.next_hops, tuple(chunk))
-        with_nlri = tuple(reach if a is mp_reach else a for a in attributes)
-        yield Update(withdrawn=(), attributes=_in_type_order(with_nlri), nlri=())
+    for chunk in _chunks(prefixes, room):
+        if mp_reach is None:
+            yield Update(attributes=attributes, nlri=chunk)
+        else:
+            reach = MpReachNlri(mp_reach.afi, mp_reach.safi, mp_reach.next_hops, chunk)
+            yield Update(attributes=tuple(reach if a is mp_reach else a for a in attributes))
 
 
-def withdrawal_updates(family: Family, prefixes: list[Prefix]) -> Iterator[Update]:
+def withdrawal_updates(
+    family: Family, prefixes: list[Prefix], codec: CodecContext
+) -> Iterator[Update]:
     """UPDATEs withdrawing `prefixes` of one family."""
-    room = MAX_MESSAGE_LENGTH - _UPDATE_FIXED
     if family == IPV4_UNICAST:
-        for chunk in _chunks(prefixes, room):
-            yield Update(withdrawn=tuple(chunk), attributes=(), nlri=())
+        for chunk in _chunks(prefixes, _room_for_nlri(Update(), codec)):
+            yield Update(withdrawn=chunk)
         return
     afi, safi = family
-    for chunk in _chunks(prefixes, room - _MP_OVERHEAD):
-        yield Update(withdrawn=(), attributes=(MpUnreachNlri(afi, safi, tuple(chunk)),), nlri=())
+    room = _room_for_nlri(Update(attributes=(MpUnreachNlri(afi, safi),)), codec)
+    for chunk in _chunks(prefixes, room):
+        yield Update(attributes=(MpUnreachNlri(afi, safi, chunk),))
 
 
 def end_of_rib(family: Family) -> Update:
@@ -261,7 +264,7 @@ class AdjRibOut:
 
         updates: list[Update] = []
         for family, prefixes in withdrawn.items():
-            updates.extend(withdrawal_updates(family, prefixes))
+            updates.extend(withdrawal_updates(family, prefixes, session.codec))
             for prefix in prefixes:
                 del self._advertised[prefix]
         for attributes, prefixes in announced.items():
@@ -270,13 +273,17 @@ class AdjRibOut:
                 self._advertised[prefix] = attributes
         return updates
 
-    def withdraw_all(self) -> list[Update]:
+    def withdraw_all(self, codec: CodecContext) -> list[Update]:
         """UPDATEs withdrawing everything advertised, keeping `routes` for a later session."""
         withdrawn: dict[Family, list[Prefix]] = {}
         for prefix in self._advertised:
             withdrawn.setdefault(_family(prefix), []).append(prefix)
         self._advertised.clear()
-        return [u for family, ps in withdrawn.items() for u in withdrawal_updates(family, ps)]
+        return [
+            update
+            for family, prefixes in withdrawn.items()
+            for update in withdrawal_updates(family, prefixes, codec)
+        ]
 
 
 def _family(prefix: Prefix) -> Family:

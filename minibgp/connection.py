@@ -269,7 +269,7 @@ class Connection:
         )
         self._cease = Notification.cease(subcode, message if shutdown_communication else "")
         if self._state is State.Established:
-            for update in self._rib_out.withdraw_all():
+            for update in self._rib_out.withdraw_all(self._codec):
                 self._send_update(update, now)
         self._handle(FsmEvent.ManualStop, now)
 

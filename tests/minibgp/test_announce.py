@@ -170,7 +170,7 @@ def test_withdraw_all_keeps_the_routes_for_the_next_session() -> None:
     rib = AdjRibOut()
     rib.replace([Route("169.254.0.1/32"), Route("2001:db8::1/128")])
     rib.pending_updates(EBGP)
-    assert sorted(withdrawn(rib.withdraw_all())) == ["169.254.0.1/32", "2001:db8::1/128"]
+    assert sorted(withdrawn(rib.withdraw_all(CTX))) == ["169.254.0.1/32", "2001:db8::1/128"]
     assert rib.advertised == {}
     assert len(rib.routes) == 2
     assert len(announced(rib.pending_updates(EBGP))) == 2
@@ -179,7 +179,7 @@ def test_withdraw_all_keeps_the_routes_for_the_next_session() -> None:
 @pytest.mark.parametrize("family_prefix", ["10.{}.{}.0/24", "2001:db8:{:x}:{:x}::/64"])
 def test_many_routes_are_split_into_updates_of_at_most_4096_octets(family_prefix: str) -> None:
     rib = AdjRibOut()
-    prefixes = [family_prefix.format(i // 256, i % 256) for i in range(3000)]
+    prefixes = [family_prefix.format(i // 256, i % 256) for i in range(2000)]
     rib.replace(Route(p, communities=tuple(range(40))) for p in prefixes)
     updates = rib.pending_updates(EBGP)
     assert len(updates) > 1
@@ -197,3 +197,14 @@ def test_end_of_rib_markers() -> None:
         "00170200000000"
     )
     assert end_of_rib(IPV6_UNICAST).is_end_of_rib() == IPV6_UNICAST
+
+
+def test_updates_fit_on_a_2_octet_session_with_as4_path() -> None:
+    # A 4-octet AS towards an old peer: AS_TRANS in AS_PATH and the real path in AS4_PATH
+    # (RFC 6793 §4.2.2), which the UPDATE must have room for.
+    old_peer = CodecContext(four_octet_as=False)
+    rib = AdjRibOut()
+    rib.replace(Route(f"10.0.{i // 256}.{i % 256}/32", as_path_prepend=20) for i in range(2000))
+    updates = rib.pending_updates(session(local_as=4290001234, codec=old_peer))
+    assert all(len(encode_message(u, old_peer)) <= MAX_MESSAGE_LENGTH for u in updates)
+    assert len(announced(updates)) == 2000
