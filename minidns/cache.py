@@ -1,15 +1,15 @@
 """Pre-packed answers, keyed on the question bytes and on what else changes the answer.
 
-An answer depends only on the zones, the question (name case aside), the header flags, the
-EDNS facts (present, DO, UDP size limit, NSID asked) and the transport. The key holds exactly
-those, read from the query bytes by hand (no dnslib parsing); a hit copies the query's ID and
-question name (so its 0x20 case, RFC 4343 §4.1) into the stored response. Anything the reader
-does not recognise goes to the slow path, uncached.
+An answer depends only on the zones, the transport, the question (name case aside), the header
+flags and the EDNS facts (present, DO, UDP size limit, NSID asked). There is one cache per
+transport; the key holds the rest, read from the query bytes by hand (no dnslib parsing). A hit
+copies the query's ID and question name (so its 0x20 case, RFC 4343 §4.1) into the stored
+response. Anything the reader does not recognise takes the slow path, uncached.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from minidns.edns import OPTION_NSID, udp_limit
 
@@ -19,6 +19,8 @@ OPT_TYPE = b"\x00\x29"  # RFC 6891 §6.1.2
 QR_OR_OPCODE = 0xF8  # the bits of the third header octet that must be zero (RFC 1035 §4.1.1)
 MAX_LABEL = 63
 
+_V = TypeVar("_V")
+
 
 class QueryKey(NamedTuple):
     """The cache key of a query, and where its question name ends in the query bytes."""
@@ -27,7 +29,7 @@ class QueryKey(NamedTuple):
     name_end: int
 
 
-def query_key(wire: bytes, tcp: bool) -> QueryKey | None:
+def query_key(wire: bytes) -> QueryKey | None:
     """The cache key of a plain query, or None when it takes the slow path."""
     length = len(wire)
     if length < HEADER_LENGTH + 5 or wire[2] & QR_OR_OPCODE:
@@ -61,7 +63,6 @@ def query_key(wire: bytes, tcp: bool) -> QueryKey | None:
     # bytes.lower() folds ASCII letters only (RFC 4343 §3); length octets are below 64.
     key = b"".join(
         (
-            b"T" if tcp else b"U",
             wire[2:4],
             wire[HEADER_LENGTH:name_end].lower(),
             wire[name_end:question_end],
@@ -98,31 +99,51 @@ def _opt_key(wire: bytes, start: int) -> bytes | None:
 
 
 class AnswerCache:
-    """Responses by query key, each stored as the parts around the ID and the question name."""
+    """Responses to the queries of one transport, stored without their ID.
+
+    Two indexes: by the query's exact bytes after its ID (a hit needs one dict lookup and
+    one concatenation), and by the case-folded key of `query_key` (a hit also copies the
+    query's question name, so its 0x20 case, into the response). Each keeps at most
+    `max_entries`.
+    """
 
     def __init__(self, max_entries: int = 100_000) -> None:
         self.max_entries = max_entries
-        self._entries: dict[bytes, tuple[bytes, bytes]] = {}
+        self._by_bytes: dict[bytes, bytes] = {}
+        self._by_key: dict[bytes, tuple[bytes, bytes]] = {}
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._by_key)
+
+    def lookup_bytes(self, wire: bytes) -> bytes | None:
+        """The response stored for exactly these query bytes (any ID), or None."""
+        rest = self._by_bytes.get(wire[2:])
+        return None if rest is None else wire[:2] + rest
 
     def lookup(self, wire: bytes, found: QueryKey) -> bytes | None:
-        """The stored response with this query's ID and name case, or None."""
-        entry = self._entries.get(found.key)
+        """The response stored for a query with this key, with the query's ID and name case."""
+        entry = self._by_key.get(found.key)
         if entry is None:
             return None
-        return wire[:2] + entry[0] + wire[HEADER_LENGTH : found.name_end] + entry[1]
+        response = wire[:2] + entry[0] + wire[HEADER_LENGTH : found.name_end] + entry[1]
+        self._keep(self._by_bytes, wire[2:], response[2:])
+        return response
 
-    def store(self, found: QueryKey, response: bytes) -> None:
-        """Keep a response to the query `found` was read from."""
+    def store(self, wire: bytes, found: QueryKey, response: bytes) -> None:
+        """Keep the response to the query `wire`, whose key is `found`."""
         name_end = found.name_end
-        name = found.key[3 : 3 + name_end - HEADER_LENGTH]  # after the transport and flags
-        if response[HEADER_LENGTH:name_end].lower() != name:
+        if response[HEADER_LENGTH:name_end] != wire[HEADER_LENGTH:name_end]:
             return  # the response does not repeat the question (an error before it was read)
-        if len(self._entries) >= self.max_entries:
-            del self._entries[next(iter(self._entries))]  # the oldest entry goes first
-        self._entries[found.key] = (response[2:HEADER_LENGTH], response[name_end:])
+        self._keep(self._by_key, found.key, (response[2:HEADER_LENGTH], response[name_end:]))
+        self._keep(self._by_bytes, wire[2:], response[2:])
+
+    def _keep(self, index: dict[bytes, _V], key: bytes, value: _V) -> None:
+        if len(index) >= self.max_entries:
+            # Start over when full: O(1), where evicting the oldest entry one at a time costs
+            # a scan of the deleted slots of a CPython dict. Repeated queries refill it at once.
+            index.clear()
+        index[key] = value
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._by_bytes.clear()
+        self._by_key.clear()

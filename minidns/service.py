@@ -36,38 +36,47 @@ class DnsService:
         self.zones = zones
         self.identity = identity
         self.allow_transfer = list(allow_transfer)
-        self.cache = AnswerCache(cache_entries)
+        self.udp_cache = AnswerCache(cache_entries)
+        self.tcp_cache = AnswerCache(cache_entries)
 
     def replace_zones(self, zones: ZoneSet) -> None:
         """Serve new zones from now on; the cached answers of the old ones are dropped."""
         self.zones = zones
-        self.cache.clear()
+        self.udp_cache.clear()
+        self.tcp_cache.clear()
 
     def answer_datagram(self, wire: bytes) -> bytes | None:
         """The response to a query over UDP, or None to drop it."""
-        found = query_key(wire, False)
+        cache = self.udp_cache
+        response = cache.lookup_bytes(wire)
+        if response is not None:
+            return response
+        found = query_key(wire)
         if found is not None:
-            cached = self.cache.lookup(wire, found)
-            if cached is not None:
-                return cached
+            response = cache.lookup(wire, found)
+            if response is not None:
+                return response
         response = respond(self.zones, wire, tcp=False, identity=self.identity)
         if found is not None and response is not None:
-            self.cache.store(found, response)
+            cache.store(wire, found, response)
         return response
 
     def answer_stream(self, wire: bytes, client: str) -> list[bytes]:
         """The responses to one query over TCP: one message, or a zone transfer's several."""
-        found = query_key(wire, True)
+        cache = self.tcp_cache
+        response = cache.lookup_bytes(wire)
+        if response is not None:
+            return [response]
+        found = query_key(wire)
         if found is not None:
             qtype = int.from_bytes(wire[found.name_end : found.name_end + 2], "big")
             if qtype not in TRANSFER_TYPES:
-                cached = self.cache.lookup(wire, found)
-                if cached is not None:
-                    return [cached]
-                response = respond(self.zones, wire, tcp=True, identity=self.identity)
+                response = cache.lookup(wire, found)
                 if response is None:
-                    return []
-                self.cache.store(found, response)
+                    response = respond(self.zones, wire, tcp=True, identity=self.identity)
+                    if response is None:
+                        return []
+                    cache.store(wire, found, response)
                 return [response]
         transfer_query = _transfer_query(wire)
         if transfer_query is not None:

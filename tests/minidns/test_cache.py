@@ -30,14 +30,14 @@ def query(name, qtype="A", qid=1, **edns):
     record.header.id = qid
     if edns:
         record.add_ar(EDNS0(**edns))
-    return record.pack()
+    return bytes(record.pack())
 
 
 def test_second_query_is_a_hit_with_its_own_id_and_case(service):
     first = service.answer_datagram(query("www.example.com", qid=7))
-    assert len(service.cache) == 1
+    assert len(service.udp_cache) == 1
     second = service.answer_datagram(query("WwW.ExAmPlE.CoM", qid=9))
-    assert len(service.cache) == 1
+    assert len(service.udp_cache) == 1
     parsed = DNSRecord.parse(second)
     assert parsed.header.id == 9
     assert str(parsed.q.qname) == "WwW.ExAmPlE.CoM."
@@ -62,21 +62,20 @@ def test_a_hit_equals_the_slow_path(service, wire):
 
 
 def test_key_separates_what_changes_the_answer():
-    plain = query_key(query("www.example.com"), False)
+    plain = query_key(query("www.example.com"))
     keys = {
         plain.key,
-        query_key(query("www.example.com"), True).key,
-        query_key(query("www.example.com", "MX"), False).key,
-        query_key(query("www.example.com", udp_len=1232), False).key,
-        query_key(query("www.example.com", udp_len=1232, flags="do"), False).key,
-        query_key(query("www.example.com", udp_len=512), False).key,
-        query_key(query("www.example.com", udp_len=1232, opts=[EDNSOption(3, b"")]), False).key,
+        query_key(query("www.example.com", "MX")).key,
+        query_key(query("www.example.com", udp_len=1232)).key,
+        query_key(query("www.example.com", udp_len=1232, flags="do")).key,
+        query_key(query("www.example.com", udp_len=512)).key,
+        query_key(query("www.example.com", udp_len=1232, opts=[EDNSOption(3, b"")])).key,
     }
-    assert len(keys) == 7
+    assert len(keys) == 6
     # an unknown option changes nothing (RFC 6891 §6.1.2), nor a payload above what we send
     assert (
-        query_key(query("www.example.com", udp_len=1232, opts=[EDNSOption(65001, b"x")]), False).key
-        == query_key(query("www.example.com", udp_len=4096), False).key
+        query_key(query("www.example.com", udp_len=1232, opts=[EDNSOption(65001, b"x")])).key
+        == query_key(query("www.example.com", udp_len=4096)).key
     )
 
 
@@ -92,7 +91,15 @@ def test_key_separates_what_changes_the_answer():
     ],
 )
 def test_unusual_queries_take_the_slow_path(wire):
-    assert query_key(wire, False) is None
+    assert query_key(wire) is None
+
+
+def test_udp_and_tcp_answers_are_cached_apart(service):
+    wire = query("www.example.com")
+    service.answer_datagram(wire)
+    assert len(service.tcp_cache) == 0
+    assert service.answer_stream(wire, "127.0.0.1") == [service.answer_datagram(wire)]
+    assert len(service.tcp_cache) == 1
 
 
 def test_reload_clears_the_cache(service):
@@ -100,7 +107,7 @@ def test_reload_clears_the_cache(service):
     service.replace_zones(
         zones_from_text(("example.com.", ZONE.replace("192.0.2.1", "192.0.2.99")))
     )
-    assert len(service.cache) == 0
+    assert len(service.udp_cache) == 0
     response = DNSRecord.parse(service.answer_datagram(query("www.example.com")))
     assert str(response.rr[0].rdata) == "192.0.2.99"
 
@@ -109,5 +116,6 @@ def test_cache_is_bounded():
     cache = AnswerCache(max_entries=2)
     for name in ("a.example.com", "b.example.com", "c.example.com"):
         wire = query(name)
-        cache.store(query_key(wire, False), wire)
-    assert len(cache) == 2
+        cache.store(wire, query_key(wire), wire)
+        assert len(cache) <= 2
+    assert cache.lookup_bytes(wire) == wire
