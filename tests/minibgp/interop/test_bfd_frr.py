@@ -49,8 +49,32 @@ bfd
   receive-interval {rx}
   transmit-interval {tx}
   detect-multiplier {mult}
- exit
-exit
+ !
+!
+"""
+# What a router of the lab says: a BFD profile, used by `neighbor X bfd profile`. bgpd asks bfdd
+# for the session as soon as the neighbor is configured, before BGP is established. (Blocks end
+# with "!", not "exit": every daemon reads the whole file, and an "exit" at the top level of a
+# block a daemon does not know would end its configure mode.)
+FRR_BGP_CONFIG = """\
+frr defaults traditional
+hostname bfd-frr
+log file {log}
+log timestamp precision 6
+debug bfd peer
+bfd
+ profile fast
+  receive-interval {rx}
+  transmit-interval {tx}
+  detect-multiplier {mult}
+ !
+!
+router bgp 4290001234
+ bgp router-id {local}
+ no bgp ebgp-requires-policy
+ neighbor {peer} remote-as 64520
+ neighbor {peer} bfd profile fast
+!
 """
 
 
@@ -125,7 +149,7 @@ class BfdLab:
 
 
 @contextlib.contextmanager
-def bfd_lab(frr_timers: Timers, our_timers: Timers) -> Iterator[BfdLab]:
+def bfd_lab(frr_timers: Timers, our_timers: Timers, with_bgpd: bool = False) -> Iterator[BfdLab]:
     require_root()
     require_programs("/usr/lib/frr/zebra", "/usr/lib/frr/bfdd", "vtysh", "tc")
     remove_stale(PREFIX)
@@ -136,7 +160,7 @@ def bfd_lab(frr_timers: Timers, our_timers: Timers) -> Iterator[BfdLab]:
         frr_host.add_address("eth0", f"{FRR_ADDRESS}/30")
         our_host.add_address("eth0", f"{OUR_ADDRESS}/30")
         log = Path(tmp, "frr", "frr.log")
-        config = FRR_CONFIG.format(
+        config = (FRR_BGP_CONFIG if with_bgpd else FRR_CONFIG).format(
             log=log,
             peer=OUR_ADDRESS,
             local=FRR_ADDRESS,
@@ -144,7 +168,8 @@ def bfd_lab(frr_timers: Timers, our_timers: Timers) -> Iterator[BfdLab]:
             rx=frr_timers.rx,
             mult=frr_timers.mult,
         )
-        frr = FrrRouter(frr_host, Path(tmp, "frr"), config, daemons=("zebra", "bfdd"))
+        daemons = ("zebra", "bfdd", "bgpd") if with_bgpd else ("zebra", "bfdd")
+        frr = FrrRouter(frr_host, Path(tmp, "frr"), config, daemons=daemons)
         frr.start()
         ours = OurBfd(our_host, our_timers)
         lab = BfdLab(net, frr_host, our_host, frr, ours, log)
@@ -198,6 +223,14 @@ def test_session_comes_up_with_negotiated_timers(
         assert status["detection_time_ms"] == expect_detect_ms
         assert status["remote_min_rx_interval_ms"] == FAST.rx
         assert status["remote_desired_min_tx_interval_ms"] == FAST.tx
+
+
+def test_a_bgp_neighbor_with_a_bfd_profile_gets_a_session_with_us() -> None:
+    with bfd_lab(FAST, FAST, with_bgpd=True) as lab:
+        peer = lab.frr_peer()
+        assert peer["status"] == "up"
+        assert (peer["receive-interval"], peer["transmit-interval"]) == (FAST.rx, FAST.tx)
+        assert peer["remote-detect-multiplier"] == FAST.mult
 
 
 def test_frr_sees_us_down_within_its_detection_time_when_we_freeze(record_property: Any) -> None:
