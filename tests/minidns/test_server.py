@@ -1,0 +1,152 @@
+"""The UDP and TCP servers over real sockets on 127.0.0.1 (ephemeral ports)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+from dnslib import QTYPE, RCODE, DNSRecord
+
+from minidns.server import MessageFramer, TcpLimits, frame, serve
+from minidns.service import DnsService
+from tests.minidns.zonetext import zones_from_text
+
+MANY = "\n".join(f"big IN A 10.0.{i // 250}.{i % 250}" for i in range(100))
+ZONE = f"""
+@    IN SOA ns1 hostmaster 1 3600 600 86400 300
+@    IN NS  ns1
+ns1  IN A   192.0.2.53
+www  IN A   192.0.2.1
+{MANY}
+"""
+
+
+@pytest.fixture
+async def server():
+    service = DnsService(zones_from_text(("example.com.", ZONE)), identity="server1")
+    limits = TcpLimits(idle_timeout=0.3, max_connections=4)
+    listening = await serve(service, "127.0.0.1", 0, limits)
+    yield listening
+    listening.close()
+
+
+def query(name: str, qtype: str = "A", qid: int = 1) -> bytes:
+    record = DNSRecord.question(name, qtype)
+    record.header.id = qid
+    return bytes(record.pack())
+
+
+async def udp_exchange(port: int, wire: bytes, timeout: float = 2.0) -> bytes | None:
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[bytes] = loop.create_future()
+
+    class Client(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: object) -> None:
+            if not answer.done():
+                answer.set_result(data)
+
+    transport, _ = await loop.create_datagram_endpoint(Client, remote_addr=("127.0.0.1", port))
+    transport.sendto(wire)
+    try:
+        return await asyncio.wait_for(answer, timeout)
+    except TimeoutError:
+        return None
+    finally:
+        transport.close()
+
+
+async def read_message(reader: asyncio.StreamReader) -> bytes:
+    length = int.from_bytes(await reader.readexactly(2), "big")
+    return await reader.readexactly(length)
+
+
+async def test_udp_query_is_answered(server):
+    response = DNSRecord.parse(await udp_exchange(server.port, query("www.example.com", qid=77)))
+    assert response.header.id == 77
+    assert str(response.rr[0].rdata) == "192.0.2.1"
+
+
+async def test_tcp_several_pipelined_queries_on_one_connection(server):
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    names = ["www.example.com", "ns1.example.com", "nope.example.com"]
+    writer.write(b"".join(frame(query(name, qid=i)) for i, name in enumerate(names)))
+    responses = [DNSRecord.parse(await read_message(reader)) for _ in names]
+    assert sorted(r.header.id for r in responses) == [0, 1, 2]
+    by_id = {r.header.id: r for r in responses}
+    assert by_id[2].header.rcode == RCODE.NXDOMAIN
+    # and the connection stays open for more
+    writer.write(frame(query("www.example.com", qid=9)))
+    assert DNSRecord.parse(await read_message(reader)).header.id == 9
+    writer.close()
+
+
+async def test_tcp_query_split_across_segments(server):
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    message = frame(query("www.example.com", qid=5))
+    for octet in range(len(message)):
+        writer.write(message[octet : octet + 1])
+        await writer.drain()
+    assert DNSRecord.parse(await read_message(reader)).header.id == 5
+    writer.close()
+
+
+async def test_idle_tcp_connection_is_closed(server):
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    # RFC 7766 §6.2.3: the server closes a connection idle for longer than its timeout (0.3 s)
+    assert await asyncio.wait_for(reader.read(), timeout=5) == b""
+    writer.close()
+
+
+async def test_connections_over_the_limit_are_closed(server):
+    connections = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(4)]
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    assert await asyncio.wait_for(reader.read(), timeout=5) == b""
+    for _, open_writer in connections:
+        open_writer.close()
+    writer.close()
+
+
+async def test_truncated_over_udp_complete_over_tcp(server):
+    udp = DNSRecord.parse(await udp_exchange(server.port, query("big.example.com")))
+    assert udp.header.tc == 1 and udp.rr == []
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(frame(query("big.example.com")))
+    tcp = DNSRecord.parse(await read_message(reader))
+    assert tcp.header.tc == 0 and len(tcp.rr) == 100
+    writer.close()
+
+
+async def test_formerr_and_notimp(server):
+    garbage = query("www.example.com")[:12] + b"\xff\xfe"
+    formerr = DNSRecord.parse(await udp_exchange(server.port, garbage))
+    assert formerr.header.rcode == RCODE.FORMERR
+    status = bytearray(query("www.example.com"))
+    status[2] |= 2 << 3  # opcode STATUS
+    notimp = DNSRecord.parse(await udp_exchange(server.port, bytes(status)))
+    assert notimp.header.rcode == RCODE.NOTIMP
+
+
+async def test_garbage_never_stops_the_server(server):
+    random = os.urandom(4096)
+    for start in range(0, 4096, 37):
+        await udp_exchange(server.port, random[start : start + 1 + start % 300], timeout=0.01)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(frame(random[:700]) + frame(b"") + frame(random[700:720]))
+    writer.write(frame(query("www.example.com", qid=3)))
+    responses = []
+    while True:  # garbage gets FORMERR or nothing; the real query its answer
+        response = DNSRecord.parse(await asyncio.wait_for(read_message(reader), timeout=5))
+        responses.append(response)
+        if response.header.id == 3 and response.header.rcode == RCODE.NOERROR:
+            break
+    writer.close()
+    answer = DNSRecord.parse(await udp_exchange(server.port, query("www.example.com")))
+    assert answer.rr[0].rtype == QTYPE.A
+
+
+def test_framer_splits_a_stream_into_messages():
+    framer = MessageFramer()
+    stream = frame(b"one") + frame(b"") + frame(b"three")
+    assert framer.feed(stream[:4]) == []
+    assert framer.feed(stream[4:]) == [b"one", b"", b"three"]
