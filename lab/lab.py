@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, field
-from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +279,3 @@ class Lab:
         peers: dict[str, Any] = summary.get("peers", {})
         names = {str(n.address): n.node for n in self.topology.neighbors(node)}
         return {names.get(addr, addr): peer.get("state", "?") for addr, peer in peers.items()}
-
-    def server_of(self, address: IPv4Address | str) -> str | None:
-        return self.topology.owner_of(address)
