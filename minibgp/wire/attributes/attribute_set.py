@@ -60,7 +60,9 @@ ATTRIBUTE_CLASSES: dict[int, type[PathAttribute]] = {
 }
 
 _MP_TYPES = (AttributeType.MP_REACH_NLRI, AttributeType.MP_UNREACH_NLRI)
-_FLAG_BITS = AttributeFlag.OPTIONAL | AttributeFlag.TRANSITIVE
+# Plain ints: IntFlag arithmetic is slow on the per-UPDATE path.
+_FLAG_BITS = int(AttributeFlag.OPTIONAL | AttributeFlag.TRANSITIVE)
+_EXTENDED_LENGTH = int(AttributeFlag.EXTENDED_LENGTH)
 
 A = TypeVar("A", bound=PathAttribute)
 
@@ -226,7 +228,7 @@ def decode_path_attributes(data: bytes, ctx: CodecContext) -> DecodedAttributes:
     while offset < end:
         # RFC 7606 §4: an attribute header or value that overruns the field is treat-as-withdraw.
         flags = data[offset]
-        header = 4 if flags & AttributeFlag.EXTENDED_LENGTH else 3
+        header = 4 if flags & _EXTENDED_LENGTH else 3
         if end - offset < header:
             list_error = f"{end - offset} octets left, too few for an attribute header"
             break
