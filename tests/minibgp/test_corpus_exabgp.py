@@ -5,9 +5,12 @@ attributes we implement, for the files that carry only what minibgp implements; 
 (listed in EXCLUDED_DECODING with the reason) must still decode without an error, keeping what
 we do not implement as raw octets.
 
-`encoding/*.ci`: every `N:raw:` message must decode; those followed by a `N:json:` line whose
-families are IPv4/IPv6 unicast must match that JSON; and each decoded message must survive
-encode → decode unchanged.
+`encoding/*.ci`: every `N:raw:` message must decode (168, except the files in
+EXPECTED_ENCODING_ERRORS, which need extensions we do not negotiate); those followed by a
+`N:json:` line whose families are IPv4/IPv6 unicast must match that JSON (49); each decoded
+message must survive encode → decode unchanged, and when nothing was discarded and the sender
+wrote attributes the way RFC 4271 §5 suggests (type order, Extended Length only when needed),
+our encoding must be the same octets (80).
 """
 
 from __future__ import annotations
@@ -180,6 +183,36 @@ def assert_same_content(again: Message, message: Message) -> None:
     assert sorted(again.attributes, key=lambda a: a.attribute_type()) == by_type
 
 
+def _kept_whole(message: Message) -> bool:
+    """Nothing in the message was discarded or refused (what we do not implement is kept raw)."""
+    if not isinstance(message, Update):
+        return True
+    return not message.treat_as_withdraw and not message.discarded_attributes
+
+
+def _canonical_attributes(raw: bytes) -> bool:
+    """The UPDATE's attributes are in type order, Extended Length only above 255 octets:
+    the form our encoder writes (RFC 4271 §4.3, §5)."""
+    if raw[18] != 2:
+        return True
+    at = 21 + int.from_bytes(raw[19:21], "big")
+    end = at + 2 + int.from_bytes(raw[at : at + 2], "big")
+    offset, last_type = at + 2, -1
+    while offset < end:
+        flags, type_code = raw[offset], raw[offset + 1]
+        if flags & 0x10:
+            length, header = int.from_bytes(raw[offset + 2 : offset + 4], "big"), 4
+            if length <= 255:
+                return False
+        else:
+            length, header = raw[offset + 2], 3
+        if type_code < last_type:
+            return False
+        last_type = type_code
+        offset += header + length
+    return True
+
+
 def _families(update_json: dict[str, Any]) -> set[str]:
     return set(update_json.get("announce", {})) | set(update_json.get("withdraw", {}))
 
@@ -280,6 +313,8 @@ def test_encoding_vector(name: str, line: int, raw_hex: str, json_text: str | No
         return
     message = _decode(raw, ctx)
     assert_same_content(_decode(encode_message(message, ctx), ctx), message)
+    if _kept_whole(message) and _canonical_attributes(raw):
+        assert encode_message(message, ctx) == raw
     if isinstance(message, Update) and json_text is not None:
         update_json = json.loads(json_text)["neighbor"]["message"].get("update", {})
         if _families(update_json) <= IMPLEMENTED_FAMILIES:
@@ -312,3 +347,13 @@ def test_encoding_coverage() -> None:
             compared += 1
     assert len(ENCODING_VECTORS) == 168
     assert compared == 49
+    exact = 0
+    for name, _, raw_hex, _ in ENCODING_VECTORS:
+        if name in EXPECTED_ENCODING_ERRORS:
+            continue
+        ctx = CodecContext(four_octet_as=name not in TWO_OCTET_SESSIONS)
+        raw = _whole_message(raw_hex)
+        message = _decode(raw, ctx)
+        if _kept_whole(message) and _canonical_attributes(raw):
+            exact += 1
+    assert exact == 80  # re-encoded octet for octet
