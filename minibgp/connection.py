@@ -95,7 +95,8 @@ from minibgp.wire.messages import (
 )
 from minibgp.wire.nlri import Family, Prefix
 
-_MESSAGE_EVENTS = {
+_MESSAGE_NAMES = {int(t): t.name for t in MessageType}
+_MESSAGE_EVENTS: dict[int, FsmEvent] = {
     MessageType.KEEPALIVE: FsmEvent.KeepAliveMsg,
     MessageType.UPDATE: FsmEvent.UpdateMsg,
     MessageType.ROUTE_REFRESH: FsmEvent.RouteRefreshMsg,
@@ -401,7 +402,7 @@ class Connection:
 
     def _decode(self, msg_type: int, body: bytes) -> tuple[FsmEvent, Message | None]:
         """The FSM event a received message is, and the message (decoded when it matters)."""
-        self.messages_received[MessageType(msg_type).name] += 1
+        self.messages_received[_MESSAGE_NAMES[msg_type]] += 1
         message: Message | None = None
         if msg_type == MessageType.NOTIFICATION:
             notification = decode_message(msg_type, body, self._codec)
@@ -414,7 +415,7 @@ class Connection:
             )
             event = FsmEvent.NotifMsgVerErr if is_version_error else FsmEvent.NotifMsg
         else:
-            event = _MESSAGE_EVENTS[MessageType(msg_type)]
+            event = _MESSAGE_EVENTS[msg_type]
             # Decode only what this state expects: an UPDATE needs the negotiated codec, and an
             # out-of-place message is an FSM error whatever its content (RFC 6608 §4).
             if (self._state, event) in _EXPECTED_MESSAGES:
@@ -595,7 +596,7 @@ class Connection:
 
     def _send(self, message: Message) -> None:
         self._outgoing += encode_message(message, self._codec)
-        self.messages_sent[MessageType(message.message_type).name] += 1
+        self.messages_sent[_MESSAGE_NAMES[message.message_type]] += 1
         if self.settings.trace:
             self._events.append(MessageSent(message))
 
