@@ -37,11 +37,17 @@ attempt) once the bytes already handed over are written; the others are news to 
 (`UpdateReceived` to the Adj-RIB-In, `SessionDown` → forget the peer's routes). Then it sleeps
 until `get_timer()` or the next bytes.
 
-A Connection carries one TCP connection at a time: when the peer's connection is accepted while
-ours is still being attempted (Connect state), the shell gives up its attempt. A connection from
-the peer while this one is in OpenSent or OpenConfirm may be a collision (RFC 4271 §6.8): the
-shell gives it a Connection of its own (`start(now, passive=True)`, then
-`tcp_connected(now, inbound=True)`). Whenever either of them reports `StateChanged` into
+Read-only state for `show neighbors`: `state`, `peer_open`, `negotiated` (hold time, families,
+4-octet AS, route refresh), `negotiated_hold_time`, `established_at`, `uptime(now)`, `routes`
+(what we advertise), `advertised_prefixes`, `messages_sent` / `messages_received` (counts by
+message type name) and `last_error`.
+
+A Connection carries one TCP connection at a time. A connection from the peer goes to it with
+`tcp_connected(now, inbound=True)` while it is in Idle (refused unless an automatic restart is
+pending), Connect (the shell then gives up its own attempt) or Active. While it is Established,
+the shell refuses the newcomer (RFC 4271 §6.8). While it is in OpenSent or OpenConfirm, the
+newcomer may be a collision: the shell gives it a Connection of its own
+(`start(now, passive=True)`, then `tcp_connected(now, inbound=True)`). Whenever either of them reports `StateChanged` into
 OpenConfirm (an OPEN arrived), the shell calls `minibgp.collision.collision_loser()` at once and
 tells the loser `collision_lost(now)`. The connection may already be Established by then, when
 the KEEPALIVE came in the same read; `collision_lost` works in any state.
