@@ -64,6 +64,8 @@ class _Reader:
         self.default_ttl: int | None = None  # $TTL
         self.last_ttl: int | None = None  # the last TTL given explicitly
         self.last_owner: DNSLabel | None = None
+        self.last_owner_token = ""  # as written, and the origin then: to parse it once
+        self.last_owner_origin: DNSLabel | None = None
 
     def read(self, text: str, path: str, origin: DNSLabel, stack: list[str]) -> None:
         """Read one file; `stack` holds the files including it, to stop include loops."""
@@ -123,8 +125,11 @@ class _Reader:
             if self.last_owner is None:
                 raise FieldError("no owner name, and no previous record to take it from")
             owner, index = self.last_owner, 0
+        elif tokens[0] == self.last_owner_token and origin is self.last_owner_origin:
+            owner, index = self.last_owner, 1  # the same owner as the line before
         else:
             owner, index = parse_name(tokens[0], origin), 1
+            self.last_owner_token, self.last_owner_origin = tokens[0], origin
         ttl: int | None = None
         for _ in range(2):  # TTL and class, in either order
             if index >= len(tokens):
@@ -134,7 +139,9 @@ class _Reader:
                 if ttl is not None:
                     raise FieldError(f"two TTLs: {ttl} and {token}")
                 ttl = parse_ttl(token)
-            elif token.upper() in CLASSES or _GENERIC_CLASS.fullmatch(token):
+            elif token.upper() in CLASSES or (
+                token[:5].upper() == "CLASS" and _GENERIC_CLASS.fullmatch(token)
+            ):
                 rclass = CLASSES.get(token.upper()) or int(token[5:])
                 if rclass != 1:
                     raise FieldError(f"class {token} is not supported: only IN")
@@ -160,9 +167,10 @@ class _Reader:
             raise FieldError("no TTL: give one, or a $TTL before this record (RFC 2308 §4)")
         if rtype == QTYPE.SOA and name_key(owner) != self.zone.origin_key:
             raise FieldError(f"SOA owner {owner} is not the zone apex {self.zone.origin}")
-        if not self.zone.contains(name_key(owner)):
-            raise FieldError(f"{owner} is outside the zone {self.zone.origin}")
-        self.zone.add(owner, rtype, ttl, rdata)
+        try:
+            self.zone.add(owner, rtype, ttl, rdata)
+        except ValueError as error:  # the owner is outside the zone
+            raise FieldError(str(error)) from None
 
     def finish(self) -> None:
         """RFC 1035 §5.2: exactly one SOA, at the top of the zone."""

@@ -125,7 +125,7 @@ class Fields:
         self.tokens = tokens
         self.origin = origin
         self.position = 0
-        self.text: list[str] = []
+        self.text: list[object] = []  # the fields read, printed only if an OpaqueRD needs them
 
     def more(self) -> bool:
         return self.position < len(self.tokens)
@@ -152,7 +152,7 @@ class Fields:
 
     def integer(self, bits: int, what: str) -> int:
         value = parse_int(self.token(what), bits, what)
-        self.text.append(str(value))
+        self.text.append(value)
         return value
 
     def u8(self, what: str) -> int:
@@ -185,7 +185,7 @@ class Fields:
 
     def name(self, what: str = "domain name") -> DNSLabel:
         name = parse_name(self.token(what), self.origin)
-        self.text.append(str(name))
+        self.text.append(name)
         return name
 
     def string(self, what: str = "character-string") -> bytes:
@@ -220,7 +220,7 @@ class Fields:
 
     def opaque(self, data: bytes) -> OpaqueRD:
         self.end()
-        return OpaqueRD(data, " ".join(self.text))
+        return OpaqueRD(data, " ".join(map(str, self.text)))
 
 
 class _UncompressedBuffer(DNSBuffer):  # type: ignore[misc]
@@ -726,7 +726,7 @@ def _svcb(fields: Fields) -> RD:
     wire = struct.pack("!H", priority) + name_to_wire(target)
     for key in sorted(params):
         wire += struct.pack("!HH", key, len(params[key])) + params[key]
-    return OpaqueRD(wire, " ".join(fields.text))
+    return OpaqueRD(wire, " ".join(map(str, fields.text)))
 
 
 def _svc_key(text: str) -> int:

@@ -66,10 +66,9 @@ def parse_name(text: str, origin: DNSLabel) -> DNSLabel:
         if text == ".":
             return ROOT
         absolute = text.endswith(".")
-        parts = (text[:-1] if absolute else text).split(".")
-        if "" in parts:
+        labels = tuple((text[:-1] if absolute else text).encode().split(b"."))
+        if b"" in labels:
             raise FieldError(f"empty label in name {text!r}")
-        labels = tuple(part.encode() for part in parts)
     else:
         raw, dots = unescape(text)
         absolute = bool(dots) and dots[-1] == len(raw) - 1
