@@ -85,8 +85,9 @@ def next_hop_for(route: Route, session: Advertising) -> IPAddress | None:
     """The next hop to send for `route`, or None when there is none we could send.
 
     Next-hop self is our address on the session. An IPv6 route over an IPv4 session gets the
-    IPv4-mapped IPv6 address `::ffff:a.b.c.d` (RFC 4291 §2.5.5.2), which FRR accepts and
-    resolves; an IPv4 next hop configured for an IPv6 route is mapped the same way.
+    IPv4-mapped IPv6 address `::ffff:a.b.c.d` (RFC 4291 §2.5.5.2), which FRR and GoBGP accept
+    (BIRD 2 treats it as a withdraw: give such routes an IPv6 next hop); an IPv4 next hop
+    configured for an IPv6 route is mapped the same way.
     """
     address = route.next_hop if route.next_hop is not None else session.local_address
     if address is None:
@@ -99,9 +100,10 @@ def next_hop_for(route: Route, session: Advertising) -> IPAddress | None:
 
 
 def path_attributes(route: Route, session: Advertising) -> tuple[PathAttribute, ...] | None:
-    """The path attributes of `route` on this session, without the NLRI-carrying ones.
+    """The path attributes of `route` on this session, in type code order (RFC 4271 §5).
 
-    None when the route cannot be sent (no usable next hop).
+    For IPv6 they include an MP_REACH_NLRI holding the next hop and no prefixes yet. None when
+    the route cannot be sent (no usable next hop).
     """
     next_hop = next_hop_for(route, session)
     if next_hop is None:
