@@ -1,0 +1,164 @@
+"""The command line: arguments, start-up errors, SIGTERM, SIGHUP reload, workers, IPv6."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from dnslib import DNSRecord
+
+from minidns.cli import parse_args, parse_listen
+from tests.minidns.differential import (
+    Query,
+    exchange,
+    free_port,
+    make_query,
+    minidns_command,
+    running,
+)
+
+ZONE = """$ORIGIN example.com.
+$TTL 300
+@   IN SOA ns1 hostmaster 1 3600 600 86400 300
+@   IN NS  ns1
+ns1 IN A   192.0.2.53
+www IN A   {address}
+"""
+WWW = Query("www", make_query("www.example.com"))
+
+
+def www_address(port: int) -> str | None:
+    response = exchange(port, WWW)
+    if response is None:
+        return None
+    record = DNSRecord.parse(response)
+    return str(record.rr[0].rdata) if record.rr else None
+
+
+def test_listen_forms():
+    assert parse_listen("127.0.0.1:5300") == ("127.0.0.1", 5300)
+    assert parse_listen("[::1]:5300") == ("::1", 5300)
+    for bad in ("127.0.0.1", "localhost:53", "[::1]", "1.2.3.4:99999"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_listen(bad)
+
+
+def test_repeatable_options():
+    options = parse_args(
+        ["--zone", "a.test=/a", "--zone", "b.test=/b", "--listen", "127.0.0.1:1",
+         "--listen", "[::1]:2", "--identity", "s1", "--allow-axfr", "10.0.0.0/8",
+         "--tcp-idle-timeout", "2.5"]
+    )  # fmt: skip
+    assert options.zones == [("a.test", "/a"), ("b.test", "/b")]
+    assert options.listen == [("127.0.0.1", 1), ("::1", 2)]
+    assert options.identity == "s1" and options.tcp_idle_timeout == 2.5
+
+
+def test_a_bad_zone_stops_the_start_with_file_and_line(tmp_path: Path):
+    zone = tmp_path / "bad.zone"
+    zone.write_text(ZONE.format(address="192.0.2.1") + "oops IN A 999.1.1.1\n")
+    result = subprocess.run(
+        [*minidns_command(free_port(), "--zone", f"example.com={zone}")],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert f"{zone}:7:" in result.stderr
+
+
+def test_a_missing_zone_file_stops_the_start(tmp_path: Path):
+    result = subprocess.run(
+        [*minidns_command(free_port(), "--zone", f"example.com={tmp_path / 'none'}")],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode != 0 and "none" in result.stderr
+
+
+def test_sigterm_exits_cleanly(tmp_path: Path):
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE.format(address="192.0.2.1"))
+    port = free_port()
+    with running(
+        minidns_command(port, "--zone", f"example.com={zone}"), port, tmp_path / "log"
+    ) as process:
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+
+def test_sighup_reloads_and_keeps_old_data_on_error(tmp_path: Path):
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE.format(address="192.0.2.1"))
+    port = free_port()
+    log = tmp_path / "log"
+    with running(
+        [*minidns_command(port, "--zone", f"example.com={zone}"), "-v"], port, log
+    ) as process:
+        assert www_address(port) == "192.0.2.1"
+        zone.write_text(ZONE.format(address="192.0.2.2"))
+        os.kill(process.pid, signal.SIGHUP)
+        assert wait_for(lambda: www_address(port) == "192.0.2.2")
+        zone.write_text(ZONE.format(address="192.0.2.3") + "broken IN A not-an-address\n")
+        os.kill(process.pid, signal.SIGHUP)
+        assert wait_for(lambda: f"{zone}:7:" in log.read_text())
+        assert www_address(port) == "192.0.2.2"  # the old zones still serve
+
+
+def test_workers_share_the_port(tmp_path: Path):
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE.format(address="192.0.2.1"))
+    port = free_port()
+    command = [*minidns_command(port, "--zone", f"example.com={zone}"), "--workers", "2"]
+    with running(command, port, tmp_path / "log") as process:
+        children = wait_for_children(process.pid, 2)
+        assert len(children) == 2
+        answers = [www_address(port) for _ in range(20)]  # from many source ports
+        assert answers == ["192.0.2.1"] * 20
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    for child in children:
+        assert not Path(f"/proc/{child}").exists()
+
+
+def test_ipv6_listen(tmp_path: Path):
+    if not socket.has_ipv6 or not Path("/proc/net/if_inet6").exists():
+        pytest.skip("no IPv6 on this machine")
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE.format(address="192.0.2.1"))
+    v4 = free_port()
+    v6 = free_port()
+    command = [*minidns_command(v4, "--zone", f"example.com={zone}"), "--listen", f"[::1]:{v6}"]
+    with (
+        running(command, v4, tmp_path / "log"),
+        socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as udp,
+    ):
+        udp.settimeout(3)
+        udp.sendto(WWW.wire, ("::1", v6))
+        response = DNSRecord.parse(udp.recv(512))
+    assert str(response.rr[0].rdata) == "192.0.2.1"
+
+
+def wait_for(condition, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def wait_for_children(pid: int, count: int) -> list[int]:
+    children: list[int] = []
+
+    def found() -> bool:
+        nonlocal children
+        path = Path(f"/proc/{pid}/task/{pid}/children")
+        children = [int(child) for child in path.read_text().split()] if path.exists() else []
+        return len(children) >= count
+
+    wait_for(found)
+    return children
