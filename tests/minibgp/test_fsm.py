@@ -6,8 +6,11 @@ comment quotes or summarises the rule. How each action behaves is tested in test
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
+
 import pytest
 
+from minibgp.connection import Connection
 from minibgp.errors import ErrorCode, FsmErrorSubcode
 from minibgp.fsm import (
     FSM_ERROR_SUBCODE,
@@ -19,6 +22,7 @@ from minibgp.fsm import (
     event_for_error,
     transition,
 )
+from minibgp.settings import SessionSettings
 
 S, E, A = State, Event, Action
 
@@ -192,3 +196,10 @@ def test_unexpected_messages_get_rfc_6608_subcodes() -> None:
 )
 def test_decoding_errors_map_to_rfc_events(code: ErrorCode, event: Event) -> None:
     assert event_for_error(code) is event
+
+
+def test_the_connection_implements_every_action_of_the_table() -> None:
+    settings = SessionSettings(64520, IPv4Address("192.168.57.100"), IPv4Address("192.168.57.10"))
+    connection = Connection(settings)
+    used = {action for action, _ in TRANSITIONS.values()} | {a for a, _ in OTHER_EVENTS.values()}
+    assert used <= set(connection._actions)
