@@ -10,7 +10,9 @@ Public API (see each module for details):
   (minibgp.errors), whose `to_notification()` is the NOTIFICATION to send.
 - `CodecContext(four_octet_as=...)` (context.py): what the OPEN exchange negotiated; set
   `four_octet_as` to whether BOTH OPENs carry `FourOctetAS`, before the first UPDATE. It also
-  caches decoded attribute sets, so use one context per session.
+  caches decoded attribute sets, so use one context per session. Give it `local_as` and
+  `peer_as` too to get the checks that depend on eBGP/iBGP (leftmost AS of an external peer's
+  AS_PATH, LOCAL_PREF discarded from external / required from internal peers).
 - `Open(my_as, hold_time, bgp_identifier: IPv4Address, capabilities, version=4)`: `my_as` is the
   real AS; encoding writes AS_TRANS when needed and adds `FourOctetAS(my_as)` if missing.
 - `Update.build(announce=[...], withdraw=[...], attributes=[...], next_hop=addr or [addrs])`,

@@ -18,13 +18,27 @@ class CodecContext:
     for larger ones and AS4_PATH / AS4_AGGREGATOR carry the real numbers (RFC 6793 §4.2).
     Set it once, after the OPEN exchange and before the first UPDATE.
 
+    `local_as` / `peer_as`: the two ASes of the session, when known. They enable the checks that
+    depend on the peer being external (different AS) or internal: from an external peer the
+    leftmost AS of AS_PATH must be the peer's (RFC 4271 §6.3) and LOCAL_PREF is discarded
+    (RFC 7606 §7.5); from an internal peer LOCAL_PREF is mandatory (RFC 4271 §5.1.5).
+
     `attribute_sets` remembers the path attribute sets already decoded on this session, keyed by
     their wire bytes, so each distinct set is decoded once and shared by all its routes.
     """
 
     four_octet_as: bool = True
+    local_as: int | None = None
+    peer_as: int | None = None
     max_cached_attribute_sets: int = 50_000
     attribute_sets: dict[object, AttributeSet] = field(default_factory=dict, repr=False)
+
+    @property
+    def external(self) -> bool | None:
+        """The peer is in another AS (eBGP); None when the ASes are not known."""
+        if self.local_as is None or self.peer_as is None:
+            return None
+        return self.local_as != self.peer_as
 
     def remember(self, key: object, attribute_set: AttributeSet) -> None:
         """Cache a decoded attribute set (the cache is emptied when it grows too big)."""

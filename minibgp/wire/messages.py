@@ -360,7 +360,7 @@ class Update:
         if decoded.mp_unreach is not None:
             attributes.append(decoded.mp_unreach)
         if nlri or (mp_reach is not None and (mp_reach.nlri or mp_reach.raw_nlri)):
-            errors.extend(_missing_well_known(shared, ipv4_nlri=bool(nlri)))
+            errors.extend(_missing_well_known(shared, ipv4_nlri=bool(nlri), ctx=ctx))
         update = cls(
             withdrawn=PrefixList(withdrawn),
             attributes=attributes,
@@ -379,11 +379,13 @@ def _malformed_list(reason: str) -> BGPError:
     )
 
 
-def _missing_well_known(shared: AttributeSet, ipv4_nlri: bool) -> list[str]:
+def _missing_well_known(shared: AttributeSet, ipv4_nlri: bool, ctx: CodecContext) -> list[str]:
     """RFC 4271 §5 mandatory attributes absent from an UPDATE with NLRI (RFC 7606 §3 d)."""
     required = [AttributeType.ORIGIN, AttributeType.AS_PATH]
     if ipv4_nlri:
         required.append(AttributeType.NEXT_HOP)  # RFC 4760 §3: not needed for MP_REACH only
+    if ctx.external is False:
+        required.append(AttributeType.LOCAL_PREF)  # RFC 4271 §5.1.5: between internal peers
     return [f"missing well-known attribute {t.name}" for t in required if t not in shared]
 
 

@@ -39,12 +39,18 @@ def update(attributes: str, nlri: str = NLRI, withdrawn: str = "") -> bytes:
     return h(MARKER) + (19 + len(body)).to_bytes(2, "big") + b"\x02" + body
 
 
+ROUTER_AS = 4290001234  # the peer, as in the lab; we are AS 64520
+AS_PATH_FROM_ROUTER = "40 02 06 02 01 ffb43952"
+
+
 @dataclass
 class Case:
     name: str
     raw: bytes
     outcome: tuple[object, ...]
     four_octet_as: bool = True
+    local_as: int | None = None  # with peer_as: enables the external/internal peer checks
+    peer_as: int | None = None
 
 
 CASES = [
@@ -177,6 +183,64 @@ CASES = [
         update(MANDATORY + "80 63 01 00"),
         ("discard", 99),
     ),
+    # --- UPDATE from an external peer (RFC 4271 §6.3, RFC 7606 §7.2, §7.5) ---
+    Case(
+        "external peer's AS_PATH starts with another AS",
+        update(MANDATORY),
+        ("withdraw",),
+        local_as=64520,
+        peer_as=ROUTER_AS,
+    ),
+    Case(
+        "external peer's AS_PATH is empty",
+        update(ORIGIN + "40 02 00" + NEXT_HOP),
+        ("withdraw",),
+        local_as=64520,
+        peer_as=ROUTER_AS,
+    ),
+    Case(
+        "external peer's AS_PATH starts with a confederation segment",
+        update(ORIGIN + "40 02 0a 03 01 ffb43952 02 01 ffb43952" + NEXT_HOP),
+        ("withdraw",),
+        local_as=64520,
+        peer_as=ROUTER_AS,
+    ),
+    Case(
+        "LOCAL_PREF from an external peer",
+        update(ORIGIN + AS_PATH_FROM_ROUTER + NEXT_HOP + "40 05 04 00000064"),
+        ("discard", 5),
+        local_as=64520,
+        peer_as=ROUTER_AS,
+    ),
+    Case(
+        "LOCAL_PREF missing from an internal peer",
+        update(MANDATORY),
+        ("withdraw",),
+        local_as=64520,
+        peer_as=64520,
+    ),
+    Case(
+        "external peer's AS first: fine",
+        update(ORIGIN + AS_PATH_FROM_ROUTER + NEXT_HOP),
+        ("ok",),
+        local_as=64520,
+        peer_as=ROUTER_AS,
+    ),
+    Case(
+        "external 4-octet peer on a 2-octet session starts with AS_TRANS: fine",
+        update(ORIGIN + "40 02 04 02 01 5ba0" + NEXT_HOP),
+        ("ok",),
+        four_octet_as=False,
+        local_as=64520,
+        peer_as=ROUTER_AS,
+    ),
+    Case(
+        "internal peer with LOCAL_PREF: fine",
+        update(MANDATORY + "40 05 04 00000064"),
+        ("ok",),
+        local_as=64520,
+        peer_as=64520,
+    ),
     # --- not errors ---
     Case("well-formed UPDATE", update(MANDATORY), ("ok",)),
     Case("withdrawal without attributes", update("", "", NLRI), ("ok",)),
@@ -193,7 +257,9 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_malformation(case: Case) -> None:
-    ctx = CodecContext(four_octet_as=case.four_octet_as)
+    ctx = CodecContext(
+        four_octet_as=case.four_octet_as, local_as=case.local_as, peer_as=case.peer_as
+    )
     reader = MessageReader()
     reader.feed(case.raw)
     kind = case.outcome[0]

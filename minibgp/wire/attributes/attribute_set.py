@@ -20,7 +20,7 @@ from minibgp.errors import (
     UpdateErrorSubcode,
 )
 from minibgp.wire.attributes.aggregator import Aggregator, As4Aggregator
-from minibgp.wire.attributes.as_path import As4Path, AsPath, merge_as4_path
+from minibgp.wire.attributes.as_path import As4Path, AsPath, SegmentType, merge_as4_path
 from minibgp.wire.attributes.atomic_aggregate import AtomicAggregate
 from minibgp.wire.attributes.base import (
     AttributeFlag,
@@ -343,7 +343,36 @@ def _decode_shared(
                 discarded.append(DiscardedAttribute(type_code, exc.reason))
             continue
         attributes.append(attribute)
+    if ctx.external:
+        attributes = _from_external_peer(attributes, ctx, malformed, discarded)
     return AttributeSet(attributes, key, tuple(malformed), tuple(discarded))
+
+
+def _from_external_peer(
+    attributes: list[PathAttribute],
+    ctx: CodecContext,
+    malformed: list[str],
+    discarded: list[DiscardedAttribute],
+) -> list[PathAttribute]:
+    """The checks for an UPDATE from an external peer; returns the attributes to keep."""
+    as_path = next((a for a in attributes if type(a) is AsPath), None)
+    if as_path is not None:
+        peer_as = ctx.peer_as or 0
+        # On a 2-octet session a 4-octet peer AS shows as AS_TRANS (RFC 6793 §4.2.2).
+        expected = {peer_as, AS_TRANS} if peer_as > 0xFFFF and not ctx.four_octet_as else {peer_as}
+        first = as_path.segments[0] if as_path.segments else None
+        if first is None or first.type is not SegmentType.AS_SEQUENCE:
+            # RFC 4271 §6.3 and RFC 5065 §5: an external peer puts its AS first, in a sequence.
+            malformed.append("AS_PATH: an external peer's path must start with its AS")
+        elif first.asns[0] not in expected:
+            malformed.append(f"AS_PATH: leftmost AS {first.asns[0]} is not the peer's AS {peer_as}")
+    if any(type(a) is LocalPref for a in attributes):
+        # RFC 7606 §7.5 (RFC 4271 §5.1.5: LOCAL_PREF is not sent to external peers).
+        discarded.append(
+            DiscardedAttribute(AttributeType.LOCAL_PREF, "received from an external peer")
+        )
+        attributes = [a for a in attributes if type(a) is not LocalPref]
+    return attributes
 
 
 def attribute_set_with_next_hop(
