@@ -223,7 +223,7 @@ def test_admin_down_is_signalled_and_holds_until_admin_up() -> None:
     assert pair.a.sent[-1][1].state == State.ADMIN_DOWN
     pair.a.session.admin_up()
     pair.run_until(pair.now + 5.0)
-    assert pair.a.session.state == pair.b.session.state == State.UP
+    assert (pair.a.session.state, pair.b.session.state) == (State.UP, State.UP)
 
 
 def test_remote_signalled_down_takes_an_up_session_down_with_diag_3() -> None:

@@ -15,6 +15,7 @@ import pytest
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 
 from minibgp.health.checks import (
+    Check,
     CommandCheck,
     DnsCheck,
     ProcessCheck,
@@ -329,7 +330,7 @@ async def test_monitor_announces_when_checks_pass_and_withdraws_when_the_server_
         changes.append((prefix, up))
         changed.set()
 
-    checks = [
+    checks: list[Check] = [
         DnsCheck("dns", LOCALHOST, port, "example.com.", keep_open=True, timing=SLOW),
         ProcessCheck("process", pid=process.pid, timing=SLOW),
     ]
