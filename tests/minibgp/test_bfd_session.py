@@ -7,6 +7,8 @@ import random
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minibgp.bfd.packet import ControlPacket, Diagnostic, State
 from minibgp.bfd.session import (
@@ -303,3 +305,35 @@ def test_jitter_keeps_intervals_within_the_rfc_bounds(
     assert len(gaps) > 100
     assert all(low <= gap <= high + 1e-9 for gap in gaps)
     assert max(gaps) - min(gaps) > (high - low) / 2  # jittered, not fixed
+
+
+packet_fields = st.builds(
+    ControlPacket,
+    state=st.sampled_from(State),
+    detect_mult=st.integers(1, 255),
+    my_discriminator=st.integers(1, 2**32 - 1),
+    your_discriminator=st.sampled_from([0, 5, 6]),
+    desired_min_tx_interval=st.integers(0, 2**32 - 1),
+    required_min_rx_interval=st.integers(0, 2**32 - 1),
+    poll=st.booleans(),
+    final=st.booleans(),
+    demand=st.booleans(),
+)
+
+
+@given(st.lists(st.tuples(st.one_of(packet_fields, st.binary(max_size=30)), st.floats(0, 3))))
+def test_any_sequence_of_packets_and_timers_is_handled(
+    steps: list[tuple[ControlPacket | bytes, float]],
+) -> None:
+    session = Session(local_discriminator=5, parameters=FAST, random=random.Random(1).random)
+    now = 0.0
+    for item, delay in steps:
+        now += delay
+        data = item if isinstance(item, bytes) else item.encode()
+        session.receive_packet(data, now)
+        session.handle_timer(now)
+        for sent in session.packets_to_send(now):
+            packet = ControlPacket.decode(sent)  # everything we send is valid
+            assert not (packet.poll and packet.final)
+        while session.next_event() is not None:
+            pass
