@@ -188,13 +188,11 @@ class Update:
         """
         announce, withdraw = list(announce), list(withdraw)
         attrs = list(attributes)
-        hops: list[IPAddress] = (
-            []
-            if next_hop is None
-            else [next_hop]
-            if not isinstance(next_hop, Sequence)
-            else list(next_hop)
-        )
+        hops: list[IPAddress] = []
+        if isinstance(next_hop, Sequence):
+            hops = list(next_hop)
+        elif next_hop is not None:
+            hops = [next_hop]
         families = {prefix_afi(p) for p in announce}
         if len(families) > 1:
             raise ValueError("announce prefixes of one address family per UPDATE")
@@ -202,7 +200,7 @@ class Update:
         if families == {AFI.IPV4}:
             nlri = announce
             if not any(isinstance(a, NextHop) for a in attrs):
-                if not hops or hops[0].version != 4:
+                if not hops or not isinstance(hops[0], IPv4Address):
                     raise ValueError("IPv4 routes need an IPv4 next hop")
                 attrs.append(NextHop(hops[0]))
         elif families == {AFI.IPV6}:

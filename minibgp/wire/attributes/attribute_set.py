@@ -391,13 +391,3 @@ def attribute_set_with_next_hop(
         cached = AttributeSet((*shared.attributes, head), key, shared.malformed, shared.discarded)
         ctx.remember(key, cached)
     return cached
-
-
-__all__ = [
-    "ATTRIBUTE_CLASSES",
-    "AttributeSet",
-    "DecodedAttributes",
-    "DiscardedAttribute",
-    "attribute_set_with_next_hop",
-    "decode_path_attributes",
-]
