@@ -2,14 +2,28 @@
 
 Supported: ``$ORIGIN`` (a relative origin is joined to the current one), ``$TTL`` (RFC 2308 §4),
 ``$INCLUDE file [origin]`` (the path is relative to the including file; the including file's
-origin is restored afterwards, RFC 1035 §5.1), ``$GENERATE`` (BIND's extension, as PowerDNS
-reads it), ``@``, omitted owners, TTL and class in either order, TTL units, escapes, and RFC 3597
-generic types and rdata.
+origin is restored afterwards, RFC 1035 §5.1; loops and nesting deeper than 16 are errors),
+BIND's ``$GENERATE start-stop[/step]`` with ``$`` and ``${offset,width,base}`` (base d, o, x or
+X), ``@``, omitted owners, TTL and class in either order, TTL units, ``\\X`` and ``\\DDD``
+escapes, quoted strings, and RFC 3597 generic types and rdata. Only class IN is accepted.
 
 A record without a TTL takes the ``$TTL`` (RFC 2308 §4); without ``$TTL``, the last TTL given
 explicitly (RFC 1035 §5.1). An SOA without a TTL before any TTL is known takes its own MINIMUM,
-which then is the default TTL, as BIND does (PowerDNS takes 3600); any other record with no TTL
-to take is an error.
+which then is the default TTL, as BIND does; any other record with no TTL to take is an error.
+
+Where PowerDNS 4.7's bind backend reads a file differently (asserted by the interop tests in
+tests/minidns/test_masterfile_pdns_differences.py, test_masterfile_types.py, test_corpus_zones.py):
+
+- a relative ``$ORIGIN`` is taken as absolute by PowerDNS; here it is joined to the current one;
+- relative names in MB, MG, MR, MINFO, NAPTR and SVCB/HTTPS rdata are left unqualified by
+  PowerDNS; here the origin is appended, as in every other type;
+- PowerDNS takes 3600 where no TTL is known; here the SOA MINIMUM (BIND);
+- PowerDNS takes bare TXT words as one string (``TXT a b`` is "a b"); here each word is one
+  <character-string>, and bare words may be mixed with quoted strings;
+- PowerDNS does not read ``\\#`` rdata for known types, CERT type mnemonics, quoted SvcParam
+  values, SvcParam dohpath, or type WALLET; minidns does;
+- a ``\\`` followed by fewer than three digits (``\\2``): PowerDNS loads the file but cannot
+  serve the record; here the file is refused.
 """
 
 from __future__ import annotations

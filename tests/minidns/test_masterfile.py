@@ -196,6 +196,15 @@ def test_parentheses_span_lines_and_comments_are_dropped() -> None:
     assert records(zone) == {("example.com.", "TXT", 60, '"one" "two"')}
 
 
+def test_crlf_line_ends() -> None:
+    zone = load('a 60 A 192.0.2.1\r\n  60 TXT "x"\r\nb 60 MX ( 10\r\n mx )\r\n')
+    assert records(zone) == {
+        ("a.example.com.", "A", 60, "192.0.2.1"),
+        ("a.example.com.", "TXT", 60, '"x"'),
+        ("b.example.com.", "MX", 60, "10 mx.example.com."),
+    }
+
+
 def test_semicolon_and_parentheses_inside_quotes_are_text() -> None:
     zone = load('a 60 TXT "k=rsa; p=(one)" "x\\;y"\n')
     assert wire(zone, "a.example.com", QTYPE.TXT) == [b"\x0ek=rsa; p=(one)\x03x;y"]

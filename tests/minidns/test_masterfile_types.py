@@ -147,6 +147,8 @@ def test_dname_is_not_compressed_and_answers_like_a_cname() -> None:
             bytes.fromhex("ec4505012bb183af5f22588179a53b0a98631fad1a292118"),
         ),
         ("AFSDB 1 afs.example.com.", b"\x00\x01" + name("afs.example.com")),
+        ("DNSKEY 256 3 RSASHA256 AwEA AQ==", bytes.fromhex("0100030803010001")),
+        ("CDNSKEY 257 3 13 AQID", bytes.fromhex("0101030d010203")),
         (
             "ZONEMD 2018031900 1 1 ( c680 90d9 )",
             bytes.fromhex("7848b91c 01 01 c68090d9".replace(" ", "")),
