@@ -34,6 +34,7 @@ pytestmark = pytest.mark.interop
 
 PREFIX = "abdt-bfd-"
 FRR_ADDRESS, OUR_ADDRESS = "10.77.0.1", "10.77.0.2"
+FRR_ADDRESS6, OUR_ADDRESS6 = "fd00:77::1", "fd00:77::2"
 REPO = Path(__file__).resolve().parents[3]
 # Loose bounds: the machine is shared and loaded; the point is "about one Detection Time".
 SLACK = 0.25
@@ -88,10 +89,10 @@ class Timers:
 class OurBfd:
     """`python -m minibgp.bfd` in a namespace; its JSON lines are collected as they come."""
 
-    def __init__(self, host: Netns, timers: Timers) -> None:
+    def __init__(self, host: Netns, timers: Timers, local: str, peer: str) -> None:
         self.process = host.popen(
             [
-                sys.executable, "-m", "minibgp.bfd", "--local", OUR_ADDRESS, "--peer", FRR_ADDRESS,
+                sys.executable, "-m", "minibgp.bfd", "--local", local, "--peer", peer,
                 "--min-tx", str(timers.tx), "--min-rx", str(timers.rx),
                 "--multiplier", str(timers.mult),
             ],
@@ -130,16 +131,17 @@ class BfdLab:
     frr: FrrRouter
     ours: OurBfd
     log: Path
+    our_address: str = OUR_ADDRESS
 
     def frr_peer(self) -> dict[str, Any]:
         peers = self.frr.vtysh_json("show bfd peers json")
-        return next(p for p in peers if p["peer"] == OUR_ADDRESS)
+        return next(p for p in peers if p["peer"] == self.our_address)
 
     def frr_state_changes(self, reason: str) -> list[float]:
         """Unix times at which FRR logged our session going down for `reason`."""
         times = []
         for line in self.log.read_text(errors="replace").splitlines():
-            if f"peer:{OUR_ADDRESS}" in line and "up -> down" in line and reason in line:
+            if f"peer:{self.our_address}" in line and "up -> down" in line and reason in line:
                 stamp = datetime.strptime(line[:26], "%Y/%m/%d %H:%M:%S.%f")
                 times.append(stamp.timestamp())  # FRR logs local time, as datetime assumes
         return times
@@ -149,7 +151,9 @@ class BfdLab:
 
 
 @contextlib.contextmanager
-def bfd_lab(frr_timers: Timers, our_timers: Timers, with_bgpd: bool = False) -> Iterator[BfdLab]:
+def bfd_lab(
+    frr_timers: Timers, our_timers: Timers, with_bgpd: bool = False, ipv6: bool = False
+) -> Iterator[BfdLab]:
     require_root()
     require_programs("/usr/lib/frr/zebra", "/usr/lib/frr/bfdd", "vtysh", "tc")
     remove_stale(PREFIX)
@@ -157,13 +161,16 @@ def bfd_lab(frr_timers: Timers, our_timers: Timers, with_bgpd: bool = False) -> 
         Path(tmp).chmod(0o755)  # FRR runs as the frr user and must reach its run directory
         frr_host, our_host = net.add_host("frr"), net.add_host("ours")
         net.link(frr_host, "eth0", our_host, "eth0")
-        frr_host.add_address("eth0", f"{FRR_ADDRESS}/30")
-        our_host.add_address("eth0", f"{OUR_ADDRESS}/30")
+        frr_address, our_address = (
+            (FRR_ADDRESS6, OUR_ADDRESS6) if ipv6 else (FRR_ADDRESS, OUR_ADDRESS)
+        )
+        for host, address in ((frr_host, frr_address), (our_host, our_address)):
+            host.ip("addr", "add", f"{address}/{64 if ipv6 else 30}", "dev", "eth0", "nodad")
         log = Path(tmp, "frr", "frr.log")
         config = (FRR_BGP_CONFIG if with_bgpd else FRR_CONFIG).format(
             log=log,
-            peer=OUR_ADDRESS,
-            local=FRR_ADDRESS,
+            peer=our_address,
+            local=frr_address,
             tx=frr_timers.tx,
             rx=frr_timers.rx,
             mult=frr_timers.mult,
@@ -171,8 +178,8 @@ def bfd_lab(frr_timers: Timers, our_timers: Timers, with_bgpd: bool = False) -> 
         daemons = ("zebra", "bfdd", "bgpd") if with_bgpd else ("zebra", "bfdd")
         frr = FrrRouter(frr_host, Path(tmp, "frr"), config, daemons=daemons)
         frr.start()
-        ours = OurBfd(our_host, our_timers)
-        lab = BfdLab(net, frr_host, our_host, frr, ours, log)
+        ours = OurBfd(our_host, our_timers, our_address, frr_address)
+        lab = BfdLab(net, frr_host, our_host, frr, ours, log, our_address)
         try:
             assert ours.next_event(timeout=15)["event"] == "up"
             wait_until(lambda: lab.frr_peer()["status"] == "up", timeout=10, what="FRR up")
@@ -223,6 +230,16 @@ def test_session_comes_up_with_negotiated_timers(
         assert status["detection_time_ms"] == expect_detect_ms
         assert status["remote_min_rx_interval_ms"] == FAST.rx
         assert status["remote_desired_min_tx_interval_ms"] == FAST.tx
+
+
+def test_an_ipv6_session_comes_up_and_detects_a_frozen_bfdd() -> None:
+    with bfd_lab(FAST, FAST, ipv6=True) as lab:
+        assert lab.frr_peer()["status"] == "up"
+        os.kill(lab.bfdd_pid(), signal.SIGSTOP)
+        event = lab.ours.next_event("down", timeout=5)
+        assert event["diag"] == "CONTROL_DETECTION_TIME_EXPIRED"
+        os.kill(lab.bfdd_pid(), signal.SIGCONT)
+        assert lab.ours.next_event("up", timeout=10)["event"] == "up"
 
 
 def test_a_bgp_neighbor_with_a_bfd_profile_gets_a_session_with_us() -> None:
