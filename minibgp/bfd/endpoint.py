@@ -265,6 +265,59 @@ class BfdEndpoint:
         raise OSError(f"no free UDP source port in 49152-65535 on {self.local_address}")
 
 
+class BfdSessions:
+    """Every BFD session of a speaker: one `BfdEndpoint` per local address, opened on demand.
+
+    sessions = BfdSessions()                   # in the running loop
+    sessions.add_peer("192.168.57.10", parameters, on_state_change)
+    sessions.close()
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop | None = None, *, port: int = BFD_CONTROL_PORT
+    ) -> None:
+        self._loop = loop
+        self._port = port
+        self._endpoints: dict[str, BfdEndpoint] = {}
+        self._endpoint_of_peer: dict[str, BfdEndpoint] = {}
+
+    def add_peer(
+        self,
+        address: str,
+        parameters: SessionParameters,
+        on_state_change: StateChangeCallback,
+        local_address: str | None = None,
+    ) -> BfdPeer:
+        """Run a session to `address` from `local_address` (default: any local address of the
+        peer's family, the kernel choosing the source)."""
+        peer_address = ipaddress.ip_address(address)
+        if local_address is None:
+            local_address = "::" if peer_address.version == 6 else "0.0.0.0"
+        endpoint = self._endpoints.get(local_address)
+        if endpoint is None:
+            endpoint = BfdEndpoint(local_address, self._loop, port=self._port)
+            endpoint.start()
+            self._endpoints[local_address] = endpoint
+        peer = endpoint.add_peer(address, parameters, on_state_change)
+        self._endpoint_of_peer[peer.address] = endpoint
+        return peer
+
+    def remove_peer(self, address: str) -> None:
+        """End the session to `address` (the peer hears AdminDown)."""
+        self._endpoint_of_peer.pop(str(ipaddress.ip_address(address))).remove_peer(address)
+
+    @property
+    def peers(self) -> list[BfdPeer]:
+        return [peer for endpoint in self._endpoints.values() for peer in endpoint.peers]
+
+    def close(self) -> None:
+        """AdminDown to every peer; close every socket."""
+        for endpoint in self._endpoints.values():
+            endpoint.close()
+        self._endpoints.clear()
+        self._endpoint_of_peer.clear()
+
+
 def _received_ttl(ancillary: list[tuple[int, int, bytes]]) -> int | None:
     """The IPv4 TTL or IPv6 Hop Limit from recvmsg's ancillary data, or None if absent."""
     for level, kind, value in ancillary:
@@ -277,4 +330,11 @@ def _received_ttl(ancillary: list[tuple[int, int, bytes]]) -> int | None:
     return None
 
 
-__all__ = ["BFD_CONTROL_PORT", "BfdEndpoint", "BfdPeer", "SessionParameters", "State"]
+__all__ = [
+    "BFD_CONTROL_PORT",
+    "BfdEndpoint",
+    "BfdPeer",
+    "BfdSessions",
+    "SessionParameters",
+    "State",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from minibgp.bfd.endpoint import SOURCE_PORTS, BfdEndpoint
+from minibgp.bfd.endpoint import SOURCE_PORTS, BfdEndpoint, BfdSessions
 from minibgp.bfd.packet import ControlPacket, Diagnostic, State
 from minibgp.bfd.session import Event, SessionDown, SessionParameters, SessionUp
 
@@ -71,3 +71,21 @@ async def test_packets_not_sent_with_ttl_255_are_dropped() -> None:
     finally:
         sender.close()
         endpoint.close()
+
+
+async def test_bfd_sessions_open_one_endpoint_per_local_address() -> None:
+    a, b = BfdSessions(port=PORT), BfdSessions(port=PORT)
+    a_events: list[Event] = []
+    b_events: list[Event] = []
+    try:
+        a.add_peer(B, PARAMETERS, a_events.append, local_address=A)
+        b.add_peer(A, PARAMETERS, b_events.append, local_address=B)
+        await wait_for(lambda: a_events and b_events)
+        assert a_events == b_events == [SessionUp()]
+        assert [peer.address for peer in a.peers] == [B]
+        a.remove_peer(B)
+        await wait_for(lambda: len(b_events) == 2)
+        assert a.peers == []
+    finally:
+        a.close()
+        b.close()
