@@ -211,7 +211,7 @@ class Update:
         withdrawn_v6 = [p for p in withdraw if p.version == 6]
         if withdrawn_v6:
             attrs.append(MpUnreachNlri(AFI.IPV6, SAFI.UNICAST, withdrawn_v6))
-        attrs.sort(key=lambda a: a.attribute_type())
+        attrs.sort(key=_type_code)
         return cls(withdrawn=withdrawn_v4, attributes=attrs, nlri=nlri)
 
     @classmethod
@@ -357,6 +357,8 @@ class Update:
             sets[mp_reach.family] = attribute_set_with_next_hop(shared, mp_reach, ctx)
         if decoded.mp_unreach is not None:
             attributes.append(decoded.mp_unreach)
+        if len(attributes) > len(shared.attributes):
+            attributes.sort(key=_type_code)  # RFC 4271 §5 order, whatever the sender's
         if nlri or (mp_reach is not None and (mp_reach.nlri or mp_reach.raw_nlri)):
             errors.extend(_missing_well_known(shared, ipv4_nlri=bool(nlri), ctx=ctx))
         update = cls(
@@ -369,6 +371,10 @@ class Update:
         )
         update._sets = sets
         return update
+
+
+def _type_code(attribute: PathAttribute) -> int:
+    return attribute.attribute_type()
 
 
 def _malformed_list(reason: str) -> BGPError:
@@ -392,7 +398,7 @@ def _with_as4_attributes(
 ) -> list[PathAttribute]:
     """Attributes to send, sorted by type code (RFC 4271 §5), plus AS4_PATH / AS4_AGGREGATOR
     when a 2-octet peer must see AS_TRANS for a 4-octet AS (RFC 6793 §4.2.2)."""
-    out = sorted(attributes, key=lambda a: a.attribute_type())
+    out = sorted(attributes, key=_type_code)
     if ctx.four_octet_as:
         return out
     extra: list[PathAttribute] = []
@@ -403,7 +409,7 @@ def _with_as4_attributes(
             extra.append(As4Aggregator(attribute.asn, attribute.address))
     present = {a.attribute_type() for a in out}
     out.extend(a for a in extra if a.attribute_type() not in present)
-    return sorted(out, key=lambda a: a.attribute_type())
+    return sorted(out, key=_type_code)
 
 
 # --- NOTIFICATION (RFC 4271 §4.5), KEEPALIVE (§4.4), ROUTE-REFRESH (RFC 2918 §3) -------------

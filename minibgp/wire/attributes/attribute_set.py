@@ -345,6 +345,7 @@ def _decode_shared(
         attributes.append(attribute)
     if ctx.external:
         attributes = _from_external_peer(attributes, ctx, malformed, discarded)
+    attributes.sort(key=lambda a: a.attribute_type())  # RFC 4271 §5 order, whatever the sender's
     return AttributeSet(attributes, key, tuple(malformed), tuple(discarded))
 
 
