@@ -116,6 +116,8 @@ class HealthMonitor:
             del self._probes[request.check]
         error = task.exception()
         result = ProbeResult(False, f"probe failed: {error!r}") if error else task.result()
+        if not result.ok:
+            logger.debug("probe of %s failed: %s", request.check, result.reason)
         self.state.probe_result(
             request.check, request.probe_id, result.ok, self._loop.time(), result.reason
         )

@@ -140,3 +140,14 @@ def test_an_announce_may_only_name_defined_checks() -> None:
     assert caught.value.key == "announce[0].checks[1]"
     with pytest.raises(HealthConfigError, match="list of check names"):
         parse_announce_checks("dns", "announce[0].checks", checks)
+
+
+def test_the_command_line_reports_a_bad_config_by_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from minibgp.health.__main__ import main
+
+    config = tmp_path / "server1.toml"
+    config.write_text('[[check]]\nname = "x"\nkind = "dns"\n')
+    assert main(["--config", str(config)]) == 2
+    assert capsys.readouterr().err == f"{config}: check[0].target: is required\n"
