@@ -305,7 +305,7 @@ def _generic(rtype: int, tokens: list[str]) -> RD:
     cls = _WIRE_CLASSES.get(rtype)
     if cls is None:
         return OpaqueRD(data)
-    buffer = DNSBuffer(data)
+    buffer = _GenericRdataBuffer(data)
     try:
         rd = cls.parse(buffer, length)
     except (dnslib.DNSError, dnslib.BufferError, ValueError, IndexError, struct.error) as error:
@@ -313,6 +313,18 @@ def _generic(rtype: int, tokens: list[str]) -> RD:
     if buffer.offset != length:
         raise FieldError(f"\\# data is not valid {rrtype_name(rtype)} rdata")
     return rd
+
+
+class _GenericRdataBuffer(DNSBuffer):  # type: ignore[misc]
+    """Rdata written out in a master file: its names cannot be compressed (RFC 3597 §5)."""
+
+    def decode_name(self, last: int = -1) -> DNSLabel:
+        labels: list[bytes] = []
+        while (length := self.unpack("!B")[0]) != 0:
+            if length > 63:
+                raise FieldError("\\# rdata holds a compressed name")
+            labels.append(bytes(self.get(length)))
+        return DNSLabel(labels)
 
 
 # RFC 1035 §3.3, §3.4 ------------------------------------------------------------------------

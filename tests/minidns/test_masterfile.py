@@ -263,6 +263,11 @@ def test_generic_form_for_a_known_type_gives_its_typed_rdata() -> None:
     assert records(zone) >= {("m.example.com.", "MX", 60, "10 mx.")}
 
 
+def test_generic_form_of_a_known_type_may_not_hold_compression_pointers() -> None:
+    reason = error_of("m 60 MX \\# 6 000a 01 61 c0 02\n").reason
+    assert reason == "\\# data is not valid MX rdata: \\# rdata holds a compressed name"
+
+
 def test_generic_form_length_must_match() -> None:
     assert (
         "\\# says 5 octets but the hex holds 4" in error_of("a 60 TYPE9999 \\# 5 0a000001\n").reason
