@@ -83,7 +83,7 @@ def round_trip(message: Update | Open, ctx: CodecContext) -> object:
     origin=st.sampled_from(list(OriginType)),
     segments=st.lists(segment, max_size=3),
     extra=optional_attributes,
-    next_hop4=ipv4.filter(lambda a: a.is_global),
+    next_hop4=ipv4.filter(lambda a: a.is_global and not a.is_multicast),
 )
 def test_update_round_trip(
     ipv6: bool,
