@@ -1,0 +1,169 @@
+"""Command line: run the speaker, or talk to a running one, or explain a message.
+
+python -m minibgp --config FILE [--trace] [-v]     run the speaker
+python -m minibgp check --config FILE              check a config and say what it means
+python -m minibgp decode HEX [--two-octet-as]      explain one BGP message, field by field
+python -m minibgp show neighbors [--json] [--socket PATH | --config FILE] [--peer ADDR]
+python -m minibgp show routes [--json] [--socket PATH | --config FILE] [--peer ADDR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from minibgp.config import CONTROL_SOCKET_DIR, ConfigError, control_socket_path, load_config
+from minibgp.control import ControlError, render_neighbors, render_routes, request
+from minibgp.describe import decode_hex
+from minibgp.router_id import default_router_id
+from minibgp.wire.context import CodecContext
+
+SUBCOMMANDS = ("check", "decode", "show")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in SUBCOMMANDS:
+        return _subcommand(args)
+    return _run(args)
+
+
+# -- python -m minibgp --config FILE ------------------------------------------------------------
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m minibgp",
+        description="A BGP-4 speaker that announces anycast prefixes. "
+        "Other commands: check, decode, show (python -m minibgp show --help).",
+    )
+    parser.add_argument("--config", required=True, type=Path, help="TOML config file")
+    parser.add_argument(
+        "--trace", action="store_true", help="log every message sent and received, decoded"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (debug)")
+    args = parser.parse_args(argv)
+    _setup_logging(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    from minibgp.speaker import run_speaker
+
+    try:
+        return asyncio.run(run_speaker(args.config, trace=args.trace))
+    except ConfigError as exc:
+        logging.getLogger("minibgp").error("%s", exc)
+        return 2
+    except LookupError as exc:  # no router id to be found
+        logging.getLogger("minibgp").error("%s", exc)
+        return 2
+    except OSError as exc:
+        logging.getLogger("minibgp").error("cannot start: %s", exc)
+        return 1
+
+
+def _setup_logging(level: int) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+# -- subcommands ---------------------------------------------------------------------------------
+
+
+def _subcommand(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m minibgp")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="check a config file and print what it means")
+    check.add_argument("--config", required=True, type=Path)
+
+    decode = sub.add_parser("decode", help="explain one BGP message given in hex")
+    decode.add_argument("hex", nargs="+", help="the message in hex (spaces allowed)")
+    decode.add_argument(
+        "--two-octet-as",
+        action="store_true",
+        help="read AS numbers in UPDATEs as 2 octets (a session without RFC 6793)",
+    )
+
+    show = sub.add_parser("show", help="ask a running speaker")
+    show.add_argument("what", choices=("neighbors", "routes"))
+    show.add_argument("--json", action="store_true", help="the speaker's JSON answer")
+    where = show.add_mutually_exclusive_group()
+    where.add_argument("--socket", type=Path, help="the speaker's control socket")
+    where.add_argument("--config", type=Path, help="find the control socket from this config")
+    show.add_argument("--peer", help="only this peer")
+
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return _check(args.config)
+    if args.command == "decode":
+        return _decode(" ".join(args.hex), two_octet_as=args.two_octet_as)
+    return _show(args)
+
+
+def _check(path: Path) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    router_id = config.speaker.router_id
+    print(f"{path}: OK")
+    print(f"  AS {config.speaker.asn}, router id {router_id or 'highest local IPv4 address'}")
+    for peer in config.peers:
+        extras = [
+            "passive" if peer.passive else "",
+            "TCP MD5" if peer.password else "",
+            f"GTSM {peer.ttl_security} hop(s)" if peer.ttl_security else "",
+        ]
+        extra = ", ".join(e for e in extras if e)
+        print(f"  peer {peer.address} AS {peer.asn}" + (f" ({extra})" if extra else ""))
+    for announcement in config.announcements:
+        to = ", ".join(map(str, announcement.peers)) if announcement.peers else "every peer"
+        print(f"  announce {announcement.prefix} to {to}")
+    return 0
+
+
+def _decode(text: str, two_octet_as: bool) -> int:
+    print(decode_hex(text, CodecContext(four_octet_as=not two_octet_as)))
+    return 0
+
+
+def _control_socket(args: argparse.Namespace) -> Path:
+    if args.socket is not None:
+        return Path(args.socket)
+    if args.config is not None:
+        config = load_config(args.config)
+        return control_socket_path(config, config.speaker.router_id or default_router_id())
+    sockets = sorted(CONTROL_SOCKET_DIR.glob("*.sock")) if CONTROL_SOCKET_DIR.is_dir() else []
+    if len(sockets) == 1:
+        return sockets[0]
+    found = f" (found {len(sockets)} in {CONTROL_SOCKET_DIR})" if sockets else ""
+    raise ControlError(f"which speaker? give --socket PATH or --config FILE{found}")
+
+
+def _show(args: argparse.Namespace) -> int:
+    try:
+        path = _control_socket(args)
+        extra = {"peer": args.peer} if args.peer else {}
+        answer = request(path, f"show {args.what}", **extra)
+    except (ControlError, ConfigError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    elif args.what == "neighbors":
+        print(render_neighbors(answer))
+    else:
+        print(render_routes(answer))
+    return 0

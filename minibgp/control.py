@@ -1,0 +1,169 @@
+"""The control socket: a running speaker answers `show` requests on a unix socket.
+
+One request per connection: the client writes one JSON line (``{"command": "show neighbors"}``
+or ``{"command": "show routes", "peer": "192.168.57.10"}``), the speaker answers with one JSON
+document and closes. `python -m minibgp show neighbors|routes [--json]` is the client; the text
+renderers here lay the answer out the way vtysh shows FRR's `show bgp summary` and
+`show bgp ipv4 unicast`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("minibgp.control")
+
+COMMANDS = ("show neighbors", "show routes")
+MAX_REQUEST = 64 * 1024
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class ControlError(Exception):
+    """The speaker could not be reached, or refused the request."""
+
+
+# -- the server, inside the speaker ------------------------------------------------------------
+
+
+async def start_control_server(path: Path, handler: Handler) -> asyncio.AbstractServer:
+    """Listen on `path` (replacing a stale socket); `handler(request)` gives each answer."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), timeout=5)
+            answer = _answer(line, handler)
+            writer.write(json.dumps(answer).encode() + b"\n")
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_socket():
+            path.unlink()
+    server = await asyncio.start_unix_server(serve, path=str(path), limit=MAX_REQUEST)
+    os.chmod(path, 0o600)
+    return server
+
+
+def _answer(line: bytes, handler: Handler) -> dict[str, Any]:
+    try:
+        request = json.loads(line)
+    except ValueError:
+        return {"error": "the request is not JSON"}
+    if not isinstance(request, dict) or request.get("command") not in COMMANDS:
+        return {"error": f"unknown command; known: {', '.join(COMMANDS)}"}
+    try:
+        return handler(request)
+    except Exception as exc:  # a bug answering must not take the speaker down
+        log.exception("control request %s failed", request)
+        return {"error": f"internal error: {exc}"}
+
+
+# -- the client, in `python -m minibgp show` ----------------------------------------------------
+
+
+def request(path: Path, command: str, timeout: float = 10.0, **arguments: Any) -> dict[str, Any]:
+    """Send one request to the speaker listening on `path`; return its answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+        except OSError as exc:
+            raise ControlError(
+                f"{path}: cannot reach the speaker ({exc.strerror or exc})"
+            ) from None
+        sock.sendall(json.dumps({"command": command, **arguments}).encode() + b"\n")
+        chunks = []
+        while chunk := sock.recv(1 << 16):
+            chunks.append(chunk)
+    try:
+        answer = json.loads(b"".join(chunks))
+    except ValueError:
+        raise ControlError(f"{path}: the speaker's answer is not JSON") from None
+    if "error" in answer:
+        raise ControlError(f"{path}: {answer['error']}")
+    return answer  # type: ignore[no-any-return]
+
+
+# -- text, as vtysh would show it ----------------------------------------------------------------
+
+
+def format_uptime(seconds: float | None) -> str:
+    """hh:mm:ss, or "1d02h03m" beyond a day (vtysh's Up/Down column); "never" when down."""
+    if seconds is None:
+        return "never"
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h{minutes:02d}m"
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def render_neighbors(answer: dict[str, Any]) -> str:
+    """`show neighbors` as a table like vtysh's `show bgp summary`."""
+    lines = [
+        f"BGP router identifier {answer['router_id']}, local AS number {answer['asn']}",
+        "",
+        f"{'Neighbor':<24} {'AS':>10} {'MsgRcvd':>8} {'MsgSent':>8} {'Up/Down':>9}  "
+        f"{'State/PfxRcd':<12} {'PfxSnt':>7}",
+    ]
+    for n in answer["neighbors"]:
+        state = n["prefixes_received"] if n["state"] == "Established" else n["state"]
+        lines.append(
+            f"{n['address']:<24} {n['asn']:>10} {sum(n['messages_received'].values()):>8} "
+            f"{sum(n['messages_sent'].values()):>8} {format_uptime(n['uptime']):>9}  "
+            f"{state!s:<12} {n['prefixes_advertised']:>7}"
+        )
+    lines.append("")
+    lines.append(f"Total number of neighbors {len(answer['neighbors'])}")
+    for n in answer["neighbors"]:
+        if n.get("last_error"):
+            lines.append(f"{n['address']}: last error: {n['last_error']}")
+    return "\n".join(lines)
+
+
+def render_routes(answer: dict[str, Any]) -> str:
+    """`show routes`: per peer, what it sent us and what we sent it, like vtysh's tables."""
+    lines: list[str] = []
+    header = f"   {'Network':<24} {'Next Hop':<24} {'MED':>10}  Path"
+    for peer in answer["peers"]:
+        lines.append(
+            f"Received from {peer['address']} (AS {peer['asn']}), {len(peer['received'])} prefixes:"
+        )
+        lines.append(header)
+        lines += [_route_line(route) for route in peer["received"]]
+        lines.append(f"Advertised to {peer['address']}, {len(peer['advertised'])} prefixes:")
+        lines.append(header)
+        lines += [_route_line(route) for route in peer["advertised"]]
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
+
+
+_ORIGIN_CODES = {"IGP": "i", "EGP": "e", "INCOMPLETE": "?"}
+
+
+def _route_line(route: dict[str, Any]) -> str:
+    med = "" if route.get("med") is None else str(route["med"])
+    path = " ".join(str(asn) for asn in route.get("as_path", []))
+    origin = _ORIGIN_CODES.get(str(route.get("origin")), "?")
+    extras = []
+    if route.get("communities"):
+        extras.append("communities " + " ".join(route["communities"]))
+    if route.get("large_communities"):
+        extras.append("large " + " ".join(route["large_communities"]))
+    line = f"   {route['prefix']:<24} {route.get('next_hop') or '':<24} {med:>10}  {path} {origin}"
+    return line.rstrip() + ("  [" + "; ".join(extras) + "]" if extras else "")
