@@ -25,6 +25,15 @@ _TTL_WITH_UNITS = re.compile(r"(?:\d+[smhdw])+\d*", re.IGNORECASE)
 _TTL_PART = re.compile(r"(\d+)([smhdw]?)", re.IGNORECASE)
 
 
+def octets(text: str) -> bytes:
+    """Text as octets: UTF-8, and the bytes of a file that is not UTF-8 as they were read
+    (files are decoded with ``surrogateescape``)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise FieldError(f"cannot encode {text!r}") from None
+
+
 def unescape(text: str) -> tuple[bytes, list[int]]:
     """Decode ``\\X`` and ``\\DDD`` escapes; also give the offsets of the unescaped dots.
 
@@ -46,12 +55,12 @@ def unescape(text: str) -> tuple[bytes, list[int]]:
                 continue
             if i + 1 >= end or text[i + 1].isdigit():
                 raise FieldError(f"bad escape in {text!r}: \\ needs a character or three digits")
-            out += text[i + 1].encode()
+            out += octets(text[i + 1])
             i += 2
             continue
         if char == ".":
             dots.append(len(out))
-        out += char.encode()
+        out += octets(char)
         i += 1
     return bytes(out), dots
 
@@ -66,7 +75,7 @@ def parse_name(text: str, origin: DNSLabel) -> DNSLabel:
         if text == ".":
             return ROOT
         absolute = text.endswith(".")
-        labels = tuple((text[:-1] if absolute else text).encode().split(b"."))
+        labels = tuple(octets(text[:-1] if absolute else text).split(b"."))
         if b"" in labels:
             raise FieldError(f"empty label in name {text!r}")
     else:
@@ -115,7 +124,7 @@ def parse_long_string(token: str) -> bytes:
             raise FieldError(f"badly quoted string {token}")
         token = token[1:-1]
     if "\\" not in token:
-        return token.encode()
+        return octets(token)
     return unescape(token)[0]
 
 

@@ -315,6 +315,13 @@ def test_missing_include_is_an_error(tmp_path: Path) -> None:
         load_master_file(tmp_path / "zone", "example.com")
 
 
+def test_a_file_that_is_not_utf8_keeps_its_octets(tmp_path: Path) -> None:
+    (tmp_path / "zone").write_bytes(SOA_LINE.encode() + b'\xe9t\xe9 60 TXT "caf\xe9"\n')
+    zone = load_master_file(tmp_path / "zone", "example.com")
+    rrset = zone.get((b"\xe9t\xe9", b"example", b"com"), QTYPE.TXT)
+    assert rrset is not None and [rdata_to_wire(rd) for rd in rrset.rdatas] == [b"\x04caf\xe9"]
+
+
 def test_missing_zone_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ZoneError, match=r"absent:0: cannot read the zone file"):
         load_master_file(tmp_path / "absent", "example.com")
