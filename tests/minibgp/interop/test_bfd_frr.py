@@ -36,8 +36,11 @@ PREFIX = "abdt-bfd-"
 FRR_ADDRESS, OUR_ADDRESS = "10.77.0.1", "10.77.0.2"
 FRR_ADDRESS6, OUR_ADDRESS6 = "fd00:77::1", "fd00:77::2"
 REPO = Path(__file__).resolve().parents[3]
-# Loose bounds: the machine is shared and loaded; the point is "about one Detection Time".
-SLACK = 0.25
+# Detection Time at 100 ms x 3. The last packet before a failure left up to one interval
+# earlier, so detection takes 200-300 ms; the upper bound is 3x, loose enough for a loaded CI
+# machine (the measured values are printed and recorded).
+DETECTION_TIME = 0.3
+EARLIEST, LATEST = DETECTION_TIME - 0.1 - 0.05, 3 * DETECTION_TIME
 
 FRR_CONFIG = """\
 frr defaults traditional
@@ -258,8 +261,7 @@ def test_frr_sees_us_down_within_its_detection_time_when_we_freeze(record_proper
         [down_at] = lab.frr_state_changes("control-expired")
         detection = down_at - frozen_at
         report(record_property, "frr_detects_frozen_minibgp_bfd_ms", detection)
-        # The last packet left at most one transmit interval before the freeze.
-        assert 0.3 - 0.1 - 0.05 < detection < 0.3 + SLACK
+        assert EARLIEST < detection < LATEST
         os.kill(lab.ours.process.pid, signal.SIGCONT)
         wait_until(lambda: lab.frr_peer()["status"] == "up", timeout=10, what="FRR up again")
 
@@ -274,7 +276,7 @@ def test_we_see_frr_down_within_our_detection_time_when_bfdd_freezes(
         assert event["diag"] == "CONTROL_DETECTION_TIME_EXPIRED"
         detection = event["time"] - frozen_at
         report(record_property, "minibgp_detects_frozen_bfdd_ms", detection)
-        assert 0.3 - 0.1 - 0.05 < detection < 0.3 + SLACK
+        assert EARLIEST < detection < LATEST
         os.kill(lab.bfdd_pid(), signal.SIGCONT)
         assert lab.ours.next_event("up", timeout=10)["event"] == "up"
 
@@ -290,8 +292,8 @@ def test_both_sides_see_a_silent_link_within_the_detection_time(record_property:
         [frr_down_at] = lab.frr_state_changes("control-expired")
         report(record_property, "minibgp_detects_silent_link_ms", event["time"] - silent_at)
         report(record_property, "frr_detects_silent_link_ms", frr_down_at - silent_at)
-        assert 0.15 < event["time"] - silent_at < 0.3 + SLACK
-        assert 0.15 < frr_down_at - silent_at < 0.3 + SLACK
+        assert EARLIEST < event["time"] - silent_at < LATEST
+        assert EARLIEST < frr_down_at - silent_at < LATEST
         for host in (lab.frr_host, lab.our_host):
             host.run(["tc", "qdisc", "del", "dev", "eth0", "root"])
         assert lab.ours.next_event("up", timeout=10)["event"] == "up"
