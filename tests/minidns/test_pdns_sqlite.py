@@ -33,11 +33,11 @@ def make_database(path: Path, records: list[tuple[object, ...]], zone: str = "ex
         connection.executescript(SCHEMA)
         connection.execute("INSERT INTO domains (id, name, type) VALUES (1, ?, 'NATIVE')", (zone,))
         for record in records:
-            name, rtype, content, ttl, prio, disabled = (*record, *(3600, 0, 0)[len(record) - 3 :])
+            defaults = (3600, 0, 0)[len(record) - 3 :]  # ttl, prio, disabled
             connection.execute(
                 "INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled)"
                 " VALUES (1, ?, ?, ?, ?, ?, ?)",
-                (name, rtype, content, ttl, prio, disabled),
+                (*record, *defaults),
             )
     connection.close()
     return path
