@@ -74,7 +74,7 @@ def round_trip(message: Update | Open, ctx: CodecContext) -> object:
     return decode_message(first[0], first[1], ctx)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     ipv6=st.booleans(),
     v4=st.lists(v4_prefix, max_size=40, unique=True),
