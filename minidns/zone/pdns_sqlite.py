@@ -95,9 +95,12 @@ def create_seed_database(path: str | os.PathLike[str]) -> None:
 
     Debian's schema file, then ``pdnsutil create-zone example.com ns1.example.com``,
     ``add-record example.com @ MX "25 mail.example.com"`` and ``add-record example.com www A
-    192.0.2.1``. Needs pdns-backend-sqlite3 and pdns-server (pdnsutil) installed.
+    192.0.2.1``. Needs pdns-backend-sqlite3 and pdns-server (pdnsutil) installed. Raises
+    FileExistsError if `path` exists, CalledProcessError if pdnsutil fails.
     """
     path = os.path.abspath(path)
+    if os.path.exists(path):
+        raise FileExistsError(path)
     with sqlite3.connect(path) as connection:
         connection.executescript(DEBIAN_SCHEMA.read_text())
     connection.close()
