@@ -173,22 +173,23 @@ def _describe_update(body: bytes, ctx: CodecContext, out: _Lines, rfc: str) -> N
         out.add(2, "Flags", f"0x{flags:02x} ({flags_text(flags)})", rfc)
         out.add(2, "Type Code", type_code, rfc)
         out.add(2, "Length", length, rfc + (" (Extended Length)" if wide else ""))
-        out.add(2, "Value", _attribute_value(cls, type_code, flags, value, ctx))
+        for name, text, section in _attribute_fields(cls, type_code, flags, value, ctx):
+            out.add(2, name, text, section)
         offset = start + length
     nlri = body[at + 2 + attributes_length :]
     if nlri:
         out.add(1, "Network Layer Reachability Information", _prefixes(nlri), rfc)
 
 
-def _attribute_value(
+def _attribute_fields(
     cls: object, type_code: int, flags: int, value: bytes, ctx: CodecContext
-) -> str:
+) -> list[tuple[str, str, str]]:
     if cls is None:
-        return UnknownAttribute(type_code, flags, value).describe()
+        return [("Value", UnknownAttribute(type_code, flags, value).describe(), "")]
     try:
-        return ATTRIBUTE_CLASSES[type_code].unpack_value(value, ctx).describe()
+        return ATTRIBUTE_CLASSES[type_code].unpack_value(value, ctx).describe_fields()
     except BGPError as exc:
-        return f"MALFORMED: {exc.reason} (0x{value.hex()})"
+        return [("Value", f"MALFORMED: {exc.reason} (0x{value.hex()})", "")]
 
 
 def _prefixes(data: bytes) -> str:

@@ -44,7 +44,7 @@ def test_update_fields() -> None:
     text = describe_message(encode_message(update, CTX), CTX)
     assert "  Path Attribute: AS_PATH  (RFC 4271 §5.1.2)" in text
     assert "    Flags: 0x40 (Transitive)  (RFC 4271 §4.3)" in text
-    assert "    Value: 64520" in text
+    assert "    Path segment: AS_SEQUENCE, 1 AS: 64520  (RFC 4271 §4.3 b)" in text
     assert "    Value: GRACEFUL_SHUTDOWN" in text
     assert "Network Layer Reachability Information: 169.254.0.1/32  (RFC 4271 §4.3)" in text
 

@@ -143,6 +143,19 @@ class AsPath(PathAttribute):
     def describe(self) -> str:
         return " ".join(str(s) for s in self.segments) or "(empty)"
 
+    def describe_fields(self) -> list[tuple[str, str, str]]:
+        if not self.segments:
+            return [("Path segments", "none (empty AS_PATH)", "RFC 4271 §4.3 b")]
+        return [
+            (
+                "Path segment",
+                f"{s.type.name}, {len(s.asns)} AS{'es' if len(s.asns) != 1 else ''}: "
+                + " ".join(str(a) for a in s.asns),
+                "RFC 4271 §4.3 b" if s.type <= SegmentType.AS_SEQUENCE else "RFC 5065 §3",
+            )
+            for s in self.segments
+        ]
+
     def to_json(self) -> object:
         return [{"type": s.type.name, "asns": list(s.asns)} for s in self.segments]
 

@@ -108,6 +108,10 @@ class PathAttribute(ABC):
     def describe(self) -> str:
         """The value in words, e.g. 'IGP' or '64520 4290001234'."""
 
+    def describe_fields(self) -> list[tuple[str, str, str]]:
+        """(field name, value, RFC section) of each field of the value, for `--trace`."""
+        return [("Value", self.describe(), self.rfc)]
+
     @abstractmethod
     def to_json(self) -> object:
         """The value as JSON-ready data (used by `show routes --json`)."""

@@ -117,6 +117,24 @@ class MpReachNlri(PathAttribute):
             prefixes = f"0x{self.raw_nlri.hex()}"
         return f"{family_name(self.afi, self.safi)}, next hop {hops}, NLRI {prefixes or '(none)'}"
 
+    def describe_fields(self) -> list[tuple[str, str, str]]:
+        hops = [str(a) for a in self.next_hops] or [f"0x{self.raw_next_hop.hex()}"]
+        if len(self.next_hops) == 2:
+            hops = [f"{hops[0]} (global)", f"{hops[1]} (link-local, RFC 2545 §3)"]
+        nlri = " ".join(str(p) for p in self.nlri)
+        if self.raw_nlri:
+            nlri = f"0x{self.raw_nlri.hex()} (family not decoded)"
+        return [
+            (
+                "Address Family Identifier",
+                f"{self.afi} ({family_name(self.afi, 1).split()[0]})",
+                self.rfc,
+            ),
+            ("Subsequent Address Family Identifier", str(self.safi), self.rfc),
+            ("Network Address of Next Hop", ", ".join(hops), self.rfc),
+            ("Network Layer Reachability Information", nlri or "(none)", self.rfc),
+        ]
+
     def to_json(self) -> object:
         return {
             "family": family_name(self.afi, self.safi),
@@ -169,6 +187,20 @@ class MpUnreachNlri(PathAttribute):
         if self.raw_withdrawn:
             routes = f"0x{self.raw_withdrawn.hex()}"
         return f"{family_name(self.afi, self.safi)}, withdrawn {routes or '(none: End-of-RIB)'}"
+
+    def describe_fields(self) -> list[tuple[str, str, str]]:
+        routes = " ".join(str(p) for p in self.withdrawn)
+        if self.raw_withdrawn:
+            routes = f"0x{self.raw_withdrawn.hex()} (family not decoded)"
+        return [
+            (
+                "Address Family Identifier",
+                f"{self.afi} ({family_name(self.afi, 1).split()[0]})",
+                self.rfc,
+            ),
+            ("Subsequent Address Family Identifier", str(self.safi), self.rfc),
+            ("Withdrawn Routes", routes or "(none: End-of-RIB, RFC 4724 §2)", self.rfc),
+        ]
 
     def to_json(self) -> object:
         return {
