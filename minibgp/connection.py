@@ -47,10 +47,11 @@ A Connection carries one TCP connection at a time. A connection from the peer go
 pending), Connect (the shell then gives up its own attempt) or Active. While it is Established,
 the shell refuses the newcomer (RFC 4271 §6.8). While it is in OpenSent or OpenConfirm, the
 newcomer may be a collision: the shell gives it a Connection of its own
-(`start(now, passive=True)`, then `tcp_connected(now, inbound=True)`). Whenever either of them reports `StateChanged` into
-OpenConfirm (an OPEN arrived), the shell calls `minibgp.collision.collision_loser()` at once and
-tells the loser `collision_lost(now)`. The connection may already be Established by then, when
-the KEEPALIVE came in the same read; `collision_lost` works in any state.
+(`start(now, passive=True)`, then `tcp_connected(now, inbound=True)`). Whenever either of them
+reports `StateChanged` into OpenConfirm (an OPEN arrived), the shell calls
+`minibgp.collision.collision_loser()` at once and tells the loser `collision_lost(now)`. The
+connection may already be Established by then, when the KEEPALIVE came in the same read;
+`collision_lost` works in any state.
 
 Retries back off: after each consecutive failure the ConnectRetry interval doubles, from
 `settings.connect_retry_time` up to `settings.max_connect_retry_time`. It starts afresh when the
