@@ -6,7 +6,8 @@ from __future__ import annotations
 class ZoneError(Exception):
     """Zone data that cannot be loaded, with where it was found: ``path:line: reason``.
 
-    For a PowerDNS database, ``path`` is the database file and ``line`` the ``records`` row id.
+    ``line`` 0 means the file as a whole (unreadable, no SOA). For a PowerDNS database, ``path``
+    is the database file and ``line`` the ``records`` row id.
     """
 
     def __init__(self, path: str, line: int, reason: str) -> None:

@@ -32,7 +32,7 @@ import os
 import re
 from pathlib import Path
 
-from dnslib import QTYPE, SOA, DNSLabel
+from dnslib import QTYPE, DNSLabel
 
 from .errors import FieldError, ZoneError
 from .lexer import Entry, entries
@@ -193,7 +193,6 @@ class _Reader:
             raise ZoneError(self.path, 0, f"zone {self.zone.origin} has no SOA record")
         if len(soa.rdatas) > 1:
             raise ZoneError(self.path, 0, f"zone {self.zone.origin} has more than one SOA")
-        assert isinstance(soa.rdatas[0], SOA)
 
 
 def _arguments(entry: Entry, least: int, most: int) -> list[str]:
