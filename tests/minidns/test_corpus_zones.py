@@ -61,6 +61,8 @@ PDNS_AXFR_OMITS = {QTYPE.RRSIG, QTYPE.NSEC, QTYPE.NSEC3, QTYPE.DNSKEY, QTYPE.CDN
 
 def corpus_zones() -> list[tuple[str, str]]:
     """(file name, origin) for every zone file: named.conf's zones, then the others."""
+    if not ZONES.is_dir():
+        return [("<corpus missing>", "invalid")]  # the fixtures then skip (fail in CI)
     conf = (CORPUS / "named.conf").read_text()
     zones = [
         (file.removesuffix(".orig"), origin)
