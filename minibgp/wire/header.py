@@ -23,7 +23,7 @@ class MessageType(IntEnum):
 
 
 # RFC 4271 §6.1: the Length field must be at least (or, for KEEPALIVE, exactly) these.
-MINIMUM_LENGTH = {
+MINIMUM_LENGTH: dict[int, int] = {
     MessageType.OPEN: 29,  # RFC 4271 §4.2
     MessageType.UPDATE: 23,  # RFC 4271 §4.3
     MessageType.NOTIFICATION: 21,  # RFC 4271 §4.5

@@ -40,7 +40,13 @@ from minibgp.wire.capabilities import (
     encode_optional_parameters,
 )
 from minibgp.wire.context import CodecContext
-from minibgp.wire.header import MessageType, encode_header
+from minibgp.wire.header import (
+    HEADER_LENGTH,
+    MAX_MESSAGE_LENGTH,
+    MINIMUM_LENGTH,
+    MessageType,
+    encode_header,
+)
 from minibgp.wire.nlri import (
     AFI,
     IPV4_UNICAST,
@@ -505,7 +511,20 @@ Message = Open | Update | Notification | Keepalive | RouteRefresh
 
 
 def decode_message(msg_type: int, body: bytes, ctx: CodecContext) -> Message:
-    """Decode the body of a message whose header `MessageReader` already checked."""
+    """Decode the body of a message (as `MessageReader` hands it out); BGPError if malformed."""
+    minimum = MINIMUM_LENGTH.get(msg_type)
+    if minimum is not None and (
+        HEADER_LENGTH + len(body) < minimum
+        or (msg_type == MessageType.KEEPALIVE and body)
+        or HEADER_LENGTH + len(body) > MAX_MESSAGE_LENGTH
+    ):
+        length = HEADER_LENGTH + len(body)
+        raise BGPError(
+            ErrorCode.MESSAGE_HEADER_ERROR,
+            HeaderErrorSubcode.BAD_MESSAGE_LENGTH,
+            (length & 0xFFFF).to_bytes(2, "big"),
+            f"length {length} is impossible for a {MessageType(msg_type).name} message",
+        )
     if msg_type == MessageType.UPDATE:
         return Update.decode_body(body, ctx)
     if msg_type == MessageType.KEEPALIVE:

@@ -148,3 +148,13 @@ def test_mutated_messages(index: int, edits: list[tuple[int, int]], cut: int, fo
 @given(text=st.text(max_size=80))
 def test_decode_hex_never_raises(text: str) -> None:
     assert isinstance(decode_hex(text), str)
+
+
+@settings(max_examples=200, deadline=None)
+@given(msg_type=st.integers(0, 255), body=st.binary(max_size=40))
+def test_decode_message_alone_never_raises_anything_else(msg_type: int, body: bytes) -> None:
+    """decode_message checks the body length itself, for callers without a MessageReader."""
+    try:
+        decode_message(msg_type, body, CodecContext())
+    except BGPError:
+        pass
