@@ -39,6 +39,8 @@ class AdjRibIn:
         the UPDATE announced and withdrew.
         """
         announced = withdrawn = 0
+        # Withdrawals first: a prefix both withdrawn and announced in one UPDATE is treated as
+        # announced (RFC 4271 §4.3).
         for family, keys in update.withdrawn_groups():
             table = self._tables.get(family)
             withdrawn += len(keys)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, ip_network
+from ipaddress import IPv4Address, IPv6Address, ip_network
 
 from minibgp.describe import decode_hex, describe_message
 from minibgp.wire import (
@@ -84,3 +84,15 @@ def test_hex_forms_accepted() -> None:
     assert decode_hex("zz").startswith("not hexadecimal")
     assert "shorter than a BGP header" in decode_hex("ff" * 17)
     assert "Answer: NOTIFICATION 1/2" in decode_hex("ffff")  # too short for an UPDATE body
+
+
+def test_ipv6_update_fields() -> None:
+    update = Update.build(
+        announce=[ip_network("2001:db8::/32")],
+        attributes=[Origin(), AsPath.sequence([64520])],
+        next_hop=[IPv6Address("2001:db8::1"), IPv6Address("fe80::1")],
+    )
+    text = describe_message(encode_message(update, CTX), CTX)
+    assert "    Address Family Identifier: 2 (ipv6)  (RFC 4760 §3)" in text
+    assert "fe80::1 (link-local, RFC 2545 §3)" in text
+    assert "    Network Layer Reachability Information: 2001:db8::/32  (RFC 4760 §3)" in text

@@ -152,3 +152,18 @@ def test_sets_no_route_uses_are_freed() -> None:
     rib.apply(announce(["10.0.0.0/8"], med=2))  # the med=1 set is no longer used
     CTX.attribute_sets.clear()  # nor remembered by the codec
     assert old_set() is None
+
+
+def test_prefix_withdrawn_and_announced_in_one_update_stays() -> None:
+    """RFC 4271 §4.3: treated as though the Withdrawn Routes did not contain it."""
+    rib = AdjRibIn()
+    both = received(
+        Update.build(
+            announce=[ip_network("10.0.0.0/8")],
+            withdraw=[ip_network("10.0.0.0/8")],
+            attributes=[Origin(), AsPath()],
+            next_hop=NEXT_HOP,
+        )
+    )
+    rib.apply(both)
+    assert rib.get(ip_network("10.0.0.0/8")) is not None
