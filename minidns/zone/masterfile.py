@@ -15,6 +15,9 @@ Where PowerDNS 4.7's bind backend reads a file differently (asserted by the inte
 tests/minidns/test_masterfile_pdns_differences.py, test_masterfile_types.py, test_corpus_zones.py):
 
 - a relative ``$ORIGIN`` is taken as absolute by PowerDNS; here it is joined to the current one;
+- PowerDNS ignores the origin argument of ``$INCLUDE``; here the file is read with it;
+- PowerDNS refuses TTLs with several units on a record (``1h30m``) and misreads them in
+  ``$TTL``; here they are read as BIND reads them (single units, ``90m``, read the same);
 - relative names in MB, MG, MR, MINFO, NAPTR and SVCB/HTTPS rdata are left unqualified by
   PowerDNS; here the origin is appended, as in every other type;
 - PowerDNS takes 3600 where no TTL is known; here the SOA MINIMUM (BIND);
