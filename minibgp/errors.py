@@ -77,7 +77,7 @@ class FsmErrorSubcode(IntEnum):
 
 
 class CeaseSubcode(IntEnum):
-    """Cease subcodes (RFC 4486 §4, RFC 8203 for the shutdown communication)."""
+    """Cease subcodes (RFC 4486 §4; RFC 8203 for the shutdown communication)."""
 
     MAXIMUM_NUMBER_OF_PREFIXES_REACHED = 1
     ADMINISTRATIVE_SHUTDOWN = 2
@@ -87,6 +87,8 @@ class CeaseSubcode(IntEnum):
     OTHER_CONFIGURATION_CHANGE = 6
     CONNECTION_COLLISION_RESOLUTION = 7
     OUT_OF_RESOURCES = 8
+    HARD_RESET = 9  # RFC 8538 §3
+    BFD_DOWN = 10  # RFC 9384 §2
 
 
 class RouteRefreshErrorSubcode(IntEnum):
@@ -95,37 +97,76 @@ class RouteRefreshErrorSubcode(IntEnum):
     INVALID_MESSAGE_LENGTH = 1
 
 
-_SUBCODES: dict[int, type[IntEnum]] = {
-    ErrorCode.MESSAGE_HEADER_ERROR: HeaderErrorSubcode,
-    ErrorCode.OPEN_MESSAGE_ERROR: OpenErrorSubcode,
-    ErrorCode.UPDATE_MESSAGE_ERROR: UpdateErrorSubcode,
-    ErrorCode.FINITE_STATE_MACHINE_ERROR: FsmErrorSubcode,
-    ErrorCode.CEASE: CeaseSubcode,
-    ErrorCode.ROUTE_REFRESH_MESSAGE_ERROR: RouteRefreshErrorSubcode,
+# The names the RFCs give each code and subcode, for logs and `--trace`.
+_CODE_NAMES: dict[int, str] = {
+    ErrorCode.MESSAGE_HEADER_ERROR: "Message Header Error",
+    ErrorCode.OPEN_MESSAGE_ERROR: "OPEN Message Error",
+    ErrorCode.UPDATE_MESSAGE_ERROR: "UPDATE Message Error",
+    ErrorCode.HOLD_TIMER_EXPIRED: "Hold Timer Expired",
+    ErrorCode.FINITE_STATE_MACHINE_ERROR: "Finite State Machine Error",
+    ErrorCode.CEASE: "Cease",
+    ErrorCode.ROUTE_REFRESH_MESSAGE_ERROR: "ROUTE-REFRESH Message Error",
+}
+_SUBCODE_NAMES: dict[int, dict[int, str]] = {
+    ErrorCode.MESSAGE_HEADER_ERROR: {
+        0: "Unspecific",
+        1: "Connection Not Synchronized",
+        2: "Bad Message Length",
+        3: "Bad Message Type",
+    },
+    ErrorCode.OPEN_MESSAGE_ERROR: {
+        0: "Unspecific",
+        1: "Unsupported Version Number",
+        2: "Bad Peer AS",
+        3: "Bad BGP Identifier",
+        4: "Unsupported Optional Parameter",
+        6: "Unacceptable Hold Time",
+        7: "Unsupported Capability",
+    },
+    ErrorCode.UPDATE_MESSAGE_ERROR: {
+        0: "Unspecific",
+        1: "Malformed Attribute List",
+        2: "Unrecognized Well-known Attribute",
+        3: "Missing Well-known Attribute",
+        4: "Attribute Flags Error",
+        5: "Attribute Length Error",
+        6: "Invalid ORIGIN Attribute",
+        8: "Invalid NEXT_HOP Attribute",
+        9: "Optional Attribute Error",
+        10: "Invalid Network Field",
+        11: "Malformed AS_PATH",
+    },
+    ErrorCode.FINITE_STATE_MACHINE_ERROR: {
+        0: "Unspecified Error",
+        1: "Receive Unexpected Message in OpenSent State",
+        2: "Receive Unexpected Message in OpenConfirm State",
+        3: "Receive Unexpected Message in Established State",
+    },
+    ErrorCode.CEASE: {
+        1: "Maximum Number of Prefixes Reached",
+        2: "Administrative Shutdown",
+        3: "Peer De-configured",
+        4: "Administrative Reset",
+        5: "Connection Rejected",
+        6: "Other Configuration Change",
+        7: "Connection Collision Resolution",
+        8: "Out of Resources",
+        9: "Hard Reset",
+        10: "BFD Down",
+    },
+    ErrorCode.ROUTE_REFRESH_MESSAGE_ERROR: {1: "Invalid Message Length"},
 }
 
 
 def error_name(code: int, subcode: int) -> str:
     """Plain name of a NOTIFICATION code/subcode pair, e.g. 'Cease / Administrative Shutdown'."""
-    try:
-        code_name = _words(ErrorCode(code).name)
-    except ValueError:
+    code_name = _CODE_NAMES.get(code)
+    if code_name is None:
         return f"unknown error code {code} / subcode {subcode}"
-    subcodes = _SUBCODES.get(code)
+    subcodes = _SUBCODE_NAMES.get(code)
     if subcodes is None:
         return code_name if subcode == 0 else f"{code_name} / subcode {subcode}"
-    try:
-        return f"{code_name} / {_words(subcodes(subcode).name)}"
-    except ValueError:
-        return f"{code_name} / unknown subcode {subcode}"
-
-
-def _words(enum_name: str) -> str:
-    small = {"AS", "BGP", "NEXT", "HOP", "FSM", "OPEN", "UPDATE", "ROUTE", "REFRESH"}
-    words = enum_name.split("_")
-    return " ".join(w if w in small else w.capitalize() for w in words).replace(
-        "NEXT HOP", "NEXT_HOP"
-    )
+    return f"{code_name} / {subcodes.get(subcode, f'unknown subcode {subcode}')}"
 
 
 class BGPError(Exception):

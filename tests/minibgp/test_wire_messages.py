@@ -371,3 +371,21 @@ def test_mp_reach_of_an_unknown_family_is_kept_raw() -> None:
     assert mp_reach is not None
     assert (mp_reach.raw_next_hop, mp_reach.raw_nlri) == (b"\x01\x02\x03\x04", b"\xaa\xbb")
     assert encode_message(decoded, FOUR) == raw
+
+
+@pytest.mark.parametrize(
+    ("code", "subcode", "text"),
+    [
+        (1, 1, "Message Header Error / Connection Not Synchronized"),
+        (2, 6, "OPEN Message Error / Unacceptable Hold Time"),
+        (3, 11, "UPDATE Message Error / Malformed AS_PATH"),
+        (4, 0, "Hold Timer Expired"),
+        (5, 2, "Finite State Machine Error / Receive Unexpected Message in OpenConfirm State"),
+        (6, 10, "Cease / BFD Down"),  # RFC 9384
+        (7, 1, "ROUTE-REFRESH Message Error / Invalid Message Length"),
+        (6, 99, "Cease / unknown subcode 99"),
+        (42, 1, "unknown error code 42 / subcode 1"),
+    ],
+)
+def test_notification_names_as_the_rfcs_spell_them(code: int, subcode: int, text: str) -> None:
+    assert str(Notification(code, subcode)) == text
