@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,17 +142,17 @@ def pdns_corpus(tmp_path_factory: pytest.TempPathFactory) -> PdnsCorpus:
                 break
         else:
             rounds.append([(file, origin)])
-    servers = [
-        (start_pdns(base / f"round{i}", zones_dir, zones), zones) for i, zones in enumerate(rounds)
-    ]
+    servers: list[tuple[subprocess.Popen[bytes], int, list[tuple[str, str]]]] = []
     transfers: dict[str, Counter[Record] | None] = {}
     try:
-        for (process, port), zones in servers:
+        for i, zones in enumerate(rounds):  # all started at once, then asked one by one
+            servers.append((*start_pdns(base / f"round{i}", zones_dir, zones), zones))
+        for process, port, zones in servers:
             wait_for_pdns(process, port, zones[0][1])
             for file, origin in zones:
                 transfers[file] = axfr(port, origin)
     finally:
-        for (process, _), _zones in servers:
+        for process, _port, _zones in servers:
             stop_pdns(process)
     return PdnsCorpus(zones_dir, transfers)
 
