@@ -64,17 +64,20 @@ def axfr(port: int, zone: str) -> Counter[Record] | None:
     the server refuses or breaks off the transfer."""
     query = DNSRecord.question(zone, "AXFR").pack()
     records: list[Record] = []
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-        connection.sendall(struct.pack("!H", len(query)) + query)
-        reader = connection.makefile("rb")
-        while sum(1 for record in records if record[1] == QTYPE.SOA) < 2:
-            head = reader.read(2)
-            if len(head) < 2:
-                return None
-            message = reader.read(struct.unpack("!H", head)[0])
-            if DNSRecord.parse(message).header.rcode != 0:
-                return None
-            records += message_records(message)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(struct.pack("!H", len(query)) + query)
+            reader = connection.makefile("rb")
+            while sum(1 for record in records if record[1] == QTYPE.SOA) < 2:
+                head = reader.read(2)
+                if len(head) < 2:
+                    return None
+                message = reader.read(struct.unpack("!H", head)[0])
+                if DNSRecord.parse(message).header.rcode != 0:
+                    return None
+                records += message_records(message)
+    except ConnectionError:
+        return None
     return Counter(records[:-1])
 
 
