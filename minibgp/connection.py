@@ -476,7 +476,12 @@ class Connection:
         negotiated = self._negotiated
         assert negotiated is not None
         self._connect_retry_at = None
-        self._codec = CodecContext(four_octet_as=negotiated.four_octet_as)
+        # The ASes switch on the eBGP/iBGP checks of received UPDATEs (RFC 4271 §6.3, §5.1.5).
+        self._codec = CodecContext(
+            four_octet_as=negotiated.four_octet_as,
+            local_as=self.settings.local_as,
+            peer_as=negotiated.peer_as,
+        )
         self._send(Keepalive())
         self._start_hold_and_keepalive_timers(now)
 
