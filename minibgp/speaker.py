@@ -611,12 +611,19 @@ class Speaker:
         self.control_path = control_socket_path(config, self.router_id)
 
     async def run(self) -> int:
-        """Run until SIGTERM/SIGINT; return the exit status."""
+        """Run until SIGTERM/SIGINT (SIGHUP reloads); return the exit status."""
         loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+        await self.start()
+        await self._stopping.wait()
+        await self.shutdown()
+        return 0
+
+    async def start(self) -> None:
+        """Listen, open the control socket and start every session."""
         log.info(
             "minibgp: AS %d, router id %s%s",
             self.config.speaker.asn,
@@ -629,9 +636,6 @@ class Speaker:
         log.info("control socket %s", self.control_path)
         for peer in self.config.peers:
             self._add_session(peer)
-        await self._stopping.wait()
-        await self.shutdown()
-        return 0
 
     def request_stop(self) -> None:
         if self._stopping is not None:

@@ -1,0 +1,198 @@
+"""Two minibgp speakers in one event loop, peering over loopback TCP (127.0.0.1 ↔ 127.0.0.2).
+
+No root and no namespaces: each listens on its own address and a free port, and connects out
+from its own address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from minibgp.config import AnnounceConfig, PeerConfig, load_config
+from minibgp.control import request
+from minibgp.fsm import State
+from minibgp.speaker import PeerSession, Speaker, plain_address, routes_for
+
+A, B = "127.0.0.1", "127.0.0.2"
+
+
+def free_port(address: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((address, 0))
+        return int(sock.getsockname()[1])
+
+
+def config_text(
+    asn: int, me: str, port: int, peer: str, peer_asn: int, peer_port: int, socket_path: Path,
+    announce: tuple[str, ...] = (), peer_extra: str = "",
+) -> str:  # fmt: skip
+    text = (
+        f'[speaker]\nasn = {asn}\nrouter_id = "{me}"\nlisten = "{me}:{port}"\n'
+        f'control_socket = "{socket_path}"\n\n'
+        f'[[peer]]\naddress = "{peer}"\nasn = {peer_asn}\nport = {peer_port}\n'
+        f'local_address = "{me}"\nconnect_retry = 0.2\nhold_time = 3\n{peer_extra}\n'
+    )
+    for prefix in announce:
+        text += f'\n[[announce]]\nprefix = "{prefix}"\n'
+    return text
+
+
+@dataclass
+class Duo:
+    a: Speaker
+    b: Speaker
+    a_config: Path
+    ports: tuple[int, int]
+    tmp: Path
+
+    def session(self, speaker: Speaker) -> PeerSession:
+        return next(iter(speaker.sessions.values()))
+
+    def rewrite_a(self, announce: tuple[str, ...], extra: str = "") -> None:
+        self.a_config.write_text(
+            config_text(64520, A, self.ports[0], B, 4290001234, self.ports[1],
+                        self.tmp / "a.sock", announce) + extra
+        )  # fmt: skip
+
+
+async def until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
+    """Yield to the event loop until `predicate()` holds (bounded)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def duo(tmp_path: Path) -> AsyncIterator[Duo]:
+    ports = (free_port(A), free_port(B))
+    a_config, b_config = tmp_path / "a.toml", tmp_path / "b.toml"
+    a_config.write_text(
+        config_text(64520, A, ports[0], B, 4290001234, ports[1], tmp_path / "a.sock",
+                    ("169.254.0.1/32", "2001:db8:53::1/128"))
+    )  # fmt: skip
+    b_config.write_text(
+        config_text(4290001234, B, ports[1], A, 64520, ports[0], tmp_path / "b.sock",
+                    ("10.57.1.0/24",))
+    )  # fmt: skip
+    a, b = Speaker(load_config(a_config)), Speaker(load_config(b_config))
+    await a.start()
+    await b.start()
+    duo = Duo(a, b, a_config, ports, tmp_path)
+    try:
+        yield duo
+    finally:
+        await b.shutdown()
+        await a.shutdown()
+
+
+def established(speaker: Speaker) -> bool:
+    return all(s.connection.state is State.Established for s in speaker.sessions.values())
+
+
+def received(speaker: Speaker) -> dict[str, dict[str, object]]:
+    (peer,) = speaker.answer({"command": "show routes"})["peers"]
+    return {route["prefix"]: route for route in peer["received"]}
+
+
+async def test_two_speakers_establish_and_exchange_routes(duo: Duo) -> None:
+    await until(lambda: established(duo.a) and established(duo.b))
+    await until(lambda: len(received(duo.b)) == 2 and len(received(duo.a)) == 1)
+    route = received(duo.b)["169.254.0.1/32"]
+    assert route["as_path"] == [64520] and route["next_hop"] == A
+    next_hop6 = ipaddress.IPv6Address(str(received(duo.b)["2001:db8:53::1/128"]["next_hop"]))
+    assert next_hop6.ipv4_mapped == ipaddress.IPv4Address(A)
+    assert received(duo.a)["10.57.1.0/24"]["as_path"] == [4290001234]
+    # only one of the two connections both sides opened carries the session (RFC 4271 §6.8)
+    assert duo.session(duo.a).candidate is None and duo.session(duo.b).candidate is None
+
+
+async def test_show_neighbors_over_the_control_socket(duo: Duo) -> None:
+    await until(lambda: established(duo.a) and len(received(duo.a)) == 1)
+    answer = await asyncio.to_thread(request, duo.tmp / "a.sock", "show neighbors")
+    (neighbor,) = answer["neighbors"]
+    assert neighbor["address"] == B and neighbor["asn"] == 4290001234
+    assert neighbor["state"] == "Established" and neighbor["peer_router_id"] == B
+    assert neighbor["prefixes_received"] == 1 and neighbor["prefixes_advertised"] == 2
+    assert neighbor["messages_received"]["OPEN"] == 1
+
+
+async def test_reload_sends_only_the_difference_without_a_session_reset(duo: Duo) -> None:
+    await until(lambda: len(received(duo.b)) == 2)
+    opens_before = duo.session(duo.b).connection.messages_received["OPEN"]
+    duo.rewrite_a(("169.254.0.1/32", "169.254.0.2/32"))
+    duo.a.reload()
+    await until(lambda: set(received(duo.b)) == {"169.254.0.1/32", "169.254.0.2/32"})
+    assert duo.session(duo.b).connection.messages_received["OPEN"] == opens_before
+
+
+async def test_a_bad_reload_keeps_the_running_config(
+    duo: Duo, caplog: pytest.LogCaptureFixture
+) -> None:
+    await until(lambda: len(received(duo.b)) == 2)
+    duo.a_config.write_text(duo.a_config.read_text().replace("asn = 4290001234", "asn = 0"))
+    with caplog.at_level(logging.ERROR, logger="minibgp"):
+        duo.a.reload()
+    assert "a.toml: peer[0].asn: must be 1..4294967295" in caplog.text
+    assert "config not reloaded" in caplog.text
+    assert established(duo.a) and len(received(duo.b)) == 2
+
+
+async def test_shutdown_sends_cease_administrative_shutdown(
+    duo: Duo, caplog: pytest.LogCaptureFixture
+) -> None:
+    await until(lambda: len(received(duo.b)) == 2)
+    with caplog.at_level(logging.INFO, logger="minibgp"):
+        await duo.a.shutdown()
+        await until(lambda: duo.session(duo.b).connection.state is not State.Established)
+    assert "received NOTIFICATION Cease / Administrative Shutdown" in caplog.text
+    assert received(duo.b) == {}
+
+
+async def test_a_connection_from_an_unknown_address_is_closed(duo: Duo) -> None:
+    loop = asyncio.get_running_loop()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.3", 0))
+        sock.setblocking(False)
+        await loop.sock_connect(sock, (A, duo.ports[0]))
+        assert await asyncio.wait_for(loop.sock_recv(sock, 100), timeout=2) == b""
+
+
+def test_plain_address_unmaps_ipv4_mapped_ipv6() -> None:
+    assert plain_address("::ffff:192.168.57.10") == ipaddress.IPv4Address("192.168.57.10")
+    assert plain_address("fe80::1%eth0") == ipaddress.IPv6Address("fe80::1")
+
+
+def test_routes_for_picks_the_next_hop_by_family() -> None:
+    peer = PeerConfig(
+        address=ipaddress.ip_address("192.168.57.10"),
+        asn=4290001234,
+        next_hop=ipaddress.ip_address("192.168.57.200"),
+    )
+    announcements = [
+        AnnounceConfig(ipaddress.ip_network("169.254.0.1/32"), med=5, as_path_prepend=1),
+        AnnounceConfig(
+            ipaddress.ip_network("169.254.0.2/32"),
+            next_hop=ipaddress.ip_address("192.168.57.201"),
+        ),
+        AnnounceConfig(ipaddress.ip_network("2001:db8::1/128")),
+        AnnounceConfig(
+            ipaddress.ip_network("169.254.0.3/32"),
+            peers=(ipaddress.ip_address("192.168.58.10"),),
+        ),
+    ]
+    routes = {str(r.prefix): r for r in routes_for(peer, announcements)}
+    assert set(routes) == {"169.254.0.1/32", "169.254.0.2/32", "2001:db8::1/128"}
+    assert str(routes["169.254.0.1/32"].next_hop) == "192.168.57.200"
+    assert routes["169.254.0.1/32"].med == 5 and routes["169.254.0.1/32"].as_path_prepend == 1
+    assert str(routes["169.254.0.2/32"].next_hop) == "192.168.57.201"
+    assert str(routes["2001:db8::1/128"].next_hop) == "192.168.57.200"  # sent as ::ffff:…
