@@ -55,38 +55,47 @@ class Descent:
     key: NameKey  # the name itself, the cut, the DNAME owner, or the closest encloser
 
 
+# Header bits (RFC 1035 §4.1.1), handled on dnslib's 16-bit bitmap directly: its per-bit
+# properties cost more than the rest of a simple answer.
+QR = 0x8000
+OPCODE_BITS = 0x7800
+AA = 0x0400
+TC = 0x0200
+RD = 0x0100
+CD = 0x0010  # RFC 4035 §3.2.2: copied from the query
+OPCODE_SHIFT = 11
+
+
 def answer(zones: ZoneSet, query: DNSRecord, identity: str = "", tcp: bool = False) -> DNSRecord:
     """The response to a parsed query, before any truncation to a UDP size limit."""
-    header = query.header
-    response = DNSRecord(
-        DNSHeader(id=header.id, qr=1, opcode=header.opcode, rd=header.rd, cd=header.cd)
-    )
-    response.questions = list(query.questions)
+    flags = QR | (query.header.bitmap & (OPCODE_BITS | RD | CD))
+    response = DNSRecord(DNSHeader(id=query.header.id, bitmap=flags), list(query.questions))
     try:
         query_edns = read_query_edns(query.ar)
     except EdnsFormatError:
-        response.header.rcode = RCODE.FORMERR
+        response.header.bitmap = flags | RCODE.FORMERR
         return response
     if query_edns is not None and query_edns.version > 0:
-        # RFC 6891 §6.1.3: BADVERS, and the OPT says the version we do speak.
-        response.header.aa = 1  # as PowerDNS 4.7
-        response.add_ar(make_response_opt(query_edns, identity, EXTENDED_RCODE_BADVERS))
+        # RFC 6891 §6.1.3: BADVERS, and the OPT says the version we do speak; AA as PowerDNS.
+        response.header.bitmap = flags | AA
+        response.ar = [make_response_opt(query_edns, identity, EXTENDED_RCODE_BADVERS)]
         return response
     sections = _answer_question(zones, query, identity, tcp)
-    header_out = response.header
-    header_out.rcode = sections.rcode
-    header_out.aa = int(sections.authoritative)
-    header_out.tc = int(sections.truncated)
+    if sections.authoritative:
+        flags |= AA
+    if sections.truncated:
+        flags |= TC
+    response.header.bitmap = flags | sections.rcode
     response.rr = sections.answer
     response.auth = sections.authority
     response.ar = sections.additional
     if query_edns is not None:
-        response.add_ar(make_response_opt(query_edns, identity))
+        response.ar.append(make_response_opt(query_edns, identity))
     return response
 
 
 def _answer_question(zones: ZoneSet, query: DNSRecord, identity: str, tcp: bool) -> Sections:
-    opcode = query.header.opcode
+    opcode = (query.header.bitmap & OPCODE_BITS) >> OPCODE_SHIFT
     if opcode in (OPCODE.NOTIFY, OPCODE.UPDATE):
         return Sections(rcode=RCODE.REFUSED)  # as PowerDNS 4.7 without secondaries or updates
     if opcode != OPCODE.QUERY:
@@ -108,9 +117,10 @@ def _answer_question(zones: ZoneSet, query: DNSRecord, identity: str, tcp: bool)
     if qtype == QTYPE.RRSIG:  # signatures are not served alone, as PowerDNS 4.7 refuses them
         return Sections(rcode=RCODE.REFUSED)
     sections = resolve(zones, question.qname, qtype)
-    seen: set[tuple[NameKey, int]] = set()
-    for zone, records in sections.needs_additional:
-        sections.additional.extend(additional_records(zone, records, seen))
+    if sections.needs_additional:
+        seen: set[tuple[NameKey, int]] = set()
+        for zone, records in sections.needs_additional:
+            sections.additional.extend(additional_records(zone, records, seen))
     return sections
 
 

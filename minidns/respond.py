@@ -39,28 +39,29 @@ class CaseInsensitiveBuffer(DNSBuffer):  # type: ignore[misc]
     """
 
     def encode_name(self, name: DNSLabel | str) -> None:
-        labels = list((name if isinstance(name, DNSLabel) else DNSLabel(name)).label)
-        while labels:
-            suffix = tuple(label.lower() for label in labels)
-            pointer = self.names.get(suffix)
+        labels = (name if isinstance(name, DNSLabel) else DNSLabel(name)).label
+        folded = tuple(label.lower() for label in labels)
+        names = self.names
+        for index, label in enumerate(labels):
+            suffix = folded[index:]
+            pointer = names.get(suffix)
             if pointer is not None:
                 self.pack("!H", 0xC000 | pointer)
                 return
             if self.offset < 0x4000:  # a pointer has 14 bits
-                self.names[suffix] = self.offset
-            label = labels.pop(0)
+                names[suffix] = self.offset
             if len(label) > 63:
                 raise ValueError(f"label too long: {label!r}")
-            self.pack("!B", len(label))
-            self.append(label)
+            self.append(bytes((len(label),)) + label)
         self.append(b"\x00")
 
 
 def pack(record: DNSRecord) -> bytes:
     """The wire form of a message, names compressed case-insensitively."""
-    record.set_header_qa()
     buffer = CaseInsensitiveBuffer()
-    record.header.pack(buffer)
+    header = record.header
+    counts = (len(record.questions), len(record.rr), len(record.auth), len(record.ar))
+    buffer.pack("!HHHHHH", header.id, header.bitmap, *counts)  # RFC 1035 §4.1.1
     for question in record.questions:
         question.pack(buffer)
     for section in (record.rr, record.auth, record.ar):
