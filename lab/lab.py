@@ -12,6 +12,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -271,11 +273,27 @@ class Lab:
         wait_until(settled, timeout, interval=0.05, what=f"routers to prefer {wanted}")
 
     def bgp_sessions(self, node: str) -> dict[str, str]:
-        """Neighbor name → BGP state, as FRR on `node` reports it."""
+        """Neighbor name → BGP state, as the node's speaker (FRR or minibgp) reports it."""
+        names = {str(n.address): n.node for n in self.topology.neighbors(node)}
+        if any(daemon.name == "minibgp" for daemon in self.daemons_of(node)):
+            return {
+                names.get(n["address"], n["address"]): n.get("state", "?")
+                for n in self._minibgp_json("neighbors", node).get("neighbors", [])
+            }
         try:
             summary = self.frr(node).vtysh_json("show bgp ipv4 unicast summary json")
         except (OSError, ValueError):
             return {}
         peers: dict[str, Any] = summary.get("peers", {})
-        names = {str(n.address): n.node for n in self.topology.neighbors(node)}
         return {names.get(addr, addr): peer.get("state", "?") for addr, peer in peers.items()}
+
+    def _minibgp_json(self, what: str, node: str) -> dict[str, Any]:
+        """`python -m minibgp show WHAT --json` through the node's control socket."""
+        socket = self.run_dir(node) / "minibgp.sock"
+        argv = [sys.executable, "-m", "minibgp", "show", what, "--json", "--socket", str(socket)]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+        try:
+            answer = json.loads(result.stdout) if result.returncode == 0 else {}
+        except ValueError:
+            return {}
+        return answer if isinstance(answer, dict) else {}

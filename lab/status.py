@@ -19,9 +19,9 @@ def format_status(lab: Lab) -> str:
             for d in lab.daemons_of(node.name)
         )
         lines.append(f"{node.name:8}  {lab.prefix + node.name:24}  {links:5}  {daemons or '-'}")
-    lines += ["", "BGP sessions (as FRR reports them):"]
+    lines += ["", "BGP sessions (as FRR or minibgp reports them):"]
     for node in lab.topology.nodes.values():
-        if not any(d.name == "bgpd" for d in lab.daemons_of(node.name)):
+        if not any(d.name in ("bgpd", "minibgp") for d in lab.daemons_of(node.name)):
             continue
         sessions = lab.bgp_sessions(node.name)
         text = ", ".join(f"{peer} {state}" for peer, state in sessions.items()) or "none"
