@@ -37,6 +37,7 @@ from pathlib import Path
 
 from dnslib import QTYPE, DNSLabel
 
+from .builder import ZoneBuilder
 from .errors import FieldError, ZoneError
 from .lexer import Entry, entries
 from .model import Zone, name_key
@@ -77,6 +78,7 @@ class _Reader:
 
     def __init__(self, zone: Zone, path: str) -> None:
         self.zone = zone
+        self.builder = ZoneBuilder(zone)
         self.path = path
         self.default_ttl: int | None = None  # $TTL
         self.last_ttl: int | None = None  # the last TTL given explicitly
@@ -185,7 +187,7 @@ class _Reader:
         if rtype == QTYPE.SOA and name_key(owner) != self.zone.origin_key:
             raise FieldError(f"SOA owner {owner} is not the zone apex {self.zone.origin}")
         try:
-            self.zone.add(owner, rtype, ttl, rdata)
+            self.builder.add(owner, rtype, ttl, rdata)
         except ValueError as error:  # the owner is outside the zone
             raise FieldError(str(error)) from None
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dnslib import QTYPE
 
+from .builder import ZoneBuilder
 from .errors import FieldError, ZoneError
 from .lexer import entries
 from .model import Zone, ZoneSet, name_key
@@ -48,31 +49,33 @@ def load_pdns_sqlite(path: str | os.PathLike[str]) -> ZoneSet:
         raise ZoneError(path, 0, f"not a PowerDNS gsqlite3 database: {error}") from None
     finally:
         connection.close()
-    zones: dict[int, Zone] = {}
+    zones: dict[int, ZoneBuilder] = {}
     for domain_id, name in domains:
         try:
-            zones[domain_id] = Zone(parse_name(_absolute(str(name)), ROOT))
+            zones[domain_id] = ZoneBuilder(Zone(parse_name(_absolute(str(name)), ROOT)))
         except FieldError as error:
             raise ZoneError(path, 0, f"domain {name!r}: {error}") from None
     for row_id, domain_id, name, rtype, content, ttl, prio, disabled in rows:
-        zone = zones.get(domain_id)
-        if zone is None or not rtype or disabled:
+        builder = zones.get(domain_id)
+        if builder is None or not rtype or disabled:
             continue
         try:
-            _add_record(zone, str(name or ""), str(rtype), str(content or ""), ttl, prio)
+            _add_record(builder, str(name or ""), str(rtype), str(content or ""), ttl, prio)
         except FieldError as error:
             raise ZoneError(path, row_id, f"{name} {rtype} {content!r}: {error}") from None
-    for zone in zones.values():
-        if zone.get(zone.origin_key, QTYPE.SOA) is None:
-            raise ZoneError(path, 0, f"zone {zone.origin} has no SOA record")
-    return ZoneSet(list(zones.values()))
+    for builder in zones.values():
+        if builder.zone.get(builder.zone.origin_key, QTYPE.SOA) is None:
+            raise ZoneError(path, 0, f"zone {builder.zone.origin} has no SOA record")
+    return ZoneSet([builder.zone for builder in zones.values()])
 
 
-def _add_record(zone: Zone, name: str, rtype: str, content: str, ttl: object, prio: object) -> None:
+def _add_record(
+    builder: ZoneBuilder, name: str, rtype: str, content: str, ttl: object, prio: object
+) -> None:
     """One ``records`` row into its zone."""
     owner = parse_name(_absolute(name), ROOT)
-    if not zone.contains(name_key(owner)):
-        raise FieldError(f"{owner} is outside the zone {zone.origin}")
+    if not builder.zone.contains(name_key(owner)):
+        raise FieldError(f"{owner} is outside the zone {builder.zone.origin}")
     code = rrtype_code(rtype)
     try:
         tokens = [token for entry in entries(content, "content") for token in entry.tokens]
@@ -82,7 +85,7 @@ def _add_record(zone: Zone, name: str, rtype: str, content: str, ttl: object, pr
         tokens.insert(0, str(prio))
     if not isinstance(ttl, int) or not 0 <= ttl < 2**31:
         raise FieldError(f"bad ttl {ttl!r}")
-    zone.add(owner, code, ttl, parse_rdata(code, tokens, ROOT))
+    builder.add(owner, code, ttl, parse_rdata(code, tokens, ROOT))
 
 
 def _absolute(name: str) -> str:

@@ -349,6 +349,13 @@ def test_duplicate_records_are_one_record() -> None:
     assert len(records(zone)) == 1
 
 
+def test_large_rrsets_keep_every_distinct_record_once() -> None:
+    lines = "".join(f"rr 60 A 10.0.{i >> 8}.{i & 255}\n" for i in range(3000))
+    zone = load(lines + "rr 60 A 10.0.0.7\nrr 60 A 10.0.0.7\n")
+    rrset = zone.get(name_key("rr.example.com"), QTYPE.A)
+    assert rrset is not None and len(rrset.rdatas) == 3000
+
+
 def test_zone_without_soa_is_an_error() -> None:
     with pytest.raises(ZoneError, match="has no SOA"):
         load("a 60 A 192.0.2.1\n", soa=False)
