@@ -125,12 +125,14 @@ def _check(path: Path) -> int:
             "passive" if peer.passive else "",
             "TCP MD5" if peer.password else "",
             f"GTSM {peer.ttl_security} hop(s)" if peer.ttl_security else "",
+            "BFD" if peer.bfd else "",
         ]
         extra = ", ".join(e for e in extras if e)
         print(f"  peer {peer.address} AS {peer.asn}" + (f" ({extra})" if extra else ""))
     for announcement in config.announcements:
         to = ", ".join(map(str, announcement.peers)) if announcement.peers else "every peer"
-        print(f"  announce {announcement.prefix} to {to}")
+        checks = f" while {', '.join(announcement.checks)} pass" if announcement.checks else ""
+        print(f"  announce {announcement.prefix} to {to}{checks}")
     return 0
 
 

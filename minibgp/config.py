@@ -27,6 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from minibgp.bfd.config import BfdConfigError, parse_bfd
+from minibgp.bfd.session import SessionParameters
+from minibgp.health.checks import Check
+from minibgp.health.config import HealthConfigError, parse_announce_checks, parse_checks
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -85,6 +90,7 @@ class PeerConfig:
     ttl_security: int | None = None  # GTSM (RFC 5082): how many hops away the peer may be
     next_hop: IPAddress | None = None
     description: str = ""
+    bfd: SessionParameters | None = None  # BFD to this peer (docs/failover.md)
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ class AnnounceConfig:
     med: int | None = None
     as_path_prepend: int = 0
     peers: tuple[IPAddress, ...] | None = None  # None: every peer
+    checks: tuple[str, ...] = ()  # health checks that must pass for it to be announced
 
     def applies_to(self, peer: IPAddress) -> bool:
         return self.peers is None or peer in self.peers
@@ -107,6 +114,7 @@ class Config:
     speaker: SpeakerConfig
     peers: tuple[PeerConfig, ...]
     announcements: tuple[AnnounceConfig, ...] = field(default=())
+    checks: dict[str, Check] = field(default_factory=dict)  # [[check]] by name
 
     def announcements_for(self, peer: IPAddress) -> tuple[AnnounceConfig, ...]:
         """The announcements that go to `peer` (all, or those whose `peers` name it)."""
@@ -158,7 +166,13 @@ class _Parser:
         return ConfigError(f"{self.filename}: {key}: {reason}")
 
     def config(self, document: dict[str, Any], path: Path) -> Config:
-        self.only_keys(document, "", {"speaker", "peer", "announce"})
+        try:
+            return self._config(document, path)
+        except (BfdConfigError, HealthConfigError) as exc:  # their messages are "KEY: REASON"
+            raise ConfigError(f"{self.filename}: {exc}") from None
+
+    def _config(self, document: dict[str, Any], path: Path) -> Config:
+        self.only_keys(document, "", {"speaker", "peer", "announce", "check"})
         if "speaker" not in document:
             raise self.error("speaker", "missing (a [speaker] table with asn is required)")
         speaker = self.speaker(self.table(document["speaker"], "speaker"))
@@ -167,11 +181,12 @@ class _Parser:
             for i, item in enumerate(self.array(document.get("peer", []), "peer"))
         )
         self.no_duplicate_peers(peers)
+        checks = parse_checks(document.get("check", []))
         announcements = tuple(
-            self.announce(self.table(item, f"announce[{i}]"), f"announce[{i}]", peers)
+            self.announce(self.table(item, f"announce[{i}]"), f"announce[{i}]", peers, checks)
             for i, item in enumerate(self.array(document.get("announce", []), "announce"))
         )
-        return Config(path, speaker, peers, announcements)
+        return Config(path, speaker, peers, announcements, checks)
 
     # -- the three tables ------------------------------------------------------------------------
 
@@ -197,7 +212,7 @@ class _Parser:
             key,
             {
                 "address", "asn", "local_address", "port", "passive", "hold_time",
-                "connect_retry", "password", "ttl_security", "next_hop", "description",
+                "connect_retry", "password", "ttl_security", "next_hop", "description", "bfd",
             },
         )  # fmt: skip
         address = self.ip(self.required(table, "address", key), f"{key}.address")
@@ -217,19 +232,24 @@ class _Parser:
             ),
             next_hop=self.optional(table, "next_hop", key, self.ip),
             description=self.typed(table.get("description", ""), str, f"{key}.description"),
+            bfd=parse_bfd(table.get("bfd"), f"{key}.bfd"),
         )
         if peer.local_address is not None and peer.local_address.version != address.version:
             raise self.error(f"{key}.local_address", f"must be IPv{address.version} like address")
         return peer
 
     def announce(
-        self, table: dict[str, Any], key: str, peers: tuple[PeerConfig, ...]
+        self,
+        table: dict[str, Any],
+        key: str,
+        peers: tuple[PeerConfig, ...],
+        checks: dict[str, Check],
     ) -> AnnounceConfig:
         self.only_keys(
             table,
             key,
             {"prefix", "next_hop", "communities", "large_communities", "med", "as_path_prepend",
-             "peers"},
+             "peers", "checks"},
         )  # fmt: skip
         prefix = self.network(self.required(table, "prefix", key), f"{key}.prefix")
         next_hop = self.optional(table, "next_hop", key, self.ip)
@@ -255,7 +275,10 @@ class _Parser:
             for i, address in enumerate(subset):
                 if address not in known:
                     raise self.error(f"{key}.peers[{i}]", f"{address} is not a configured peer")
-        return AnnounceConfig(prefix, next_hop, communities, large, med, prepend, subset)
+        if prefix.version == 4 and next_hop is not None and next_hop.version == 6:
+            raise self.error(f"{key}.next_hop", "an IPv4 prefix needs an IPv4 next hop")
+        names = parse_announce_checks(table.get("checks", []), f"{key}.checks", checks)
+        return AnnounceConfig(prefix, next_hop, communities, large, med, prepend, subset, names)
 
     # -- values ----------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import logging
 import signal
@@ -32,6 +33,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from minibgp.announce import Route
+from minibgp.bfd.endpoint import BfdSessions
+from minibgp.bfd.session import SessionDown as BfdSessionDown
+from minibgp.bfd.session import SessionUp as BfdSessionUp
 from minibgp.collision import Initiator, collision_loser
 from minibgp.config import (
     AnnounceConfig,
@@ -63,6 +67,7 @@ from minibgp.events import (
     UpdateReceived,
 )
 from minibgp.fsm import State
+from minibgp.health.runner import HealthMonitor
 from minibgp.rib import AdjRibIn
 from minibgp.router_id import default_router_id, is_on_local_interface, local_addresses
 from minibgp.settings import SessionSettings
@@ -234,6 +239,17 @@ class PeerSession:
             self.pump(channel)
         if self._timer_task is not None:
             self._timer_task.cancel()
+
+    def reset(self, subcode: int) -> None:
+        """Drop the session with Cease `subcode` (RFC 4486) and start it again."""
+        now = time.monotonic()
+        if self.candidate is not None:
+            self.candidate.connection.stop(now, subcode)
+            self.pump(self.candidate)
+        self.main.connection.stop(now, subcode)
+        self.pump(self.main)
+        self.main.connection.start(now)
+        self.pump(self.main)
 
     def set_routes(self, routes: list[Route]) -> None:
         """Advertise exactly `routes` from now on; only the difference is sent."""
@@ -561,6 +577,10 @@ class PeerSession:
         }
 
 
+def _checks_of(config: Config) -> dict[str, tuple[str, ...]]:
+    return {str(a.prefix): a.checks for a in config.announcements}
+
+
 def route_json(prefix: Prefix, attributes: AttributeSet) -> dict[str, Any]:
     """A received route as `show routes --json` gives it."""
     path: list[int | str] = []
@@ -609,6 +629,9 @@ class Speaker:
         self._listen_sockets: list[socket.socket] = []
         self._stopping: asyncio.Event | None = None
         self.control_path = control_socket_path(config, self.router_id)
+        self.bfd: BfdSessions | None = None  # BFD to the peers that have `bfd` set
+        self.health: HealthMonitor | None = None  # the [[check]]s of the announcements
+        self.healthy: set[str] = set()  # prefixes whose checks all pass
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT (SIGHUP reloads); return the exit status."""
@@ -636,6 +659,7 @@ class Speaker:
         log.info("control socket %s", self.control_path)
         for peer in self.config.peers:
             self._add_session(peer)
+        self._start_health(self.config)
 
     def request_stop(self) -> None:
         if self._stopping is not None:
@@ -648,6 +672,10 @@ class Speaker:
             server.close()
         for session in self.sessions.values():
             session.stop()
+        if self.bfd is not None:
+            self.bfd.close()  # AdminDown to the routers (RFC 5880 §6.8.16)
+        if self.health is not None:
+            await self.health.close()
         closing = [p.closed for p in self.open_transports]
         if closing:
             await asyncio.wait(closing, timeout=SHUTDOWN_GRACE)
@@ -662,10 +690,68 @@ class Speaker:
 
     def _add_session(self, peer: PeerConfig) -> None:
         settings = session_settings(self.config, peer, self.router_id, self.trace)
-        routes = routes_for(peer, self.config.announcements)
+        routes = routes_for(peer, self._live_announcements())
         session = PeerSession(self, peer, settings, routes)
         self.sessions[peer.address] = session
         session.start()
+        if peer.bfd is not None:
+            if self.bfd is None:
+                self.bfd = BfdSessions()
+            local = str(peer.local_address) if peer.local_address else None
+            self.bfd.add_peer(
+                str(peer.address),
+                peer.bfd,
+                functools.partial(self._on_bfd, peer.address),
+                local_address=local,
+            )
+
+    def _remove_session(self, address: IPAddress, subcode: int) -> None:
+        self.sessions.pop(address).stop(subcode)
+        if self.bfd is not None and self.config.peer(address) is not None:
+            with contextlib.suppress(KeyError):
+                self.bfd.remove_peer(str(address))
+
+    def _on_bfd(self, address: IPAddress, event: object) -> None:
+        """BFD saw the path to a peer fail: drop its BGP session now, not at the hold timer."""
+        session = self.sessions.get(address)
+        if session is None:
+            return
+        if isinstance(event, BfdSessionUp):
+            log.info("%s: BFD session Up", session.name)
+        elif isinstance(event, BfdSessionDown):
+            if event.remote_admin_down:  # RFC 5882 §3.2: not a path failure
+                log.info("%s: BFD AdminDown from the peer; BGP session left alone", session.name)
+                return
+            log.warning("%s: BFD session Down (%s): dropping the BGP session", session.name,
+                        event.diag.name)  # fmt: skip
+            session.reset(CeaseSubcode.BFD_DOWN)  # RFC 9384 §2
+
+    # -- health checks ---------------------------------------------------------------------------
+
+    def _live_announcements(self) -> list[AnnounceConfig]:
+        """The announcements to advertise now: those without checks, or whose checks pass."""
+        return [
+            a for a in self.config.announcements if not a.checks or str(a.prefix) in self.healthy
+        ]
+
+    def _start_health(self, config: Config) -> None:
+        checked = {str(a.prefix): a.checks for a in config.announcements if a.checks}
+        if not checked:
+            return
+        log.info("health checks: %s held back until their checks pass", ", ".join(checked))
+        self.health = HealthMonitor(list(config.checks.values()), checked, self._on_health)
+        self.health.start()
+
+    def _on_health(self, prefix: str, up: bool) -> None:
+        """A prefix's checks all pass (`up`) or one failed: announce or withdraw it."""
+        if up:
+            log.info("health: %s passes its checks: announcing", prefix)
+            self.healthy.add(prefix)
+        else:
+            log.warning("health: %s fails a check: withdrawing", prefix)
+            self.healthy.discard(prefix)
+        for session in self.sessions.values():
+            session.set_routes(routes_for(session.config, self._live_announcements()))
 
     def _check_announcements(self, config: Config) -> None:
         """Warn about announced prefixes no local interface holds: traffic to them is dropped."""
@@ -691,23 +777,32 @@ class Speaker:
             log.error("config not reloaded, the running one stays: %s", exc)
             return
         self._check_announcements(new)
-        old_peers = {peer.address: peer for peer in self.config.peers}
+        old = self.config
+        checks_changed = new.checks != old.checks or _checks_of(new) != _checks_of(old)
+        if checks_changed and self.health is not None:
+            asyncio.get_running_loop().create_task(self.health.close())
+            self.health = None
+        if checks_changed:
+            self.healthy.clear()
+        for peer in old.peers:
+            if new.peer(peer.address) != peer:
+                reason = "settings changed" if new.peer(peer.address) else "removed from config"
+                log.info("peer %s: %s, stopping its session", peer.address, reason)
+                subcode = (
+                    CeaseSubcode.OTHER_CONFIGURATION_CHANGE
+                    if new.peer(peer.address)
+                    else CeaseSubcode.PEER_DE_CONFIGURED
+                )
+                self._remove_session(peer.address, subcode)
         self.config = new
         for peer in new.peers:
             session = self.sessions.get(peer.address)
-            if session is not None and old_peers.get(peer.address) == peer:
-                session.set_routes(routes_for(peer, new.announcements))
-                continue
-            if session is not None:
-                log.info("%s: settings changed, restarting the session", session.name)
-                session.stop(CeaseSubcode.OTHER_CONFIGURATION_CHANGE)
+            if session is None:
+                self._add_session(peer)
             else:
-                log.info("peer %s: added", peer.address)
-            self._add_session(peer)
-        for address in list(self.sessions):
-            if new.peer(address) is None:
-                log.info("peer %s: removed from the config", address)
-                self.sessions.pop(address).stop(CeaseSubcode.PEER_DE_CONFIGURED)
+                session.set_routes(routes_for(peer, self._live_announcements()))
+        if checks_changed:
+            self._start_health(new)
 
     # -- listening -------------------------------------------------------------------------------
 

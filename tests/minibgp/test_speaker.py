@@ -196,3 +196,25 @@ def test_routes_for_picks_the_next_hop_by_family() -> None:
     assert routes["169.254.0.1/32"].med == 5 and routes["169.254.0.1/32"].as_path_prepend == 1
     assert str(routes["169.254.0.2/32"].next_hop) == "192.168.57.201"
     assert str(routes["2001:db8::1/128"].next_hop) == "192.168.57.200"  # sent as ::ffff:…
+
+
+async def test_a_prefix_with_a_failing_health_check_is_withdrawn(duo: Duo) -> None:
+    """[[check]] wiring: announced while its TCP check passes, withdrawn when it fails."""
+    service = socket.socket()
+    service.bind((A, 0))
+    service.listen()
+    check = (
+        f'\n[[check]]\nname = "svc"\nkind = "tcp"\ntarget = "{A}:{service.getsockname()[1]}"\n'
+        "interval = 0.05\ntimeout = 0.5\nrise = 1\nfall = 1\n"
+    )
+    await until(lambda: len(received(duo.b)) == 2)
+    duo.rewrite_a(("169.254.0.1/32",), extra=check)
+    text = duo.a_config.read_text()
+    duo.a_config.write_text(
+        text.replace('prefix = "169.254.0.1/32"\n', 'prefix = "169.254.0.1/32"\nchecks = ["svc"]\n')
+    )
+    duo.a.reload()
+    await until(lambda: "169.254.0.1/32" in received(duo.b))
+    service.close()  # the service dies
+    await until(lambda: "169.254.0.1/32" not in received(duo.b))
+    assert established(duo.a)  # only the route went, not the session
