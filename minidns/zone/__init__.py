@@ -6,6 +6,7 @@
   :class:`ZoneSet` (:mod:`.pdns_sqlite`).
 
 Both raise :class:`ZoneError`, whose text is ``path:line: reason``, and nothing else on bad input.
+Both fill the zone through :class:`~minidns.zone.builder.ZoneBuilder` (duplicates dropped).
 """
 
 from .errors import ZoneError
