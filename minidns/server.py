@@ -34,7 +34,11 @@ class UdpServer(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's is not a subclass
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        response = self.service.answer_datagram(data)
+        try:
+            response = self.service.answer_datagram(data)
+        except Exception:  # a bug must cost one answer, never the server
+            log.exception("no answer to a UDP query from %s", addr)
+            return
         if response is not None and self.transport is not None:
             self.transport.sendto(response, addr)
 
@@ -101,9 +105,13 @@ class TcpConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._touch()
         for message in self.framer.feed(data):
-            for response in self.service.answer_stream(message, self.client):
-                if self.transport is not None:
-                    self.transport.write(frame(response))
+            try:
+                responses = self.service.answer_stream(message, self.client)
+            except Exception:  # a bug must cost one answer, never the server
+                log.exception("no answer to a TCP query from %s", self.client)
+                continue
+            if self.transport is not None:
+                self.transport.writelines(frame(response) for response in responses)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.open.discard(self)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from dnslib import CLASS, EDNS0, QTYPE, RCODE, DNSRecord, EDNSOption
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minidns.answer import MAX_CHAIN, answer
 from minidns.respond import respond
@@ -328,3 +330,27 @@ def test_zone_without_soa_gives_servfail_not_an_exception():
     wire = DNSRecord.question("nope.example.net").pack()
     response = DNSRecord.parse(respond(ZoneSet([broken]), wire, tcp=False))
     assert response.header.rcode == RCODE.SERVFAIL
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_any_bytes_get_an_answer_or_nothing_never_an_exception(data):
+    zones = zones_from_text(("example.com.", EXAMPLE))
+    for tcp in (False, True):
+        response = respond(zones, data, tcp=tcp)
+        if response is not None:
+            assert DNSRecord.parse(response).header.qr == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(flips=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 255)), max_size=4))
+def test_damaged_queries_never_raise(flips):
+    zones = zones_from_text(("example.com.", EXAMPLE))
+    query = DNSRecord.question("www.example.com", "A")
+    query.add_ar(EDNS0(udp_len=1232, opts=[EDNSOption(3, b"")]))
+    wire = bytearray(query.pack())
+    for position, value in flips:
+        if position < len(wire):
+            wire[position] = value
+    response = respond(zones, bytes(wire), tcp=False)
+    assert response is None or DNSRecord.parse(response).header.qr == 1
