@@ -176,3 +176,9 @@ def test_listen_forms(value: str, expected: Listen | None) -> None:
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.toml: cannot read"):
         load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("name", ["server1.toml", "server2.toml", "full.toml"])
+def test_the_shipped_examples_are_valid(name: str) -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / name)
+    assert config.peers and config.announcements
