@@ -408,12 +408,8 @@ class PeerSession:
             return
         for _afi, _safi, prefix in update.announced():
             attributes = self.rib_in.get(prefix)
-            log.info(
-                "%s: received %s (%s)",
-                self.name,
-                prefix,
-                attributes.describe() if attributes else "",
-            )
+            summary = route_summary(route_json(prefix, attributes)) if attributes else ""
+            log.info("%s: received %s (%s)", self.name, prefix, summary)
         for _afi, _safi, prefix in update.withdrawn_prefixes():
             log.info("%s: withdrawn %s", self.name, prefix)
 
@@ -603,11 +599,29 @@ def route_json(prefix: Prefix, attributes: AttributeSet) -> dict[str, Any]:
     }
 
 
+def route_summary(route: dict[str, Any]) -> str:
+    """One line for the log: 'AS path 4290001234, next hop 192.168.57.10, MED 0'."""
+    parts = [
+        "AS path " + (" ".join(map(str, route["as_path"])) or "(empty)"),
+        f"next hop {route['next_hop']}",
+    ]
+    if route["med"] is not None:
+        parts.append(f"MED {route['med']}")
+    if route["communities"]:
+        parts.append("communities " + " ".join(route["communities"]))
+    if route["large_communities"]:
+        parts.append("large communities " + " ".join(route["large_communities"]))
+    return ", ".join(parts)
+
+
 def advertised_route_json(route: Route, local_as: int, local_address: str | None) -> dict[str, Any]:
     """A route we advertise (eBGP view: our AS, prepended as configured)."""
+    next_hop = str(route.next_hop) if route.next_hop else local_address
+    if next_hop and route.prefix.version == 6 and ":" not in next_hop:
+        next_hop = f"::ffff:{next_hop}"  # an IPv4 next hop goes IPv4-mapped (see minibgp.announce)
     return {
         "prefix": str(route.prefix),
-        "next_hop": str(route.next_hop) if route.next_hop else local_address,
+        "next_hop": next_hop,
         "as_path": [local_as] * (1 + route.as_path_prepend),
         "origin": route.origin.name,
         "med": route.med,
