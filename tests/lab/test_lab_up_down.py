@@ -20,6 +20,7 @@ import pytest
 from lab import nodes
 from lab.lab import Lab
 from lab.netns import list_namespaces
+from lab.render import Mode
 from tests.conftest import require_programs, require_root
 
 pytestmark = pytest.mark.lab
@@ -64,13 +65,18 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     assert_nothing_left(the_lab)
 
 
-def test_up_status_exec_down_leave_nothing(lab: Lab) -> None:
-    assert lab.up("reference") is True
-    assert lab.up("reference") is False  # the second `up` only says it is up
+SERVER_DAEMONS = {"reference": {"zebra", "bgpd", "pdns_server"}, "python": {"minibgp", "minidns"}}
+
+
+@pytest.mark.parametrize("mode", ["reference", "python"])
+def test_up_status_exec_down_leave_nothing(lab: Lab, mode: Mode) -> None:
+    assert lab.up(mode) is True
+    assert lab.up(mode) is False  # the second `up` only says it is up
     assert {lab.prefix + n for n in lab.topology.nodes} <= set(list_namespaces())
     assert lab.preferences() == {"router1": "server1", "router2": "server2"}
     daemons = lab.state.daemons
-    assert {d.name for d in daemons} == {"zebra", "bgpd", "bfdd", "pdns_server"}
+    assert {d.name for d in lab.daemons_of("server1")} == SERVER_DAEMONS[mode]
+    assert {d.name for d in lab.daemons_of("router1")} == {"zebra", "bgpd", "bfdd"}
     assert all(d.is_running() for d in daemons)
 
     result = subprocess.run(
@@ -91,6 +97,7 @@ def test_up_status_exec_down_leave_nothing(lab: Lab) -> None:
     ).stdout  # fmt: skip
     assert "router1 prefers server1" in status and "router2 prefers server2" in status
     assert "router1  server1 Established, router2 Established" in status
+    assert "server1  router1 Established" in status  # as FRR or minibgp on server1 sees it
 
     lab.down()
     assert not any(d.is_running() for d in daemons)
