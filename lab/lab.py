@@ -227,7 +227,7 @@ class Lab:
         prefix = self.topology.service.anycast.network
         try:
             view = self.frr(router).vtysh_json(f"show bgp ipv4 unicast {prefix} json")
-        except (OSError, ValueError):
+        except (OSError, ValueError, subprocess.SubprocessError):
             return []
         paths = []
         for path in view.get("paths", []):
@@ -282,7 +282,7 @@ class Lab:
             }
         try:
             summary = self.frr(node).vtysh_json("show bgp ipv4 unicast summary json")
-        except (OSError, ValueError):
+        except (OSError, ValueError, subprocess.SubprocessError):
             return {}
         peers: dict[str, Any] = summary.get("peers", {})
         return {names.get(addr, addr): peer.get("state", "?") for addr, peer in peers.items()}

@@ -29,6 +29,9 @@ def format_status(lab: Lab) -> str:
     anycast = lab.topology.service.anycast.network
     lines += ["", f"{anycast}:"]
     for router in lab.topology.of_role("router"):
+        if router.name in state.halted:
+            lines.append(f"  {router.name} is halted")
+            continue
         paths = lab.bgp_paths(router.name)
         best = [p for p in paths if p.best]
         if not best:
