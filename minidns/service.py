@@ -15,6 +15,7 @@ from dnslib import QTYPE, DNSRecord
 from minidns.axfr import transfer
 from minidns.cache import AnswerCache, query_key
 from minidns.respond import respond
+from minidns.templates import NameTemplates
 from minidns.zone.model import ZoneSet
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -38,12 +39,14 @@ class DnsService:
         self.allow_transfer = list(allow_transfer)
         self.udp_cache = AnswerCache(cache_entries)
         self.tcp_cache = AnswerCache(cache_entries)
+        self.templates = NameTemplates()  # UDP answers for names that do not exist
 
     def replace_zones(self, zones: ZoneSet) -> None:
         """Serve new zones from now on; the cached answers of the old ones are dropped."""
         self.zones = zones
         self.udp_cache.clear()
         self.tcp_cache.clear()
+        self.templates.clear()
 
     def answer_datagram(self, wire: bytes) -> bytes | None:
         """The response to a query over UDP, or None to drop it."""
@@ -52,14 +55,22 @@ class DnsService:
         if response is not None:
             return response
         found = query_key(wire)
-        if found is not None:
-            response = cache.lookup(wire, found)
-            if response is not None:
-                return response
+        if found is None:
+            return respond(self.zones, wire, tcp=False, identity=self.identity)
+        response = cache.lookup(wire, found)
+        if response is not None:
+            return response
+        response = self.templates.lookup(self.zones, wire, found)
+        if response is not None:
+            return response  # a name never asked before, probably: not worth caching
         response = respond(self.zones, wire, tcp=False, identity=self.identity)
-        if found is not None and response is not None:
+        if response is not None:
             cache.store(wire, found, response)
+            self.templates.learn(self.zones, wire, found, response, self._respond_udp)
         return response
+
+    def _respond_udp(self, wire: bytes) -> bytes | None:
+        return respond(self.zones, wire, tcp=False, identity=self.identity)
 
     def answer_stream(self, wire: bytes, client: str) -> list[bytes]:
         """The responses to one query over TCP: one message, or a zone transfer's several."""
