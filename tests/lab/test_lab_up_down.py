@@ -173,3 +173,20 @@ def test_two_labs_side_by_side_do_not_collide(lab: Lab) -> None:
         assert other.is_up()
         assert other.preferences()["router2"] == "server2"
     assert_nothing_left(other)
+
+
+def test_halting_a_router_cuts_its_client_off_until_it_starts_again(lab: Lab) -> None:
+    lab.up("python")
+    lab.halt("router1")
+    ping = ["ping", "-c", "1", "-W", "1", "169.254.0.1"]
+    assert lab.host("client1").run(ping, check=False).returncode != 0
+    status = subprocess.run(
+        [sys.executable, "-m", "lab", "status", "--name", lab.name],
+        capture_output=True, text=True, cwd=REPO, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    assert "router1 is halted" in status
+    [router1_line] = [line for line in status.splitlines() if line.startswith("router1 ")]
+    assert router1_line.split()[2:] == ["down", "-"]  # links down, no daemons
+    lab.start("router1")
+    lab.wait_for_preferences(lab.normal_preferences(), timeout=20)
+    assert lab.host("client1").run(ping, check=False).returncode == 0
