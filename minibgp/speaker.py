@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from minibgp.announce import Route
-from minibgp.bfd.endpoint import BfdSessions
+from minibgp.bfd.endpoint import BFD_CONTROL_PORT, BfdSessions
 from minibgp.bfd.session import SessionDown as BfdSessionDown
 from minibgp.bfd.session import SessionUp as BfdSessionUp
 from minibgp.collision import Initiator, collision_loser
@@ -633,6 +633,8 @@ def advertised_route_json(route: Route, local_as: int, local_address: str | None
 class Speaker:
     """The whole program: sessions, listening sockets, control socket, signals."""
 
+    bfd_port = BFD_CONTROL_PORT  # RFC 5881 §4 (tests run BFD on another port)
+
     def __init__(self, config: Config, trace: bool = False) -> None:
         self.config = config
         self.trace = trace
@@ -710,7 +712,7 @@ class Speaker:
         session.start()
         if peer.bfd is not None:
             if self.bfd is None:
-                self.bfd = BfdSessions()
+                self.bfd = BfdSessions(port=self.bfd_port)
             local = str(peer.local_address) if peer.local_address else None
             self.bfd.add_peer(
                 str(peer.address),

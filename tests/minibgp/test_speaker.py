@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from minibgp.bfd.packet import Diagnostic
+from minibgp.bfd.session import SessionDown as BfdSessionDown
 from minibgp.config import AnnounceConfig, PeerConfig, load_config
 from minibgp.control import request
 from minibgp.fsm import State
@@ -218,3 +220,43 @@ async def test_a_prefix_with_a_failing_health_check_is_withdrawn(duo: Duo) -> No
     service.close()  # the service dies
     await until(lambda: "169.254.0.1/32" not in received(duo.b))
     assert established(duo.a)  # only the route went, not the session
+
+
+async def test_bfd_comes_up_and_a_bfd_down_drops_and_restarts_the_session(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bfd = true` on both sides: BFD Up; when BFD says the path failed, Cease / BFD Down."""
+    monkeypatch.setattr(Speaker, "bfd_port", free_udp_port())
+    ports = (free_port(A), free_port(B))
+    speakers = []
+    for me, peer, port, peer_port, asn, peer_asn in (
+        (A, B, ports[0], ports[1], 64520, 4290001234),
+        (B, A, ports[1], ports[0], 4290001234, 64520),
+    ):
+        path = tmp_path / f"{me}.toml"
+        path.write_text(
+            config_text(asn, me, port, peer, peer_asn, peer_port, tmp_path / f"{me}.sock",
+                        peer_extra="bfd = true")
+        )  # fmt: skip
+        speakers.append(Speaker(load_config(path)))
+    a, b = speakers
+    caplog.set_level(logging.INFO, logger="minibgp")
+    await a.start()
+    await b.start()
+    try:
+        await until(lambda: established(a) and established(b))
+        await until(lambda: caplog.text.count("BFD session Up") == 2, timeout=10)
+        a._on_bfd(
+            ipaddress.ip_address(B), BfdSessionDown(Diagnostic.CONTROL_DETECTION_TIME_EXPIRED)
+        )
+        await until(lambda: "received NOTIFICATION Cease / BFD Down" in caplog.text)
+        await until(lambda: established(a) and established(b))  # and it comes back
+    finally:
+        await b.shutdown()
+        await a.shutdown()
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((A, 0))
+        return int(sock.getsockname()[1])
