@@ -5,6 +5,9 @@ python -m minibgp check --config FILE              check a config and say what i
 python -m minibgp decode HEX [--two-octet-as]      explain one BGP message, field by field
 python -m minibgp show neighbors [--json] [--socket PATH | --config FILE] [--peer ADDR]
 python -m minibgp show routes [--json] [--socket PATH | --config FILE] [--peer ADDR]
+python -m minibgp drain|undrain [--socket PATH | --config FILE]
+                                                   withdraw every route and keep the sessions
+                                                   (maintenance), or announce them again
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from minibgp.describe import decode_hex
 from minibgp.router_id import default_router_id
 from minibgp.wire.context import CodecContext
 
-SUBCOMMANDS = ("check", "decode", "show")
+SUBCOMMANDS = ("check", "decode", "show", "drain", "undrain")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +42,7 @@ def _run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m minibgp",
         description="A BGP-4 speaker that announces anycast prefixes. "
-        "Other commands: check, decode, show (python -m minibgp show --help).",
+        "Other commands: check, decode, show, drain, undrain (python -m minibgp show --help).",
     )
     parser.add_argument("--config", required=True, type=Path, help="TOML config file")
     parser.add_argument(
@@ -103,11 +106,22 @@ def _subcommand(argv: list[str]) -> int:
     where.add_argument("--config", type=Path, help="find the control socket from this config")
     show.add_argument("--peer", help="only this peer")
 
+    for name, text in (
+        ("drain", "withdraw every route, keep the sessions up"),
+        ("undrain", "announce the routes again after a drain"),
+    ):
+        command = sub.add_parser(name, help=text)
+        where = command.add_mutually_exclusive_group()
+        where.add_argument("--socket", type=Path, help="the speaker's control socket")
+        where.add_argument("--config", type=Path, help="find the control socket from this config")
+
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(args.config)
     if args.command == "decode":
         return _decode(" ".join(args.hex), two_octet_as=args.two_octet_as)
+    if args.command in ("drain", "undrain"):
+        return _drain(args)
     return _show(args)
 
 
@@ -152,6 +166,16 @@ def _control_socket(args: argparse.Namespace) -> Path:
         return sockets[0]
     found = f" (found {len(sockets)} in {CONTROL_SOCKET_DIR})" if sockets else ""
     raise ControlError(f"which speaker? give --socket PATH or --config FILE{found}")
+
+
+def _drain(args: argparse.Namespace) -> int:
+    try:
+        answer = request(_control_socket(args), args.command)
+    except (ControlError, ConfigError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(render_neighbors(answer))
+    return 0
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -1,9 +1,10 @@
 """The control socket: a running speaker answers `show` requests on a unix socket.
 
-One request per connection: the client writes one JSON line (``{"command": "show neighbors"}``
-or ``{"command": "show routes", "peer": "192.168.57.10"}``), the speaker answers with one JSON
-document and closes. `python -m minibgp show neighbors|routes [--json]` is the client; the text
-renderers here lay the answer out the way vtysh shows FRR's `show bgp summary` and
+One request per connection: the client writes one JSON line (``{"command": "show neighbors"}``,
+``{"command": "show routes", "peer": "192.168.57.10"}``, ``{"command": "drain"}`` or
+``{"command": "undrain"}``), the speaker answers with one JSON document and closes.
+`python -m minibgp show neighbors|routes [--json]` (and `drain`, `undrain`) is the client; the
+text renderers here lay the answer out the way vtysh shows FRR's `show bgp summary` and
 `show bgp ipv4 unicast`.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 
 log = logging.getLogger("minibgp.control")
 
-COMMANDS = ("show neighbors", "show routes")
+COMMANDS = ("show neighbors", "show routes", "drain", "undrain")
 MAX_REQUEST = 64 * 1024
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -115,8 +116,10 @@ def format_uptime(seconds: float | None) -> str:
 
 def render_neighbors(answer: dict[str, Any]) -> str:
     """`show neighbors` as a table like vtysh's `show bgp summary`."""
-    lines = [
-        f"BGP router identifier {answer['router_id']}, local AS number {answer['asn']}",
+    lines = [f"BGP router identifier {answer['router_id']}, local AS number {answer['asn']}"]
+    if answer.get("drained"):
+        lines.append("Drained: every route withdrawn (python -m minibgp undrain announces again)")
+    lines += [
         "",
         f"{'Neighbor':<24} {'AS':>10} {'MsgRcvd':>8} {'MsgSent':>8} {'Up/Down':>9}  "
         f"{'State/PfxRcd':<12} {'PfxSnt':>7}",

@@ -648,6 +648,7 @@ class Speaker:
         self.bfd: BfdSessions | None = None  # BFD to the peers that have `bfd` set
         self.health: HealthMonitor | None = None  # the [[check]]s of the announcements
         self.healthy: set[str] = set()  # prefixes whose checks all pass
+        self.drained = False  # `python -m minibgp drain`: every route withdrawn, sessions kept
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT (SIGHUP reloads); return the exit status."""
@@ -745,10 +746,25 @@ class Speaker:
     # -- health checks ---------------------------------------------------------------------------
 
     def _live_announcements(self) -> list[AnnounceConfig]:
-        """The announcements to advertise now: those without checks, or whose checks pass."""
+        """The announcements to advertise now: those without checks, or whose checks pass;
+        none while drained."""
+        if self.drained:
+            return []
         return [
             a for a in self.config.announcements if not a.checks or str(a.prefix) in self.healthy
         ]
+
+    def _refresh_routes(self) -> None:
+        """Send every peer the difference between what it has and `_live_announcements()`."""
+        for session in self.sessions.values():
+            session.set_routes(routes_for(session.config, self._live_announcements()))
+
+    def drain(self, drained: bool) -> None:
+        """Withdraw every route but keep the sessions (maintenance), or announce them again."""
+        if drained != self.drained:
+            log.info("%s", "drain: withdrawing every route" if drained else "undrain: announcing")
+            self.drained = drained
+            self._refresh_routes()
 
     def _start_health(self, config: Config) -> None:
         checked = {str(a.prefix): a.checks for a in config.announcements if a.checks}
@@ -766,8 +782,7 @@ class Speaker:
         else:
             log.warning("health: %s fails a check: withdrawing", prefix)
             self.healthy.discard(prefix)
-        for session in self.sessions.values():
-            session.set_routes(routes_for(session.config, self._live_announcements()))
+        self._refresh_routes()
 
     def _check_announcements(self, config: Config) -> None:
         """Warn about announced prefixes no local interface holds: traffic to them is dropped."""
@@ -874,10 +889,14 @@ class Speaker:
         peer = request.get("peer")
         if peer:
             sessions = [s for s in sessions if str(s.config.address) == str(peer)]
+        if request["command"] in ("drain", "undrain"):
+            self.drain(request["command"] == "drain")
+            request = {"command": "show neighbors"}
         if request["command"] == "show neighbors":
             return {
                 "asn": self.config.speaker.asn,
                 "router_id": str(self.router_id),
+                "drained": self.drained,
                 "neighbors": [s.neighbor_json(now) for s in sessions],
             }
         return {"peers": [s.routes_json() for s in sessions]}

@@ -113,3 +113,8 @@ def _raw_exchange(path: Path, data: bytes) -> bytes:
 def test_no_speaker_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ControlError, match=r"nothing\.sock: cannot reach the speaker"):
         request(tmp_path / "nothing.sock", "show neighbors")
+
+
+def test_a_drained_speaker_says_so() -> None:
+    assert "Drained: every route withdrawn" in render_neighbors({**NEIGHBORS, "drained": True})
+    assert "Drained" not in render_neighbors(NEIGHBORS)

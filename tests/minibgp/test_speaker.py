@@ -260,3 +260,13 @@ def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((A, 0))
         return int(sock.getsockname()[1])
+
+
+async def test_drain_withdraws_every_route_and_keeps_the_sessions(duo: Duo) -> None:
+    await until(lambda: len(received(duo.b)) == 2)
+    answer = await asyncio.to_thread(request, duo.tmp / "a.sock", "drain")
+    assert answer["drained"] is True
+    await until(lambda: received(duo.b) == {})
+    assert established(duo.a) and established(duo.b)
+    await asyncio.to_thread(request, duo.tmp / "a.sock", "undrain")
+    await until(lambda: len(received(duo.b)) == 2)
