@@ -48,7 +48,7 @@ from minibgp.config import (
     load_config,
 )
 from minibgp.connection import Connection
-from minibgp.control import start_control_server
+from minibgp.control import advertised_route_json, route_json, route_summary, start_control_server
 from minibgp.describe import describe_message
 from minibgp.errors import CeaseSubcode
 from minibgp.events import (
@@ -72,11 +72,9 @@ from minibgp.rib import AdjRibIn
 from minibgp.router_id import default_router_id, is_on_local_interface, local_addresses
 from minibgp.settings import SessionSettings
 from minibgp.sockopts import set_md5_key, set_ttl_security
-from minibgp.wire.attributes import AttributeSet
-from minibgp.wire.attributes.communities import community_to_text
 from minibgp.wire.context import CodecContext
 from minibgp.wire.messages import Update, encode_message
-from minibgp.wire.nlri import Prefix, family_name
+from minibgp.wire.nlri import family_name
 
 log = logging.getLogger("minibgp")
 
@@ -575,59 +573,6 @@ class PeerSession:
 
 def _checks_of(config: Config) -> dict[str, tuple[str, ...]]:
     return {str(a.prefix): a.checks for a in config.announcements}
-
-
-def route_json(prefix: Prefix, attributes: AttributeSet) -> dict[str, Any]:
-    """A received route as `show routes --json` gives it."""
-    path: list[int | str] = []
-    for segment in attributes.as_path.segments:
-        if segment.type.name == "AS_SEQUENCE":
-            path.extend(segment.asns)
-        else:
-            path.append("{" + ",".join(map(str, segment.asns)) + "}")
-    next_hop = attributes.next_hop
-    origin = attributes.origin
-    return {
-        "prefix": str(prefix),
-        "next_hop": str(next_hop) if next_hop else None,
-        "as_path": path,
-        "origin": origin.name if origin is not None else None,
-        "med": attributes.med,
-        "local_pref": attributes.local_pref,
-        "communities": [community_to_text(c) for c in attributes.communities],
-        "large_communities": [":".join(map(str, c)) for c in attributes.large_communities],
-    }
-
-
-def route_summary(route: dict[str, Any]) -> str:
-    """One line for the log: 'AS path 4290001234, next hop 192.168.57.10, MED 0'."""
-    parts = [
-        "AS path " + (" ".join(map(str, route["as_path"])) or "(empty)"),
-        f"next hop {route['next_hop']}",
-    ]
-    if route["med"] is not None:
-        parts.append(f"MED {route['med']}")
-    if route["communities"]:
-        parts.append("communities " + " ".join(route["communities"]))
-    if route["large_communities"]:
-        parts.append("large communities " + " ".join(route["large_communities"]))
-    return ", ".join(parts)
-
-
-def advertised_route_json(route: Route, local_as: int, local_address: str | None) -> dict[str, Any]:
-    """A route we advertise (eBGP view: our AS, prepended as configured)."""
-    next_hop = str(route.next_hop) if route.next_hop else local_address
-    if next_hop and route.prefix.version == 6 and ":" not in next_hop:
-        next_hop = f"::ffff:{next_hop}"  # an IPv4 next hop goes IPv4-mapped (see minibgp.announce)
-    return {
-        "prefix": str(route.prefix),
-        "next_hop": next_hop,
-        "as_path": [local_as] * (1 + route.as_path_prepend),
-        "origin": route.origin.name,
-        "med": route.med,
-        "communities": [community_to_text(c) for c in route.communities],
-        "large_communities": [":".join(map(str, c)) for c in route.large_communities],
-    }
 
 
 class Speaker:
