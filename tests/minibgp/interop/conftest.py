@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import pytest
 from lab.frr import FrrRouter, wait_until
 from lab.netns import Netns, Network
 from minibgp.control import ControlError, request
-from tests.conftest import require_programs, require_root
+from tests.conftest import require_root
 
 REPO = Path(__file__).resolve().parents[3]
 MINIBGP_ADDRESS = "192.168.57.100"
@@ -213,18 +212,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
-
-
-__all__ = [
-    "ANYCAST",
-    "ANYCAST6",
-    "MINIBGP_ADDRESS",
-    "ROUTER_ADDRESS",
-    "Pair",
-    "frr_neighbor",
-    "frr_route",
-    "gone_within",
-    "require_programs",
-    "signal",
-    "wait_established",
-]

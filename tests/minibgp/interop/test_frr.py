@@ -202,3 +202,39 @@ def test_trace_logs_every_message_decoded_field_by_field(pair: Pair) -> None:
     assert "sent\nOPEN message" in log and "received\nOPEN message" in log
     assert "RFC 6793" in log  # the 4-octet AS capability, with the RFC that defines it
     assert "UPDATE message" in log and "169.254.0.1/32" in log
+
+
+FRR_IPV6_SESSION = """\
+frr defaults traditional
+hostname router1
+router bgp 4290001234
+ bgp router-id 192.168.57.10
+ no bgp ebgp-requires-policy
+ neighbor fd00:57::100 remote-as 64520
+ neighbor fd00:57::100 timers 3 9
+ neighbor fd00:57::100 timers connect 1
+ address-family ipv6 unicast
+  neighbor fd00:57::100 activate
+ exit-address-family
+"""
+
+
+def test_an_ipv6_session_carries_the_ipv6_anycast_prefix(pair: Pair) -> None:
+    pair.minibgp.config_path.write_text(
+        "[speaker]\nasn = 64520\n"
+        f'router_id = "{MINIBGP_ADDRESS}"\ncontrol_socket = "{pair.minibgp.socket}"\n\n'
+        '[[peer]]\naddress = "fd00:57::10"\nasn = 4290001234\nhold_time = 9\nconnect_retry = 1\n\n'
+        f'[[announce]]\nprefix = "{ANYCAST6}"\n'
+    )
+    router = FrrRouter(pair.router_host, pair.run_dir / "frr", FRR_IPV6_SESSION)
+    router.start()
+    pair.minibgp.start()
+    wait_until(
+        lambda: frr_neighbor(router, "fd00:57::100").get("bgpState") == "Established",
+        timeout=30,
+        what="the IPv6 session",
+    )
+    wait_until(lambda: frr_route(router, ANYCAST6).get("paths"), timeout=10, what="the /128")
+    (path,) = frr_route(router, ANYCAST6)["paths"]
+    assert path["aspath"]["string"] == "64520"
+    assert path["nexthops"][0]["ip"] == "fd00:57::100"  # next-hop self on the IPv6 session
