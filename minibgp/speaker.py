@@ -795,21 +795,32 @@ class Speaker:
         log.info("listening on [%s]:%d", address, port)
 
     def _listening_socket(self, listen: Listen) -> socket.socket:
-        """One socket for IPv4 and IPv6 (or the configured address), with every peer's MD5 key."""
-        address = listen.address or "::"
+        """The listening socket, with every peer's MD5 key: the configured address, or by
+        default one dual-stack socket on [::] (0.0.0.0 where IPv6 is off)."""
+        if listen.address:
+            return self._bind(listen.address, listen.port, dual_stack=False)
+        try:
+            return self._bind("::", listen.port, dual_stack=True)
+        except OSError as exc:
+            log.info("no IPv6 here (%s): listening on IPv4 only", exc.strerror or exc)
+            return self._bind("0.0.0.0", listen.port, dual_stack=False)
+
+    def _bind(self, address: str, port: int, dual_stack: bool) -> socket.socket:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        if not socket.has_ipv6 and family == socket.AF_INET6 and not listen.address:
-            family, address = socket.AF_INET, "0.0.0.0"
         sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6 and not listen.address:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        for peer in self.config.peers:
-            if peer.password and (family == socket.AF_INET6 or peer.address.version == 4):
-                set_md5_key(sock, peer.address, peer.password)
-        sock.bind((address, listen.port))
-        sock.listen(64)
-        sock.setblocking(False)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if dual_stack:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            for peer in self.config.peers:
+                if peer.password and (family == socket.AF_INET6 or peer.address.version == 4):
+                    set_md5_key(sock, peer.address, peer.password)
+            sock.bind((address, port))
+            sock.listen(64)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
         self._listen_sockets.append(sock)
         return sock
 
