@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -28,19 +29,21 @@ class UdpServer(asyncio.DatagramProtocol):
 
     def __init__(self, service: DnsService) -> None:
         self.service = service
-        self.transport: asyncio.DatagramTransport | None = None
+        # The hot path, bound once: a repeated query is one call into the cache.
+        self._cached_answer = service.udp_cache.lookup_bytes
+        self._sendto: Callable[[bytes, tuple[str | object, ...]], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's is not a subclass
+        self._sendto = cast(asyncio.DatagramTransport, transport).sendto  # uvloop's: no subclass
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         try:
-            response = self.service.answer_datagram(data)
+            response = self._cached_answer(data) or self.service.answer_datagram(data)
         except Exception:  # a bug must cost one answer, never the server
             log.exception("no answer to a UDP query from %s", addr)
             return
-        if response is not None and self.transport is not None:
-            self.transport.sendto(response, addr)
+        if response is not None and self._sendto is not None:
+            self._sendto(response, addr)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("UDP error: %s", exc)
