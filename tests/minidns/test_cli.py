@@ -118,6 +118,9 @@ def test_workers_share_the_port(tmp_path: Path):
         assert len(children) == 2
         answers = [www_address(port) for _ in range(20)]  # from many source ports
         assert answers == ["192.0.2.1"] * 20
+        zone.write_text(ZONE.format(address="192.0.2.2"))
+        os.kill(process.pid, signal.SIGHUP)  # passed on to every worker
+        assert wait_for(lambda: [www_address(port) for _ in range(20)] == ["192.0.2.2"] * 20)
         os.kill(process.pid, signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     for child in children:
