@@ -9,7 +9,7 @@ import pytest
 
 from lab.frr import wait_until
 from tests.conftest import require_programs
-from tests.minibgp.interop.conftest import (
+from tests.minibgp.interop.pair import (
     ANYCAST,
     MINIBGP_ADDRESS,
     ROUTER_ADDRESS,

@@ -11,7 +11,7 @@ import pytest
 
 from lab.frr import wait_until
 from tests.conftest import require_programs
-from tests.minibgp.interop.conftest import ANYCAST, MINIBGP_ADDRESS, ROUTER_ADDRESS, Pair
+from tests.minibgp.interop.pair import ANYCAST, MINIBGP_ADDRESS, ROUTER_ADDRESS, Pair
 
 pytestmark = pytest.mark.interop
 
