@@ -27,6 +27,7 @@ HEADER_LENGTH = 12
 # RFC 1035 types whose rdata is a single name (MD, MF, MB, MG, MR) that dnslib has no class for.
 COMPRESSIBLE_NAME_TYPES = frozenset((3, 4, 7, 8, 9))
 QR_BIT = 0x80  # in the third octet of the header (RFC 1035 §4.1.1)
+MAX_TCP_MESSAGE = 65535  # RFC 1035 §4.2.2: the length prefix is 16 bits
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +112,13 @@ def respond(zones: ZoneSet, wire: bytes, *, tcp: bool, identity: str = "") -> by
     except Exception:
         log.exception("no answer for %r", query.questions)
         return _servfail(query)
-    if not tcp:
+    if tcp:
+        limit = MAX_TCP_MESSAGE
+    else:
         opt = next((rr for rr in query.ar if rr.rtype == QTYPE.OPT), None)
         limit = udp_limit(None if opt is None else opt.rclass)
-        if len(packed) > limit:
-            packed = pack(truncated(response))
+    if len(packed) > limit:
+        packed = pack(truncated(response))
     return packed
 
 

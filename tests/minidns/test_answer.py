@@ -354,3 +354,11 @@ def test_damaged_queries_never_raise(flips):
             wire[position] = value
     response = respond(zones, bytes(wire), tcp=False)
     assert response is None or DNSRecord.parse(response).header.qr == 1
+
+
+def test_a_response_too_big_even_for_tcp_is_truncated():
+    big = "\n".join(f'huge IN TXT "{i:04d}{"x" * 250}"' for i in range(300))
+    zones = zones_from_text(("example.com.", EXAMPLE + big))
+    response = DNSRecord.parse(respond(zones, DNSRecord.question("huge.example.com", "TXT").pack(),
+                                       tcp=True))  # fmt: skip
+    assert response.header.tc == 1 and response.rr == []
