@@ -243,13 +243,17 @@ def _stop_capture(process: subprocess.Popen[bytes]) -> str:
 
 
 def _wait(narrator: Narrator, wanted: dict[str, str | None], what: str) -> float | None:
+    """Wait for BGP to settle as `wanted`, then for the clients' packets to get through; return
+    how long BGP took."""
     started = time.monotonic()
     try:
         narrator.lab.wait_for_preferences(wanted, CONVERGENCE_TIMEOUT)
-    except TimeoutError:
-        narrator.check(False, f"waited {CONVERGENCE_TIMEOUT:.0f} s for {what}")
+        took = time.monotonic() - started
+        narrator.lab.wait_for_reachability(CONVERGENCE_TIMEOUT)
+    except TimeoutError as error:
+        narrator.check(False, f"waited {CONVERGENCE_TIMEOUT:.0f} s for {what} ({error})")
         return None
-    return time.monotonic() - started
+    return took
 
 
 # --- the whole demo ------------------------------------------------------------------------------

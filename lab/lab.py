@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +272,18 @@ class Lab:
             )
 
         wait_until(settled, timeout, interval=0.05, what=f"routers to prefer {wanted}")
+
+    def wait_for_reachability(self, timeout: float) -> None:
+        """Wait until every client's ping reaches the anycast address (the kernel routes follow
+        BGP's choice some milliseconds later, and a client's ARP entry may need a new probe)."""
+        ping = ["ping", "-c", "1", "-W", "1", str(self.topology.service.address)]
+
+        def reaches(host: Netns) -> bool:
+            return host.run(ping, check=False).returncode == 0
+
+        for client in self.topology.of_role("client"):
+            what = f"{client.name} to reach the anycast address"
+            wait_until(partial(reaches, self.host(client.name)), timeout, what=what)
 
     def bgp_sessions(self, node: str) -> dict[str, str]:
         """Neighbor name → BGP state, as the node's speaker (FRR or minibgp) reports it."""
