@@ -5,9 +5,12 @@ python -m minibgp check --config FILE              check a config and say what i
 python -m minibgp decode HEX [--two-octet-as]      explain one BGP message, field by field
 python -m minibgp show neighbors [--json] [--socket PATH | --config FILE] [--peer ADDR]
 python -m minibgp show routes [--json] [--socket PATH | --config FILE] [--peer ADDR]
-python -m minibgp drain|undrain [--socket PATH | --config FILE]
-                                                   withdraw every route and keep the sessions
-                                                   (maintenance), or announce them again
+python -m minibgp drain [--prefix P]... [--peer ADDR]... [--time SECONDS] [--no-wait]
+                  [--socket PATH | --config FILE]  graceful drain (RFC 8326): announce with
+                                                   GRACEFUL_SHUTDOWN, wait, withdraw; the
+                                                   sessions stay up (maintenance)
+python -m minibgp undrain [--socket PATH | --config FILE]
+                                                   announce the drained routes normally again
 """
 
 from __future__ import annotations
@@ -18,9 +21,16 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from minibgp.config import CONTROL_SOCKET_DIR, ConfigError, control_socket_path, load_config
-from minibgp.control import ControlError, render_neighbors, render_routes, request
+from minibgp.control import (
+    ControlError,
+    render_neighbors,
+    render_routes,
+    request,
+    request_steps,
+)
 from minibgp.describe import decode_hex
 from minibgp.router_id import default_router_id
 from minibgp.wire.context import CodecContext
@@ -106,11 +116,26 @@ def _subcommand(argv: list[str]) -> int:
     where.add_argument("--config", type=Path, help="find the control socket from this config")
     show.add_argument("--peer", help="only this peer")
 
-    for name, text in (
-        ("drain", "withdraw every route, keep the sessions up"),
-        ("undrain", "announce the routes again after a drain"),
-    ):
-        command = sub.add_parser(name, help=text)
+    drain = sub.add_parser(
+        "drain",
+        help="graceful drain (RFC 8326): announce with GRACEFUL_SHUTDOWN, wait, withdraw",
+    )
+    drain.add_argument(
+        "--prefix", action="append", dest="prefixes", help="only this prefix (repeatable)"
+    )
+    drain.add_argument(
+        "--peer", action="append", dest="peers", help="only to this peer (repeatable)"
+    )
+    drain.add_argument(
+        "--time",
+        type=float,
+        dest="drain_time",
+        help="seconds between the GRACEFUL_SHUTDOWN announcement and the withdraw "
+        "(default: the config's speaker.drain_time; 0 withdraws at once)",
+    )
+    drain.add_argument("--no-wait", action="store_true", help="return once the drain has begun")
+    undrain = sub.add_parser("undrain", help="announce the drained routes normally again")
+    for command in (drain, undrain):
         where = command.add_mutually_exclusive_group()
         where.add_argument("--socket", type=Path, help="the speaker's control socket")
         where.add_argument("--config", type=Path, help="find the control socket from this config")
@@ -169,13 +194,42 @@ def _control_socket(args: argparse.Namespace) -> Path:
 
 
 def _drain(args: argparse.Namespace) -> int:
+    """drain: print each step as the speaker reports it; undrain: the neighbors after."""
     try:
-        answer = request(_control_socket(args), args.command)
+        path = _control_socket(args)
+        if args.command == "undrain":
+            print(render_neighbors(request(path, "undrain")))
+            return 0
+        arguments = {
+            key: value
+            for key, value in (
+                ("prefixes", args.prefixes),
+                ("peers", args.peers),
+                ("drain_time", args.drain_time),
+            )
+            if value is not None
+        }
+        for step in request_steps(path, "drain", None, wait=not args.no_wait, **arguments):
+            print(_drain_step_text(step), flush=True)
+            if step.get("final") and "neighbors" in step:
+                print(render_neighbors(step))
     except (ControlError, ConfigError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(render_neighbors(answer))
     return 0
+
+
+def _drain_step_text(step: dict[str, Any]) -> str:
+    drain = step["drain"]
+    elapsed = f"{drain['seconds_since_start']:.3f} s"
+    if step["step"] == "graceful-shutdown":
+        return (
+            f"graceful shutdown: announced with GRACEFUL_SHUTDOWN (65535:0); "
+            f"withdrawing in {drain['withdraw_in']:.3g} s"
+        )
+    if step["step"] == "withdrawn":
+        return f"withdrawn after {elapsed}"
+    return f"undrained after {elapsed} (python -m minibgp undrain), routes announced again"
 
 
 def _show(args: argparse.Namespace) -> int:

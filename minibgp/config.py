@@ -38,6 +38,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 BGP_PORT = 179  # RFC 4271 §8.2.1 (TCP port 179)
 DEFAULT_HOLD_TIME = 90  # RFC 4271 §10, suggested value
 DEFAULT_CONNECT_RETRY = 5  # seconds before the first retry; the speaker backs off from there
+DEFAULT_DRAIN_TIME = 2.0  # seconds routes carry GRACEFUL_SHUTDOWN before they are withdrawn
 MAX_ASN = 2**32 - 1  # RFC 6793: AS numbers are 4 octets
 MAX_MD5_KEY_LENGTH = 80  # Linux TCP_MD5SIG_MAXKEYLEN
 MAX_PREPEND = 32
@@ -75,6 +76,8 @@ class SpeakerConfig:
     router_id: ipaddress.IPv4Address | None  # None: the highest local IPv4 address (router_id.py)
     control_socket: Path | None  # None: derived from asn and router id, see `control_socket_path`
     listen: Listen | None  # None: do not listen (active connections only)
+    drain_time: float = DEFAULT_DRAIN_TIME  # RFC 8326 graceful shutdown, then withdraw
+    drain_on_sigterm: bool = False  # SIGTERM drains (drain_time) before it withdraws
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,11 @@ class _Parser:
     # -- the three tables ------------------------------------------------------------------------
 
     def speaker(self, table: dict[str, Any]) -> SpeakerConfig:
-        self.only_keys(table, "speaker", {"asn", "router_id", "control_socket", "listen"})
+        self.only_keys(
+            table,
+            "speaker",
+            {"asn", "router_id", "control_socket", "listen", "drain_time", "drain_on_sigterm"},
+        )
         asn = self.asn(self.required(table, "asn", "speaker"), "speaker.asn")
         router_id = None
         if "router_id" in table:
@@ -204,7 +211,17 @@ class _Parser:
                 self.typed(table["control_socket"], str, "speaker.control_socket")
             )
         listen = self.listen(table.get("listen", True), "speaker.listen")
-        return SpeakerConfig(asn, router_id, control_socket, listen)
+        drain_time = table.get("drain_time", DEFAULT_DRAIN_TIME)
+        if isinstance(drain_time, bool) or not isinstance(drain_time, int | float):
+            raise self.error("speaker.drain_time", "must be a number of seconds (0 or more)")
+        if not 0 <= drain_time <= 3600:
+            raise self.error("speaker.drain_time", "must be 0..3600 seconds")
+        drain_on_sigterm = self.typed(
+            table.get("drain_on_sigterm", False), bool, "speaker.drain_on_sigterm"
+        )
+        return SpeakerConfig(
+            asn, router_id, control_socket, listen, float(drain_time), drain_on_sigterm
+        )
 
     def peer(self, table: dict[str, Any], key: str) -> PeerConfig:
         self.only_keys(

@@ -2,7 +2,8 @@
 
 One request per connection: the client writes one JSON line (``{"command": "show neighbors"}``,
 ``{"command": "show routes", "peer": "192.168.57.10"}``, ``{"command": "drain"}`` or
-``{"command": "undrain"}``), the speaker answers with one JSON document and closes.
+``{"command": "undrain"}``), the speaker answers with one JSON line and closes. A `drain` answers
+with a line per step instead (graceful shutdown begun, routes withdrawn), the last one final.
 `python -m minibgp show neighbors|routes [--json]` (and `drain`, `undrain`) is the client; the
 text renderers here lay the answer out the way vtysh shows FRR's `show bgp summary` and
 `show bgp ipv4 unicast`.
@@ -16,7 +17,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ log = logging.getLogger("minibgp.control")
 COMMANDS = ("show neighbors", "show routes", "drain", "undrain")
 MAX_REQUEST = 64 * 1024
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+Answer = dict[str, Any] | AsyncIterator[dict[str, Any]]  # one answer, or a line per step
+Handler = Callable[[dict[str, Any]], Answer]
 
 
 class ControlError(Exception):
@@ -47,8 +49,19 @@ async def start_control_server(path: Path, handler: Handler) -> asyncio.Abstract
         try:
             line = await asyncio.wait_for(reader.readline(), timeout=5)
             answer = _answer(line, handler)
-            writer.write(json.dumps(answer).encode() + b"\n")
-            await writer.drain()
+            if isinstance(answer, dict):
+                writer.write(json.dumps(answer).encode() + b"\n")
+                await writer.drain()
+                return
+            try:
+                async for step in answer:
+                    writer.write(json.dumps(step).encode() + b"\n")
+                    await writer.drain()
+            except ConnectionError:
+                raise
+            except Exception as exc:  # a bug answering must not take the speaker down
+                log.exception("control request %r failed", line)
+                writer.write(json.dumps({"error": f"internal error: {exc}"}).encode() + b"\n")
         except (TimeoutError, ConnectionError):
             pass
         finally:
@@ -63,7 +76,7 @@ async def start_control_server(path: Path, handler: Handler) -> asyncio.Abstract
     return server
 
 
-def _answer(line: bytes, handler: Handler) -> dict[str, Any]:
+def _answer(line: bytes, handler: Handler) -> Answer:
     try:
         request = json.loads(line)
     except ValueError:
@@ -80,10 +93,24 @@ def _answer(line: bytes, handler: Handler) -> dict[str, Any]:
 # -- the client, in `python -m minibgp show` ----------------------------------------------------
 
 
-def request(path: Path, command: str, timeout: float = 10.0, **arguments: Any) -> dict[str, Any]:
-    """Send one request to the speaker listening on `path`; return its answer."""
+def request(
+    path: Path, command: str, timeout: float | None = 10.0, **arguments: Any
+) -> dict[str, Any]:
+    """Send one request to the speaker listening on `path`; return its (final) answer."""
+    steps = list(request_steps(path, command, timeout, **arguments))
+    if not steps:
+        raise ControlError(f"{path}: the speaker closed without an answer")
+    return steps[-1]
+
+
+def request_steps(
+    path: Path, command: str, timeout: float | None = 10.0, **arguments: Any
+) -> Iterator[dict[str, Any]]:
+    """Send one request; yield each line of the answer as it comes (a drain's steps).
+
+    `timeout` bounds each wait for a line (None: wait as long as the speaker takes)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
+        sock.settimeout(10.0 if timeout is None else timeout)
         try:
             sock.connect(str(path))
         except OSError as exc:
@@ -91,16 +118,24 @@ def request(path: Path, command: str, timeout: float = 10.0, **arguments: Any) -
                 f"{path}: cannot reach the speaker ({exc.strerror or exc})"
             ) from None
         sock.sendall(json.dumps({"command": command, **arguments}).encode() + b"\n")
-        chunks = []
-        while chunk := sock.recv(1 << 16):
-            chunks.append(chunk)
-    try:
-        answer = json.loads(b"".join(chunks))
-    except ValueError:
-        raise ControlError(f"{path}: the speaker's answer is not JSON") from None
-    if "error" in answer:
-        raise ControlError(f"{path}: {answer['error']}")
-    return answer  # type: ignore[no-any-return]
+        sock.settimeout(timeout)
+        with sock.makefile("rb") as lines:
+            while True:
+                try:
+                    line = lines.readline()
+                except OSError as exc:  # the timeout, or the speaker went away
+                    raise ControlError(f"{path}: no answer ({exc.strerror or exc})") from None
+                if not line:
+                    return
+                try:
+                    answer = json.loads(line)
+                except ValueError:
+                    raise ControlError(f"{path}: the speaker's answer is not JSON") from None
+                if not isinstance(answer, dict):
+                    raise ControlError(f"{path}: the speaker's answer is not a JSON object")
+                if "error" in answer:
+                    raise ControlError(f"{path}: {answer['error']}")
+                yield answer
 
 
 # -- routes, as `show routes` gives them ------------------------------------------------------
@@ -178,7 +213,9 @@ def format_uptime(seconds: float | None) -> str:
 def render_neighbors(answer: dict[str, Any]) -> str:
     """`show neighbors` as a table like vtysh's `show bgp summary`."""
     lines = [f"BGP router identifier {answer['router_id']}, local AS number {answer['asn']}"]
-    if answer.get("drained"):
+    for drain in answer.get("drains", []):
+        lines.append(render_drain(drain))
+    if answer.get("drained") and not answer.get("drains"):
         lines.append("Drained: every route withdrawn (python -m minibgp undrain announces again)")
     lines += [
         "",
@@ -198,6 +235,19 @@ def render_neighbors(answer: dict[str, Any]) -> str:
         if n.get("last_error"):
             lines.append(f"{n['address']}: last error: {n['last_error']}")
     return "\n".join(lines)
+
+
+def render_drain(drain: dict[str, Any]) -> str:
+    """One drain as a line: what it covers and where it stands."""
+    what = ", ".join(drain.get("prefixes") or ["every route"])
+    peers = ", ".join(drain.get("peers") or ["every peer"])
+    if drain["phase"] == "graceful-shutdown":
+        state = (
+            f"announced with GRACEFUL_SHUTDOWN (65535:0), withdrawn in {drain['withdraw_in']:.3g} s"
+        )
+    else:
+        state = "withdrawn"
+    return f"Drained: {what} to {peers}: {state} (python -m minibgp undrain announces again)"
 
 
 def render_routes(answer: dict[str, Any]) -> str:

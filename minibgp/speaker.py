@@ -13,8 +13,10 @@ is a possible collision (RFC 4271 §6.8): it gets a `Connection` of its own, and
 arrived on either, `minibgp.collision.collision_loser` says which one goes.
 
 Signals: SIGTERM (and Ctrl-C) withdraw every route, send Cease / Administrative Shutdown
-(RFC 4486 §4) on every session and exit; SIGHUP re-reads the config and sends only the
-difference, or keeps the running config when the new one is bad.
+(RFC 4486 §4) on every session and exit; with `drain_on_sigterm` the routes are first drained
+(RFC 8326, minibgp.drain) for `drain_time`, and a second SIGTERM cuts that wait short. SIGHUP
+re-reads the config and sends only the difference, or keeps the running config when the new one
+is bad.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -50,6 +52,7 @@ from minibgp.config import (
 from minibgp.connection import Connection
 from minibgp.control import advertised_route_json, route_json, route_summary, start_control_server
 from minibgp.describe import describe_message
+from minibgp.drain import Drain, DrainPhase, Drains, DrainScope
 from minibgp.errors import CeaseSubcode
 from minibgp.events import (
     CloseRequested,
@@ -593,17 +596,21 @@ class Speaker:
         self.bfd: BfdSessions | None = None  # BFD to the peers that have `bfd` set
         self.health: HealthMonitor | None = None  # the [[check]]s of the announcements
         self.healthy: set[str] = set()  # prefixes whose checks all pass
-        self.drained = False  # `python -m minibgp drain`: every route withdrawn, sessions kept
+        self.drains = Drains()  # RFC 8326 graceful drains in force (python -m minibgp drain)
+        self._drain_timer: asyncio.TimerHandle | None = None
+        self._drain_progress = asyncio.Event()  # set (and replaced) when a drain moves on
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT (SIGHUP reloads); return the exit status."""
         loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self._stopping.set)
+            loop.add_signal_handler(signum, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         await self.start()
         await self._stopping.wait()
+        if self.config.speaker.drain_on_sigterm:
+            await self.drain_before_stop()
         await self.shutdown()
         return 0
 
@@ -624,14 +631,33 @@ class Speaker:
         self._start_health(self.config)
 
     def request_stop(self) -> None:
-        if self._stopping is not None:
-            self._stopping.set()
+        """SIGTERM: stop; a second one while draining withdraws without waiting any longer."""
+        if self._stopping is None:
+            return
+        if self._stopping.is_set():
+            log.info("stop requested again: withdrawing now")
+            self._drain_skip_wait()
+        self._stopping.set()
+
+    async def drain_before_stop(self) -> None:
+        """`drain_on_sigterm`: drain every route (RFC 8326) before the shutdown withdraws them.
+
+        There is no wait when no peer has a route of ours (nothing to move)."""
+        if not any(s.connection.advertised_prefixes for s in self.sessions.values()):
+            return
+        drain_time = self.config.speaker.drain_time
+        log.info("stopping: graceful shutdown of every route for %.3g s first (RFC 8326)",
+                 drain_time)  # fmt: skip
+        drain = self.start_drain(DrainScope(), drain_time)
+        await self._drain_done(drain)
 
     async def shutdown(self) -> None:
         """Withdraw everything, Cease every session, give the bytes a moment, close."""
         log.info("shutting down: withdrawing routes, Cease / Administrative Shutdown to every peer")
         for server in self._servers:
             server.close()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
         for session in self.sessions.values():
             session.stop()
         if self.bfd is not None:
@@ -652,8 +678,7 @@ class Speaker:
 
     def _add_session(self, peer: PeerConfig) -> None:
         settings = session_settings(self.config, peer, self.router_id, self.trace)
-        routes = routes_for(peer, self._live_announcements())
-        session = PeerSession(self, peer, settings, routes)
+        session = PeerSession(self, peer, settings, self._routes_for(peer))
         self.sessions[peer.address] = session
         session.start()
         if peer.bfd is not None:
@@ -691,25 +716,91 @@ class Speaker:
     # -- health checks ---------------------------------------------------------------------------
 
     def _live_announcements(self) -> list[AnnounceConfig]:
-        """The announcements to advertise now: those without checks, or whose checks pass;
-        none while drained."""
-        if self.drained:
-            return []
+        """The announcements to advertise now: those without checks, or whose checks pass."""
         return [
             a for a in self.config.announcements if not a.checks or str(a.prefix) in self.healthy
         ]
 
-    def _refresh_routes(self) -> None:
-        """Send every peer the difference between what it has and `_live_announcements()`."""
-        for session in self.sessions.values():
-            session.set_routes(routes_for(session.config, self._live_announcements()))
+    def _routes_for(self, peer: PeerConfig) -> list[Route]:
+        """What `peer` is to be sent now: the live announcements, as the drains leave them."""
+        return self.drains.apply(peer.address, routes_for(peer, self._live_announcements()))
 
-    def drain(self, drained: bool) -> None:
-        """Withdraw every route but keep the sessions (maintenance), or announce them again."""
-        if drained != self.drained:
-            log.info("%s", "drain: withdrawing every route" if drained else "undrain: announcing")
-            self.drained = drained
-            self._refresh_routes()
+    def _refresh_routes(self) -> None:
+        """Send every peer the difference between what it has and what it is to have."""
+        for session in self.sessions.values():
+            session.set_routes(self._routes_for(session.config))
+
+    # -- graceful drain (RFC 8326) ---------------------------------------------------------------
+
+    def start_drain(self, scope: DrainScope, drain_time: float) -> Drain:
+        """Announce the routes in `scope` with GRACEFUL_SHUTDOWN now; withdraw them after
+        `drain_time` seconds (minibgp.drain)."""
+        drain = self.drains.start(scope, time.monotonic(), drain_time)
+        what = ", ".join(scope.to_json()["prefixes"] or ["every route"])
+        peers = ", ".join(scope.to_json()["peers"] or ["every peer"])
+        if drain.phase is DrainPhase.WITHDRAWN:
+            log.info("drain: withdrawing %s (to %s) now", what, peers)
+        else:
+            log.info("drain: %s (to %s) announced with GRACEFUL_SHUTDOWN 65535:0 (RFC 8326); "
+                     "withdrawn in %.3g s", what, peers, drain_time)  # fmt: skip
+        self._drain_changed()
+        return drain
+
+    def undrain(self) -> None:
+        """End every drain: announce the routes normally again."""
+        if self.drains:
+            log.info("undrain: announcing every route normally again")
+            self.drains.clear()
+            self._drain_changed()
+
+    def _drain_skip_wait(self) -> None:
+        if self.drains.skip_wait(time.monotonic()):
+            log.info("drain: withdrawing without waiting any longer")
+            self._drain_changed()
+
+    def _drain_timer_fired(self) -> None:
+        self._drain_timer = None
+        if self.drains.handle_timer(time.monotonic()):
+            log.info("drain: time is up, withdrawing")
+        self._drain_changed()
+
+    def _drain_changed(self) -> None:
+        """Send the routes as the drains now want them, re-arm the timer, wake the waiters."""
+        self._refresh_routes()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+            self._drain_timer = None
+        deadline = self.drains.get_timer()
+        if deadline is not None:
+            delay = max(0.0, deadline - time.monotonic())
+            self._drain_timer = asyncio.get_running_loop().call_later(
+                delay, self._drain_timer_fired
+            )
+        self._drain_progress.set()
+        self._drain_progress = asyncio.Event()
+
+    async def _drain_done(self, drain: Drain) -> bool:
+        """Wait until `drain` has withdrawn its routes (True) or was undone by undrain (False)."""
+        while drain in self.drains.drains and drain.phase is not DrainPhase.WITHDRAWN:
+            await self._drain_progress.wait()
+        return drain.phase is DrainPhase.WITHDRAWN
+
+    async def _drain_steps(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """The control socket's `drain`: start it, report each step (unless `wait` is false)."""
+        drain_time = request.get("drain_time", self.config.speaker.drain_time)
+        drain = self.start_drain(_drain_scope(request), float(drain_time))
+        wait = request.get("wait", True)
+        now = time.monotonic()
+        yield {"step": drain.phase.value, "drain": drain.to_json(now), "final": not wait}
+        if not wait:
+            return
+        done = await self._drain_done(drain)
+        yield {
+            "step": "withdrawn" if done else "undrained",
+            "drain": drain.to_json(time.monotonic()),
+            "final": True,
+            **self._neighbors_answer(list(self.sessions.values())),
+        }
 
     def _start_health(self, config: Config) -> None:
         checked = {str(a.prefix): a.checks for a in config.announcements if a.checks}
@@ -776,7 +867,7 @@ class Speaker:
             if session is None:
                 self._add_session(peer)
             else:
-                session.set_routes(routes_for(peer, self._live_announcements()))
+                session.set_routes(self._routes_for(peer))
         if checks_changed:
             self._start_health(new)
 
@@ -838,24 +929,62 @@ class Speaker:
 
     # -- control socket --------------------------------------------------------------------------
 
-    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The answer to one control request (see minibgp.control)."""
-        now = time.monotonic()
+    def answer(self, request: dict[str, Any]) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+        """The answer to one control request (see minibgp.control); a drain's steps."""
         sessions = list(self.sessions.values())
         peer = request.get("peer")
         if peer:
             sessions = [s for s in sessions if str(s.config.address) == str(peer)]
-        if request["command"] in ("drain", "undrain"):
-            self.drain(request["command"] == "drain")
-            request = {"command": "show neighbors"}
+        if request["command"] == "drain":
+            error = _drain_request_error(request)
+            if error:
+                return {"error": error}
+            return self._drain_steps(request)
+        if request["command"] == "undrain":
+            self.undrain()
+            return self._neighbors_answer(sessions)
         if request["command"] == "show neighbors":
-            return {
-                "asn": self.config.speaker.asn,
-                "router_id": str(self.router_id),
-                "drained": self.drained,
-                "neighbors": [s.neighbor_json(now) for s in sessions],
-            }
+            return self._neighbors_answer(sessions)
         return {"peers": [s.routes_json() for s in sessions]}
+
+    def _neighbors_answer(self, sessions: list[PeerSession]) -> dict[str, Any]:
+        now = time.monotonic()
+        return {
+            "asn": self.config.speaker.asn,
+            "router_id": str(self.router_id),
+            "drained": bool(self.drains),
+            "drains": self.drains.to_json(now),
+            "neighbors": [s.neighbor_json(now) for s in sessions],
+        }
+
+
+def _drain_request_error(request: dict[str, Any]) -> str | None:
+    """Why a `drain` request cannot be done, or None."""
+    for key in ("prefixes", "peers"):
+        value = request.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not value:
+            return f"drain: {key} must be a non-empty list"
+        try:
+            for item in value:
+                (ipaddress.ip_network if key == "prefixes" else ipaddress.ip_address)(item)
+        except (TypeError, ValueError) as exc:
+            return f"drain: {key}: {exc}"
+    drain_time = request.get("drain_time", 0)
+    if isinstance(drain_time, bool) or not isinstance(drain_time, int | float) or drain_time < 0:
+        return "drain: drain_time must be a number of seconds (0 or more)"
+    if not isinstance(request.get("wait", True), bool):
+        return "drain: wait must be true or false"
+    return None
+
+
+def _drain_scope(request: dict[str, Any]) -> DrainScope:
+    prefixes, peers = request.get("prefixes"), request.get("peers")
+    return DrainScope(
+        prefixes=None if prefixes is None else frozenset(map(ipaddress.ip_network, prefixes)),
+        peers=None if peers is None else frozenset(map(ipaddress.ip_address, peers)),
+    )
 
 
 async def run_speaker(config_path: Path, trace: bool = False) -> int:

@@ -34,6 +34,8 @@ FULL_CONFIG = """\
 asn = 64520
 control_socket = "/tmp/s1.sock"
 listen = "192.168.57.100:1179"
+drain_time = 0.5
+drain_on_sigterm = true
 
 [[peer]]
 address = "192.168.57.10"
@@ -83,6 +85,7 @@ def test_the_design_config_is_accepted_unchanged_with_defaults() -> None:
         False,
     )
     assert peer.hold_time == 90 and peer.password is None and peer.ttl_security is None
+    assert config.speaker.drain_time == 2.0 and config.speaker.drain_on_sigterm is False
     (route,) = config.announcements
     assert route == AnnounceConfig(ipaddress.ip_network("169.254.0.1/32"))
     assert control_socket_path(config, config.speaker.router_id) == Path(
@@ -94,6 +97,7 @@ def test_every_extension_is_read() -> None:
     config = parse_config(FULL_CONFIG, Path("server1.toml"))
     assert config.speaker.router_id is None
     assert config.speaker.listen == Listen("192.168.57.100", 1179)
+    assert config.speaker.drain_time == 0.5 and config.speaker.drain_on_sigterm is True
     assert control_socket_path(config, ipaddress.IPv4Address("1.2.3.4")) == Path("/tmp/s1.sock")
     peer = config.peers[0]
     assert peer.port == 1790 and peer.passive and peer.hold_time == 9
@@ -135,6 +139,9 @@ BAD_CONFIGS = [
     (PEER, PEER + "\nttl_security = 255", "peer[0].ttl_security: must be 1..254"),
     ("[speaker]", '[speaker]\nlisten = "1.2.3.4:99999"', "speaker.listen: port '99999'"),
     ("asn = 64520", "asn = 64520 64521", "not valid TOML"),
+    ("[speaker]", "[speaker]\ndrain_time = -1", "speaker.drain_time: must be 0..3600 seconds"),
+    ("[speaker]", '[speaker]\ndrain_time = "2s"', "speaker.drain_time: must be a number"),
+    ("[speaker]", "[speaker]\ndrain_on_sigterm = 1", "speaker.drain_on_sigterm: must be a"),
 ]
 
 

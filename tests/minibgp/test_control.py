@@ -115,6 +115,21 @@ def test_no_speaker_is_a_clear_error(tmp_path: Path) -> None:
         request(tmp_path / "nothing.sock", "show neighbors")
 
 
+def test_each_drain_is_shown_with_its_phase() -> None:
+    drains = [
+        {"prefixes": ["169.254.0.1/32"], "peers": None, "phase": "graceful-shutdown",
+         "seconds_since_start": 0.5, "withdraw_in": 1.5},
+        {"prefixes": None, "peers": ["192.168.57.10"], "phase": "withdrawn",
+         "seconds_since_start": 3.0, "withdraw_in": None},
+    ]  # fmt: skip
+    text = render_neighbors({**NEIGHBORS, "drained": True, "drains": drains})
+    assert (
+        "Drained: 169.254.0.1/32 to every peer: announced with GRACEFUL_SHUTDOWN (65535:0), "
+        "withdrawn in 1.5 s" in text
+    )
+    assert "Drained: every route to 192.168.57.10: withdrawn" in text
+
+
 def test_a_drained_speaker_says_so() -> None:
     assert "Drained: every route withdrawn" in render_neighbors({**NEIGHBORS, "drained": True})
     assert "Drained" not in render_neighbors(NEIGHBORS)

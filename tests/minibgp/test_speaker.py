@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ import pytest
 from minibgp.bfd.packet import Diagnostic
 from minibgp.bfd.session import SessionDown as BfdSessionDown
 from minibgp.config import AnnounceConfig, PeerConfig, load_config
-from minibgp.control import request
+from minibgp.control import ControlError, request, request_steps
 from minibgp.fsm import State
 from minibgp.speaker import PeerSession, Speaker, plain_address, routes_for
 
@@ -262,11 +262,61 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_drain_withdraws_every_route_and_keeps_the_sessions(duo: Duo) -> None:
+def graceful_shutdown_seen(speaker: Speaker) -> int:
+    """How many routes `speaker` received with the GRACEFUL_SHUTDOWN community."""
+    routes = received(speaker).values()
+    return sum("GRACEFUL_SHUTDOWN" in r["communities"] for r in routes)  # type: ignore[operator]
+
+
+async def test_drain_marks_graceful_shutdown_then_withdraws_and_keeps_the_sessions(
+    duo: Duo,
+) -> None:
+    """RFC 8326: the routes come again with 65535:0, then go; undrain brings them back."""
     await until(lambda: len(received(duo.b)) == 2)
-    answer = await asyncio.to_thread(request, duo.tmp / "a.sock", "drain")
-    assert answer["drained"] is True
+    steps: list[dict[str, object]] = []
+
+    def drain() -> None:
+        steps.extend(request_steps(duo.tmp / "a.sock", "drain", None, drain_time=0.5))
+
+    draining = asyncio.create_task(asyncio.to_thread(drain))
+    await until(lambda: graceful_shutdown_seen(duo.b) == 2)
+    assert not draining.done()  # `drain` returns when the routes are withdrawn
+    await draining
+    assert [step["step"] for step in steps] == ["graceful-shutdown", "withdrawn"]
+    assert steps[-1]["drained"] is True and steps[-1]["final"] is True
     await until(lambda: received(duo.b) == {})
     assert established(duo.a) and established(duo.b)
     await asyncio.to_thread(request, duo.tmp / "a.sock", "undrain")
     await until(lambda: len(received(duo.b)) == 2)
+    assert all(r["communities"] == [] for r in received(duo.b).values())
+
+
+async def test_drain_of_one_prefix_without_waiting(duo: Duo) -> None:
+    await until(lambda: len(received(duo.b)) == 2)
+    answer = await asyncio.to_thread(
+        request, duo.tmp / "a.sock", "drain", prefixes=["169.254.0.1/32"], drain_time=0,
+        wait=False,
+    )  # fmt: skip
+    assert answer["step"] == "withdrawn" and answer["final"] is True
+    await until(lambda: set(received(duo.b)) == {"2001:db8:53::1/128"})
+
+
+async def test_a_bad_drain_request_gets_an_error_answer(duo: Duo) -> None:
+    with pytest.raises(ControlError, match="prefixes"):
+        await asyncio.to_thread(request, duo.tmp / "a.sock", "drain", prefixes=["bogus"])
+    assert duo.a.drains.drains == []
+
+
+async def test_drain_before_stop_waits_and_a_second_stop_cuts_it_short(duo: Duo) -> None:
+    """drain_on_sigterm: the routes carry 65535:0 until drain_time, or a second SIGTERM."""
+    await until(lambda: len(received(duo.b)) == 2)
+    duo.a.config = replace(duo.a.config, speaker=replace(duo.a.config.speaker, drain_time=60.0))
+    duo.a._stopping = asyncio.Event()
+    duo.a.request_stop()
+    draining = asyncio.create_task(duo.a.drain_before_stop())
+    await until(lambda: graceful_shutdown_seen(duo.b) == 2)
+    assert not draining.done()
+    duo.a.request_stop()  # the second SIGTERM
+    await asyncio.wait_for(draining, timeout=2)
+    await until(lambda: received(duo.b) == {})
+    assert established(duo.a) and established(duo.b)  # the shutdown sends the Cease
