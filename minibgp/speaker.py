@@ -624,7 +624,7 @@ class Speaker:
         )
         self._check_announcements(self.config)
         await self._listen(self.config.speaker.listen)
-        self._servers.append(await start_control_server(self.control_path, self.answer))
+        self._servers.append(await start_control_server(self.control_path, self.control_request))
         log.info("control socket %s", self.control_path)
         for peer in self.config.peers:
             self._add_session(peer)
@@ -929,17 +929,23 @@ class Speaker:
 
     # -- control socket --------------------------------------------------------------------------
 
-    def answer(self, request: dict[str, Any]) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
-        """The answer to one control request (see minibgp.control); a drain's steps."""
-        sessions = list(self.sessions.values())
-        peer = request.get("peer")
-        if peer:
-            sessions = [s for s in sessions if str(s.config.address) == str(peer)]
+    def control_request(
+        self, request: dict[str, Any]
+    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+        """The control socket's handler (see minibgp.control): a drain answers step by step."""
         if request["command"] == "drain":
             error = _drain_request_error(request)
             if error:
                 return {"error": error}
             return self._drain_steps(request)
+        return self.answer(request)
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The answer to one `show ...` or `undrain` request."""
+        sessions = list(self.sessions.values())
+        peer = request.get("peer")
+        if peer:
+            sessions = [s for s in sessions if str(s.config.address) == str(peer)]
         if request["command"] == "undrain":
             self.undrain()
             return self._neighbors_answer(sessions)

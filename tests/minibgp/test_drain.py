@@ -14,6 +14,7 @@ from minibgp.drain import (
 )
 from minibgp.wire.attributes.communities import Communities
 from minibgp.wire.attributes.local_pref import LocalPref
+from minibgp.wire.messages import Update
 from minibgp.wire.nlri import IPV4_UNICAST
 
 ROUTER1, ROUTER2 = ip_address("192.168.57.10"), ip_address("192.168.58.10")
@@ -85,7 +86,7 @@ def test_skip_wait_withdraws_at_once_and_zero_time_never_announces_the_community
     assert immediate.get_timer() is None
 
 
-def updates_for(routes: list[Route], ibgp: bool) -> list[object]:
+def updates_for(routes: list[Route], ibgp: bool) -> list[Update]:
     rib = AdjRibOut()
     rib.replace(routes)
     session = Advertising(64520, ibgp, ip_address("192.168.57.100"), frozenset({IPV4_UNICAST}))
@@ -96,12 +97,12 @@ def test_on_the_wire_ebgp_gets_the_community_ibgp_also_local_pref_0() -> None:
     """RFC 8326 §4: internal peers get LOCAL_PREF 0; LOCAL_PREF never goes to external ones."""
     route = graceful_shutdown_route(Route(ANYCAST))
     (ebgp,) = updates_for([route], ibgp=False)
-    attributes = {type(a): a for a in ebgp.attributes}  # type: ignore[attr-defined]
-    assert attributes[Communities].values == (0xFFFF0000,)  # type: ignore[attr-defined]
+    attributes = {type(a): a for a in ebgp.attributes}
+    assert attributes[Communities] == Communities((GRACEFUL_SHUTDOWN,))
     assert LocalPref not in attributes
     (ibgp,) = updates_for([route], ibgp=True)
-    attributes = {type(a): a for a in ibgp.attributes}  # type: ignore[attr-defined]
-    assert attributes[LocalPref].value == 0
+    attributes = {type(a): a for a in ibgp.attributes}
+    assert attributes[LocalPref] == LocalPref(0)
 
 
 def test_the_drain_is_one_update_then_one_withdraw() -> None:
