@@ -168,6 +168,11 @@ def _check(path: Path) -> int:
         ]
         extra = ", ".join(e for e in extras if e)
         print(f"  peer {peer.address} AS {peer.asn}" + (f" ({extra})" if extra else ""))
+    speaker = config.speaker
+    print(
+        f"  drain: GRACEFUL_SHUTDOWN for {speaker.drain_time:g} s, then withdraw; "
+        f"SIGTERM {'drains first' if speaker.drain_on_sigterm else 'withdraws at once'}"
+    )
     for announcement in config.announcements:
         to = ", ".join(map(str, announcement.peers)) if announcement.peers else "every peer"
         checks = f" while {', '.join(announcement.checks)} pass" if announcement.checks else ""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import ipaddress
 import logging
@@ -46,6 +47,7 @@ from minibgp.config import (
     IPAddress,
     Listen,
     PeerConfig,
+    SpeakerConfig,
     control_socket_path,
     load_config,
 )
@@ -574,6 +576,11 @@ class PeerSession:
         }
 
 
+def _needs_restart(speaker: SpeakerConfig) -> SpeakerConfig:
+    """The [speaker] settings a reload cannot change (the drain settings it can)."""
+    return dataclasses.replace(speaker, drain_time=0.0, drain_on_sigterm=False)
+
+
 def _checks_of(config: Config) -> dict[str, tuple[str, ...]]:
     return {str(a.prefix): a.checks for a in config.announcements}
 
@@ -838,8 +845,11 @@ class Speaker:
         log.info("SIGHUP: reloading %s", path)
         try:
             new = load_config(path)
-            if new.speaker != self.config.speaker:
-                raise ConfigError(f"{path.name}: speaker: changes to [speaker] need a restart")
+            if _needs_restart(new.speaker) != _needs_restart(self.config.speaker):
+                raise ConfigError(
+                    f"{path.name}: speaker: changes to [speaker] need a restart "
+                    "(except drain_time and drain_on_sigterm)"
+                )
         except ConfigError as exc:
             log.error("config not reloaded, the running one stays: %s", exc)
             return

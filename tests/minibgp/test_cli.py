@@ -49,6 +49,7 @@ def test_check_prints_what_a_config_means(
     assert "AS 64520, router id highest local IPv4 address" in out
     assert "peer 192.168.57.10 AS 4290001234 (TCP MD5)" in out
     assert "announce 169.254.0.1/32 to every peer" in out
+    assert "drain: GRACEFUL_SHUTDOWN for 2 s, then withdraw; SIGTERM withdraws at once" in out
 
 
 def test_check_refuses_a_bad_config_naming_file_and_key(

@@ -137,6 +137,20 @@ async def test_reload_sends_only_the_difference_without_a_session_reset(duo: Duo
     assert duo.session(duo.b).connection.messages_received["OPEN"] == opens_before
 
 
+async def test_reload_takes_new_drain_settings_but_not_other_speaker_changes(
+    duo: Duo, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = duo.a_config.read_text()
+    duo.a_config.write_text(text.replace("[speaker]\n", "[speaker]\ndrain_time = 0.25\n"))
+    duo.a.reload()
+    assert duo.a.config.speaker.drain_time == 0.25
+    duo.a_config.write_text(text.replace("asn = 64520", "asn = 64521"))
+    with caplog.at_level(logging.ERROR, logger="minibgp"):
+        duo.a.reload()
+    assert "changes to [speaker] need a restart" in caplog.text
+    assert duo.a.config.speaker.asn == 64520
+
+
 async def test_a_bad_reload_keeps_the_running_config(
     duo: Duo, caplog: pytest.LogCaptureFixture
 ) -> None:
