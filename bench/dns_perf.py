@@ -34,6 +34,7 @@ DATA = HERE / "data" / "dns"
 RESULTS = HERE / "results"
 ZONE = DATA / "example.com.zone"
 CACHEABLE = DATA / "cacheable.txt"
+ECHO = "uvloop echo, no DNS (ceiling)"
 
 
 @dataclass
@@ -121,7 +122,7 @@ def machine() -> dict[str, str]:
 
 
 def start_servers(
-    workdir: Path, workers: list[int]
+    workdir: Path, workers: list[int], echo: bool
 ) -> dict[str, tuple[subprocess.Popen[bytes], int]]:
     servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     named_conf = workdir / "named.conf"
@@ -171,6 +172,17 @@ def start_servers(
             ),
             port,
         )
+    if echo:
+        port = free_port()
+        servers[ECHO] = (
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.udp_echo", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=HERE.parent,
+            ),
+            port,
+        )
     for process, port in servers.values():
         wait_for_answers(port, process)
     return servers
@@ -199,9 +211,13 @@ def table(runs: list[Run], servers: list[str]) -> str:
         )
         for server in servers:
             mine = [r for r in runs if r.mix == mix and r.server == server]
+            if not mine:
+                continue
             qps = statistics.median(r.qps for r in mine)
             latency = statistics.median(r.latency_ms for r in mine)
             ratio = "1.00 (reference)" if server == servers[0] else f"{qps / reference:.2f}"
+            if server == ECHO:
+                ratio = f"({qps / reference:.2f})"
             lines.append(f"| {mix} | {server} | {qps:,.0f} | {latency:.3f} | {ratio} |")
     return "\n".join(lines)
 
@@ -212,17 +228,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per dnsperf run")
     parser.add_argument("--clients", type=int, default=4, help="dnsperf -c")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--no-echo", action="store_true", help="leave out bench.udp_echo, the asyncio ceiling"
+    )
     args = parser.parse_args(argv)
     info = machine()
     command = "python -m bench.dns_perf " + " ".join(argv if argv is not None else sys.argv[1:])
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="dns-perf-") as tmp:
         workdir = Path(tmp)
-        servers = start_servers(workdir, args.workers)
+        servers = start_servers(workdir, args.workers, echo=not args.no_echo)
         try:
             for round_number in range(1, args.rounds + 1):
                 for mix in ("cacheable", "never repeated"):
                     for name, (_, port) in servers.items():
+                        if name == ECHO and mix != "cacheable":
+                            continue  # the echo answers any name the same
                         if mix == "cacheable":
                             queries = CACHEABLE
                         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import logging
 import os
@@ -196,6 +197,7 @@ def _run_workers(options: Options, zones: ZoneSet) -> int:
 
 async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> int:
     service = DnsService(zones, identity=options.identity, allow_transfer=options.allow_axfr)
+    gc.freeze()  # the zones live as long as the process: keep them out of every collection
     limits = TcpLimits(idle_timeout=options.tcp_idle_timeout)
     servers: list[ListeningServer] = []
     try:
@@ -228,4 +230,7 @@ def _reload(options: Options, service: DnsService) -> None:
         log.error("reload failed, still serving the old zones: %s", error)
         return
     service.replace_zones(zones)
+    gc.unfreeze()  # let the old zones go, then keep the new ones out of collections
+    gc.collect()
+    gc.freeze()
     log.warning("reloaded %d zones", len(zones))
