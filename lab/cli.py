@@ -6,6 +6,8 @@
     exec NODE -- CMD...            run CMD in NODE's namespace (the lab's `vagrant ssh NODE`)
     halt NODE / start NODE         switch a node off (daemons end, links down) and on again
     demo [--mode python|reference|both]   the seed's scenarios, narrated and checked
+    failover [--mode python|reference|both] [--json] [--png FILE] [--short] [--failure KEY]
+                                   fail server1 in each way, measure what the clients see
     capture NODE [--write F.pcap] [--count N] [--filter F]   tcpdump on the node's link
     render --node NODE --out DIR | --format json   the configs the lab and Vagrant use
 
@@ -79,6 +81,21 @@ def _parser() -> argparse.ArgumentParser:
     demo = command("demo", "run the seed's scenarios, narrated and checked")
     demo.add_argument("--mode", choices=(*MODES, "both"), default="both")
     demo.set_defaults(handler=_demo, name="demo")
+    failover = command("failover", "fail server1 in each way and measure the clients' outage")
+    failover.add_argument("--mode", choices=(*MODES, "both"), default="both")
+    failover.add_argument("--json", action="store_true", help="print the results as JSON")
+    failover.add_argument("--png", type=Path, metavar="FILE", help="draw the timeline as a PNG")
+    failover.add_argument(
+        "--short", action="store_true", help="shorter observation windows (for the tests)"
+    )
+    failover.add_argument(
+        "--failure",
+        action="append",
+        metavar="KEY",
+        help="only this failure (repeatable): drain, speaker-stopped, dns-killed, host-hung, "
+        "link-silent, link-down, halt",
+    )
+    failover.set_defaults(handler=_failover, name="failover")
     capture = command("capture", "tcpdump on a node's link (Ctrl-C to stop)")
     capture.add_argument("node")
     capture.add_argument("--write", metavar="FILE.pcap", help="write a pcap file for Wireshark")
@@ -157,6 +174,36 @@ def _demo(args: argparse.Namespace) -> int:
 
     modes = MODES if args.mode == "both" else (args.mode,)
     return 0 if run_demo(modes, name=args.name) else 1
+
+
+def _failover(args: argparse.Namespace) -> int:
+    from lab.failover import FAILURE_KEYS, FAILURES, markdown_table, results_json, run_failover
+
+    unknown = sorted(set(args.failure or []) - set(FAILURE_KEYS))
+    if unknown:
+        known = ", ".join(FAILURE_KEYS)
+        print(f"lab failover: no failure {unknown[0]!r} ({known})", file=sys.stderr)
+        return 2
+    failures = [f for f in FAILURES if not args.failure or f.key in args.failure]
+    modes = MODES if args.mode == "both" else (args.mode,)
+    progress = sys.stderr if args.json else sys.stdout
+
+    def say(text: str) -> None:
+        print(text, file=progress, flush=True)
+
+    results = run_failover(modes, failures, short=args.short, name=args.name, say=say)
+    if args.png:
+        from lab.timeline import draw_timeline
+
+        draw_timeline(results, args.png)
+        say(f"timeline written to {args.png}")
+    if args.json:
+        print(results_json(results))
+    else:
+        print()
+        print(markdown_table(results))
+    missed = [r for r in results if r.target_met() is False]
+    return 1 if missed else 0
 
 
 def _capture(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 IP = "ip"
+FIRST_VETH_INDEX = 100  # interface indexes of the veth ends: 100, 101 for the first link, ...
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -138,6 +139,7 @@ class Network:
         self.hosts: dict[str, Netns] = {}
         self.processes: list[subprocess.Popen[bytes]] = []
         self.adopted_pids: list[int] = []
+        self.links = 0
 
     def __enter__(self) -> Network:
         return self
@@ -157,10 +159,18 @@ class Network:
         return host
 
     def link(self, a: Netns, a_interface: str, b: Netns, b_interface: str) -> None:
-        """Join two hosts with a veth pair, both ends up."""
+        """Join two hosts with a veth pair, both ends up.
+
+        The two ends get different interface indexes. A veth end whose index equals its peer's
+        (as happens when each end is the first interface of a fresh namespace) has its carrier
+        changes treated as not urgent by the kernel's linkwatch, which then reports them up to
+        a second late: the routers would see a link go down only that much later.
+        """
+        index = FIRST_VETH_INDEX + 2 * self.links
+        self.links += 1
         _ip(
-            "link", "add", a_interface, "netns", a.name,
-            "type", "veth", "peer", "name", b_interface, "netns", b.name,
+            "link", "add", a_interface, "index", str(index), "netns", a.name,
+            "type", "veth", "peer", "name", b_interface, "index", str(index + 1), "netns", b.name,
         )  # fmt: skip
         a.ip("link", "set", a_interface, "up")
         b.ip("link", "set", b_interface, "up")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from lab.frr import FrrRouter
 from lab.netns import Netns, Network, end_process
-from lab.render import Mode, minidns_args, node_files, pdns_server_args
+from lab.render import MINIDNS_PIDFILE, Mode, minidns_args, node_files, pdns_server_args
 from lab.topology import Node, Topology
 
 DAEMON_START_TIMEOUT = 10.0
@@ -159,6 +159,7 @@ def _start_python_server(
         [sys.executable, "-m", "minidns", *minidns_args(topology, node, str(zone_path))],
         run_dir,
     )
+    (run_dir / MINIDNS_PIDFILE).write_text(f"{minidns.pid}\n")  # minibgp's process check
     _wait_for_dns(host, minidns, run_dir)
     minibgp = _spawn(
         host,

@@ -24,6 +24,7 @@ Mode = Literal["python", "reference"]
 MODES: tuple[Mode, ...] = ("python", "reference")
 
 ZONE_TTL = 3600
+MINIDNS_PIDFILE = "minidns.pid"  # written by whoever starts minidns: the lab, or systemd
 # The SOA of the zone: `pdnsutil create-zone example.com ns1.example.com` with the lab's
 # default-soa-content (PowerDNS's own default names a.misconfigured.dns.server.invalid).
 # Fields: MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 §3.3.13).
@@ -50,29 +51,44 @@ class NodeFiles:
 # --- FRR ---------------------------------------------------------------------------------------
 
 
-def frr_config(topology: Topology, node: Node) -> str:
+BFD_PROFILE = "fast"  # the routers' BFD profile towards their server (python mode)
+GSHUT_COMMUNITY_LIST = "graceful-shutdown"
+FROM_SERVER_ROUTE_MAP = "from-server"
+
+
+def frr_config(topology: Topology, node: Node, mode: Mode = "python") -> str:
     """frr.conf for a router, or for a server announcing the anycast /32 (reference mode).
 
     A router originates the /24s of its links; a server originates the anycast prefix, which is
     on its loopback. Both say `no bgp ebgp-requires-policy`: FRR 8.4's `traditional` defaults
     otherwise drop every eBGP route that no policy accepts (RFC 8212).
+
+    A router honours GRACEFUL_SHUTDOWN from its server (an import route-map), and in python mode
+    runs BFD to it. Blocks end with `!`, not `exit`: zebra, bgpd and bfdd all read this file, and
+    an `exit` in a node one of them does not know would end that daemon's configure mode.
     """
     if node.asn is None or node.router_id is None:
         raise ValueError(f"{node.name} does not speak BGP")
     timers = topology.bgp_timers
-    if node.role == "server":
-        networks = [str(topology.service.anycast.network)]
-    else:
+    router = node.role == "router"
+    neighbors = topology.neighbors(node.name)
+    servers = [n for n in neighbors if router and topology.node(n.node).role == "server"]
+    bfd = router and mode == "python"
+    if router:
         networks = [str(link.network) for link in topology.links_of(node.name)]
-    lines = [
-        "frr defaults traditional",
-        f"hostname {node.name}",
-        "!",
+    else:
+        networks = [str(topology.service.anycast.network)]
+    lines = ["frr defaults traditional", f"hostname {node.name}", "!"]
+    if bfd:
+        lines += _bfd_profile(topology)
+    if servers:
+        lines += _graceful_shutdown_policy()
+    lines += [
         f"router bgp {node.asn}",
         f" bgp router-id {node.router_id}",
         " no bgp ebgp-requires-policy",
     ]
-    for neighbor in topology.neighbors(node.name):
+    for neighbor in neighbors:
         kind = "iBGP" if neighbor.internal else "eBGP"
         lines += [
             f" neighbor {neighbor.address} remote-as {neighbor.asn}",
@@ -80,28 +96,78 @@ def frr_config(topology: Topology, node: Node) -> str:
             f" neighbor {neighbor.address} timers {timers.keepalive} {timers.hold}",
             f" neighbor {neighbor.address} timers connect {timers.connect_retry}",
         ]
+        if bfd and neighbor in servers:
+            lines.append(f" neighbor {neighbor.address} bfd profile {BFD_PROFILE}")
     lines.append(" address-family ipv4 unicast")
     lines += [f"  network {network}" for network in networks]
+    lines += [f"  neighbor {n.address} route-map {FROM_SERVER_ROUTE_MAP} in" for n in servers]
     lines += [" exit-address-family", "!", "line vty", "!", ""]
     return "\n".join(lines)
+
+
+def _bfd_profile(topology: Topology) -> list[str]:
+    """bfdd's profile for the sessions to the servers (RFC 5880 §6.8.1 timers, in ms)."""
+    failover = topology.failover
+    return [
+        "bfd",
+        f" profile {BFD_PROFILE}",
+        f"  transmit-interval {failover.bfd_min_tx}",
+        f"  receive-interval {failover.bfd_min_rx}",
+        f"  detect-multiplier {failover.bfd_multiplier}",
+        " !",
+        "!",
+    ]
+
+
+def _graceful_shutdown_policy() -> list[str]:
+    """RFC 8326 §4.1: a route carrying GRACEFUL_SHUTDOWN (65535:0) gets LOCAL_PREF 0 on import,
+    so that any other path wins; iBGP carries the LOCAL_PREF to the other router."""
+    return [
+        f"bgp community-list standard {GSHUT_COMMUNITY_LIST} seq 5 permit graceful-shutdown",
+        "!",
+        f"route-map {FROM_SERVER_ROUTE_MAP} permit 10",
+        f" match community {GSHUT_COMMUNITY_LIST}",
+        " set local-preference 0",
+        "!",
+        f"route-map {FROM_SERVER_ROUTE_MAP} permit 20",
+        "!",
+    ]
 
 
 # --- minibgp -----------------------------------------------------------------------------------
 
 
-def minibgp_config(topology: Topology, node: Node, control_socket: str | None = None) -> str:
-    """minibgp's TOML for a server: its AS, its router, and the anycast prefix to announce."""
+def minibgp_config(
+    topology: Topology,
+    node: Node,
+    control_socket: str | None = None,
+    minidns_pidfile: str | None = None,
+) -> str:
+    """minibgp's TOML for a server: its AS, its router, and the anycast prefix to announce.
+
+    For fast failover (docs/failover.md): BFD to the router; the prefix is announced only while
+    the local DNS server answers on the anycast address (a held-open TCP connection sees it die
+    at once) and, with `minidns_pidfile`, while its process runs; SIGTERM drains first (RFC 8326).
+    """
     if node.asn is None or node.router_id is None:
         raise ValueError(f"{node.name} does not speak BGP")
-    timers = topology.bgp_timers
+    timers, failover, service = topology.bgp_timers, topology.failover, topology.service
     lines = [
-        f"# minibgp on {node.name}: announce {topology.service.anycast.network} to its router.",
+        f"# minibgp on {node.name}: announce {service.anycast.network} to its router.",
         "[speaker]",
         f"asn = {node.asn}",
         f'router_id = "{node.router_id}"',
     ]
     if control_socket is not None:
         lines.append(f'control_socket = "{control_socket}"')
+    lines += [
+        f"drain_time = {failover.drain_time}   # RFC 8326: GRACEFUL_SHUTDOWN first, then withdraw",
+        "drain_on_sigterm = true",
+    ]
+    bfd = (
+        f"{{ min_tx = {failover.bfd_min_tx}, min_rx = {failover.bfd_min_rx}, "
+        f"multiplier = {failover.bfd_multiplier} }}"
+    )
     for neighbor in topology.neighbors(node.name):
         lines += [
             "",
@@ -111,8 +177,36 @@ def minibgp_config(topology: Topology, node: Node, control_socket: str | None = 
             f'description = "{neighbor.node}"',
             f"hold_time = {timers.hold}",
             f"connect_retry = {timers.connect_retry}",
+            f"bfd = {bfd}   # ms, ms, Detect Mult",
         ]
-    lines += ["", "[[announce]]", f'prefix = "{topology.service.anycast.network}"', ""]
+    checks = ["dns"]
+    lines += [
+        "",
+        "# The prefix is announced only while the DNS server answers on it.",
+        "[[check]]",
+        'name = "dns"',
+        'kind = "dns"',
+        f'target = "{service.address}:53"',
+        f'query = "{service.zone}. SOA"',
+        'expect_rcode = "NOERROR"',
+        "keep_open = true   # a TCP connection held open: its close fails the check at once",
+        f"interval = {failover.check_interval}",
+        f"timeout = {failover.check_timeout}",
+        "rise = 2",
+        "fall = 2",
+    ]
+    if minidns_pidfile is not None:
+        checks.append("minidns-process")
+        lines += [
+            "",
+            "[[check]]",
+            'name = "minidns-process"',
+            'kind = "process"   # its exit fails the check at once',
+            f'pidfile = "{minidns_pidfile}"',
+        ]
+    names = ", ".join(f'"{name}"' for name in checks)
+    lines += ["", "[[announce]]", f'prefix = "{service.anycast.network}"', f"checks = [{names}]"]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -204,14 +298,16 @@ def node_files(
     """
     files: dict[str, str] = {}
     if node.role == "router":
-        files["frr.conf"] = frr_config(topology, node)
+        files["frr.conf"] = frr_config(topology, node, mode)
     elif node.role == "server" and mode == "reference":
-        files["frr.conf"] = frr_config(topology, node)
+        files["frr.conf"] = frr_config(topology, node, mode)
         files["pdns.conf"] = pdns_config(topology, node, f"{run_dir}/pdns.sqlite3")
         files["pdnsutil.sh"] = _pdnsutil_script(topology, run_dir)
     elif node.role == "server":
         zone_path = f"{run_dir}/{topology.service.zone}.zone"
-        files["minibgp.toml"] = minibgp_config(topology, node, f"{run_dir}/minibgp.sock")
+        files["minibgp.toml"] = minibgp_config(
+            topology, node, f"{run_dir}/minibgp.sock", f"{run_dir}/{MINIDNS_PIDFILE}"
+        )
         files[f"{topology.service.zone}.zone"] = zone_file(topology)
         if systemd_python is not None:
             files.update(_systemd_units(topology, node, run_dir, zone_path, systemd_python))
@@ -231,7 +327,7 @@ Wants=network-online.target
 
 [Service]
 ExecStartPre=/sbin/ip addr replace {anycast} dev lo
-ExecStart={command}
+ExecStart={command}{after_start}
 Restart=on-failure
 
 [Install]
@@ -242,9 +338,14 @@ WantedBy=multi-user.target
             what=f"minidns answering for {topology.service.zone} on {anycast.ip}",
             anycast=anycast,
             command=minidns,
+            # minibgp's process health check reads the PID from here
+            after_start=f"\nExecStartPost=/bin/sh -c 'echo $MAINPID > {run_dir}/{MINIDNS_PIDFILE}'",
         ),
         "anycast-minibgp.service": unit.format(
-            what=f"minibgp announcing {anycast.network}", anycast=anycast, command=minibgp
+            what=f"minibgp announcing {anycast.network}",
+            anycast=anycast,
+            command=minibgp,
+            after_start="",
         ),
     }
 

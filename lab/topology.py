@@ -116,6 +116,18 @@ class BgpTimers:
 
 
 @dataclass(frozen=True)
+class Failover:
+    """The fast-failover settings: BFD timers (ms), drain time and health check timing (s)."""
+
+    bfd_min_tx: int
+    bfd_min_rx: int
+    bfd_multiplier: int
+    drain_time: float
+    check_interval: float
+    check_timeout: float
+
+
+@dataclass(frozen=True)
 class VagrantSettings:
     box: str
     memory: int
@@ -127,6 +139,7 @@ class Topology:
     links: list[Link]
     service: Service
     bgp_timers: BgpTimers
+    failover: Failover
     vagrant: VagrantSettings
 
     def node(self, name: str) -> Node:
@@ -213,6 +226,7 @@ def _parse(data: dict[str, Any]) -> Topology:
             records=tuple(Record(r["name"], r["type"], r["content"]) for r in service["records"]),
         ),
         bgp_timers=BgpTimers(**data["bgp_timers"]),
+        failover=_failover(data["failover"]),
         vagrant=VagrantSettings(**data["vagrant"]),
     )
     for node in nodes.values():
@@ -235,6 +249,18 @@ def _node(name: str, spec: dict[str, Any]) -> Node:
         asn=asn,
         router_id=IPv4Address(spec["router_id"]) if "router_id" in spec else None,
         routes=[Route(r["to"], IPv4Address(r["via"])) for r in spec.get("routes", [])],
+    )
+
+
+def _failover(spec: dict[str, Any]) -> Failover:
+    bfd = spec["bfd"]
+    return Failover(
+        bfd_min_tx=int(bfd["min_tx"]),
+        bfd_min_rx=int(bfd["min_rx"]),
+        bfd_multiplier=int(bfd["multiplier"]),
+        drain_time=float(spec["drain_time"]),
+        check_interval=float(spec["check_interval"]),
+        check_timeout=float(spec["check_timeout"]),
     )
 
 

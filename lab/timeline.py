@@ -1,0 +1,95 @@
+"""The timeline picture of `lab failover --png FILE`: who answered each probe query, over time.
+
+One panel per failure (rows) and mode (columns); in each, one lane per client, one mark per
+query at its send time relative to the failure (ms): which server answered it, or a red mark
+for a lost one. A dashed line marks when router1's route changed. Drawn with matplotlib's Agg
+backend (no display needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from lab.failover import HOME, FailureResult
+
+COLOURS = {"server1": "#1f77b4", "server2": "#ff7f0e"}
+LOST_COLOUR = "#d62728"
+OTHER_COLOUR = "#7f7f7f"
+BEFORE_MS = 300  # how much of the time before the failure to show
+
+
+def draw_timeline(results: Sequence[FailureResult], path: Path) -> None:
+    """Write the timeline of `results` as a PNG to `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    modes = list(dict.fromkeys(r.mode for r in results))
+    failures = list(dict.fromkeys(r.failure.key for r in results))
+    cell = {(r.mode, r.failure.key): r for r in results}
+    figure, axes = plt.subplots(
+        len(failures),
+        len(modes),
+        figsize=(6.5 * len(modes), 1.25 * len(failures) + 0.8),
+        squeeze=False,
+    )
+    clients = list(HOME)
+    for row, key in enumerate(failures):
+        for column, mode in enumerate(modes):
+            ax = axes[row][column]
+            result = cell.get((mode, key))
+            if result is None:
+                ax.set_axis_off()
+                continue
+            _panel(ax, result, clients)
+            if row == 0:
+                ax.set_title(f"{mode} mode", fontsize=10)
+            if row == len(failures) - 1:
+                ax.set_xlabel("ms since the failure was made", fontsize=8)
+    handles = [
+        Line2D([], [], marker="|", linestyle="", color=colour, markersize=8, label=f"by {s}")
+        for s, colour in COLOURS.items()
+    ]
+    handles.append(Line2D([], [], marker="|", linestyle="", color=LOST_COLOUR, markersize=8,
+                              label="lost (no answer in 100 ms)"))  # fmt: skip
+    handles.append(Line2D([], [], linestyle="--", color="black", label="router1 route changed"))
+    figure.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0.5 / (1.25 * len(failures) + 0.8), 1, 1))
+    figure.savefig(path, dpi=72)
+    plt.close(figure)
+
+
+def _panel(ax, result: FailureResult, clients: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """One failure in one mode: a lane per client."""
+    end_ms = result.window * 1000
+    for lane, client in enumerate(clients):
+        xs, colours = [], []
+        for record in result.records.get(client, []):
+            t = (record.sent - result.t0) * 1000
+            if -BEFORE_MS <= t <= end_ms:
+                xs.append(t)
+                colours.append(_colour(record.server))
+        ax.scatter(xs, [lane] * len(xs), c=colours, marker="|", s=60, linewidths=1)
+    if result.router_ms is not None:
+        ax.axvline(result.router_ms, color="black", linestyle="--", linewidth=0.8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    one = result.outcomes["client1"]
+    outage = f"{one.outage_ms:.0f} ms" if one.recovered else f"> {one.outage_ms:.0f} ms"
+    ax.set_title(
+        f"{result.failure.title}: client1 outage {outage}, {one.lost} lost",
+        fontsize=8,
+        loc="left",
+    )
+    ax.set_yticks(range(len(clients)), clients, fontsize=7)
+    ax.set_ylim(-0.6, len(clients) - 0.4)
+    ax.set_xlim(-BEFORE_MS, end_ms)
+    ax.tick_params(axis="x", labelsize=7)
+
+
+def _colour(server: str | None) -> str:
+    if server is None:
+        return LOST_COLOUR
+    return COLOURS.get(server, OTHER_COLOUR)
