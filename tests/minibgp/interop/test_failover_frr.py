@@ -315,6 +315,40 @@ def test_the_drain_command_line_prints_each_step(pair: Pair) -> None:
     wait_until(lambda: MINIBGP_ADDRESS in paths_by_peer(router), timeout=5, what="back")
 
 
+IBGP_ROUTER_CONFIG = f"""\
+frr defaults traditional
+hostname router1
+router bgp 64520
+ bgp router-id {ROUTER_ADDRESS}
+ neighbor {MINIBGP_ADDRESS} remote-as 64520
+ neighbor {MINIBGP_ADDRESS} timers 3 9
+ neighbor {MINIBGP_ADDRESS} timers connect 1
+!
+"""
+
+
+def test_an_ibgp_peer_gets_local_pref_0_with_the_community(pair: Pair) -> None:
+    """RFC 8326 §4: to an internal peer the drained route also carries LOCAL_PREF 0."""
+    pair.minibgp.config_path.write_text(
+        SPEAKER_CONFIG.format(
+            asn=64520, address=MINIBGP_ADDRESS, socket=pair.minibgp.socket,
+            router=ROUTER_ADDRESS, anycast=ANYCAST, speaker_extra="", peer_extra="",
+            announce_extra="",
+        ).replace("asn = 4290001234", "asn = 64520")
+    )  # fmt: skip
+    router = FrrRouter(pair.router_host, pair.run_dir / "frr", IBGP_ROUTER_CONFIG)
+    router.start()
+    pair.minibgp.start()
+    wait_until(lambda: MINIBGP_ADDRESS in paths_by_peer(router), timeout=30, what="our path")
+    assert paths_by_peer(router)[MINIBGP_ADDRESS]["locPrf"] == 100
+    request(pair.minibgp.socket, "drain", wait=False)
+    wait_until(lambda: paths_by_peer(router)[MINIBGP_ADDRESS].get("locPrf") == 0, timeout=5,
+               what="LOCAL_PREF 0")  # fmt: skip
+    ours = paths_by_peer(router)[MINIBGP_ADDRESS]
+    assert ours["community"]["string"] == "graceful-shutdown"
+    assert ours["aspath"]["length"] == 0  # internal: we originate an empty AS path
+
+
 # -- BFD in the speaker, against FRR's bfdd -----------------------------------------------------
 
 BFD_PEER = "bfd = { min_tx = 100, min_rx = 100, multiplier = 3 }"
