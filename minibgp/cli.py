@@ -230,7 +230,7 @@ def _drain_step_text(step: dict[str, Any]) -> str:
     if step["step"] == "graceful-shutdown":
         return (
             f"graceful shutdown: announced with GRACEFUL_SHUTDOWN (65535:0); "
-            f"withdrawing in {drain['withdraw_in']:.3g} s"
+            f"withdrawing in {drain['drain_time']:g} s"
         )
     if step["step"] == "withdrawn":
         return f"withdrawn after {elapsed}"

@@ -83,6 +83,7 @@ class Drain:
         return {
             **self.scope.to_json(),
             "phase": self.phase.value,
+            "drain_time": round(self.deadline - self.started, 3),
             "seconds_since_start": round(now - self.started, 3),
             "withdraw_in": (
                 round(max(0.0, self.deadline - now), 3)

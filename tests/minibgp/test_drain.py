@@ -40,8 +40,8 @@ def test_a_drain_announces_with_the_community_then_withdraws_at_its_time() -> No
     assert drains.apply(ROUTER1, ROUTES) == []
     assert drains.get_timer() is None
     assert drains.to_json(103.0) == [
-        {"prefixes": None, "peers": None, "phase": "withdrawn", "seconds_since_start": 3.0,
-         "withdraw_in": None}
+        {"prefixes": None, "peers": None, "phase": "withdrawn", "drain_time": 2.0,
+         "seconds_since_start": 3.0, "withdraw_in": None}
     ]  # fmt: skip
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from minibgp.bfd.packet import Diagnostic
 from minibgp.bfd.session import SessionDown as BfdSessionDown
+from minibgp.cli import main as cli_main
 from minibgp.config import AnnounceConfig, PeerConfig, load_config
 from minibgp.control import ControlError, request, request_steps
 from minibgp.fsm import State
@@ -313,6 +314,24 @@ async def test_drain_of_one_prefix_without_waiting(duo: Duo) -> None:
     )  # fmt: skip
     assert answer["step"] == "withdrawn" and answer["final"] is True
     await until(lambda: set(received(duo.b)) == {"2001:db8:53::1/128"})
+
+
+async def test_the_drain_command_prints_each_step(
+    duo: Duo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await until(lambda: len(received(duo.b)) == 2)
+    socket_path = str(duo.tmp / "a.sock")
+    argv = ["drain", "--socket", socket_path, "--time", "0.1", "--peer", B]
+    assert await asyncio.to_thread(cli_main, argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "graceful shutdown: announced with GRACEFUL_SHUTDOWN (65535:0); withdrawing in 0.1 s"
+    )
+    assert lines[1].startswith("withdrawn after 0.1")
+    assert any(line.startswith(f"Drained: every route to {B}: withdrawn") for line in lines)
+    await until(lambda: received(duo.b) == {})
+    assert await asyncio.to_thread(cli_main, ["undrain", "--socket", socket_path]) == 0
+    await until(lambda: len(received(duo.b)) == 2)
 
 
 async def test_a_bad_drain_request_gets_an_error_answer(duo: Duo) -> None:
