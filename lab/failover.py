@@ -246,7 +246,7 @@ FAILURES: tuple[Failure, ...] = (
         "halt",
         "halt server1",
         "lab halt server1 (minibgp drains, then links down)",
-        "lab halt server1 (bgpd stopped, then links down)",
+        "lab halt server1 (pdns_server, bgpd, zebra stopped, then links down)",
         None,
         make_halt,
     ),

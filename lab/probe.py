@@ -121,7 +121,8 @@ class Probe:
                 next_send = max(next_send + self.interval, now - self.interval)
             self._expire(now)
             deadline = min([next_send, *(m + self.timeout for _, _, m in self.pending.values())])
-            for _ in selector.select(max(0.0, deadline - time.monotonic())):
+            wait = min(max(0.0, deadline - time.monotonic()), self.timeout)
+            for _ in selector.select(wait):
                 self._receive()
         selector.close()
         self.sock.close()

@@ -30,11 +30,9 @@ def draw_timeline(results: Sequence[FailureResult], path: Path) -> None:
     modes = list(dict.fromkeys(r.mode for r in results))
     failures = list(dict.fromkeys(r.failure.key for r in results))
     cell = {(r.mode, r.failure.key): r for r in results}
+    height = 1.3 * len(failures) + 0.5
     figure, axes = plt.subplots(
-        len(failures),
-        len(modes),
-        figsize=(6.5 * len(modes), 1.25 * len(failures) + 0.8),
-        squeeze=False,
+        len(failures), len(modes), figsize=(6.5 * len(modes), height), squeeze=False
     )
     clients = list(HOME)
     for row, key in enumerate(failures):
@@ -45,8 +43,6 @@ def draw_timeline(results: Sequence[FailureResult], path: Path) -> None:
                 ax.set_axis_off()
                 continue
             _panel(ax, result, clients)
-            if row == 0:
-                ax.set_title(f"{mode} mode", fontsize=10)
             if row == len(failures) - 1:
                 ax.set_xlabel("ms since the failure was made", fontsize=8)
     handles = [
@@ -54,10 +50,10 @@ def draw_timeline(results: Sequence[FailureResult], path: Path) -> None:
         for s, colour in COLOURS.items()
     ]
     handles.append(Line2D([], [], marker="|", linestyle="", color=LOST_COLOUR, markersize=8,
-                              label="lost (no answer in 100 ms)"))  # fmt: skip
+                          label="lost (no answer in 100 ms)"))  # fmt: skip
     handles.append(Line2D([], [], linestyle="--", color="black", label="router1 route changed"))
-    figure.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
-    figure.tight_layout(rect=(0, 0.5 / (1.25 * len(failures) + 0.8), 1, 1))
+    figure.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.35 / height))
     figure.savefig(path, dpi=72)
     plt.close(figure)
 
@@ -79,7 +75,7 @@ def _panel(ax, result: FailureResult, clients: list[str]) -> None:  # type: igno
     one = result.outcomes["client1"]
     outage = f"{one.outage_ms:.0f} ms" if one.recovered else f"> {one.outage_ms:.0f} ms"
     ax.set_title(
-        f"{result.failure.title}: client1 outage {outage}, {one.lost} lost",
+        f"{result.mode} mode, {result.failure.title}: client1 outage {outage}, {one.lost} lost",
         fontsize=8,
         loc="left",
     )

@@ -34,11 +34,14 @@ def _records(zone) -> set[tuple[str, str, int, str]]:  # type: ignore[no-untyped
 
 
 @pytest.mark.interop
-@pytest.mark.parametrize("node", ["router1", "router2", "server1", "server2"])
-def test_frr_configs_pass_vtysh_dry_run(node: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("node", "mode"),
+    [("router1", "python"), ("router2", "reference"), ("server1", "reference"),
+     ("server2", "reference")],
+)  # fmt: skip
+def test_frr_configs_pass_vtysh_dry_run(node: str, mode: str, tmp_path: Path) -> None:
     require_programs("vtysh")
-    mode = "reference"  # the servers run FRR only in reference mode
-    files = node_files(TOPOLOGY, TOPOLOGY.node(node), mode, str(tmp_path))
+    files = node_files(TOPOLOGY, TOPOLOGY.node(node), mode, str(tmp_path))  # type: ignore[arg-type]
     [path] = [p for p in files.write(tmp_path) if p.name == "frr.conf"]
     result = subprocess.run(["vtysh", "-C", "-f", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -52,6 +55,59 @@ def test_a_router_peers_with_its_server_and_the_other_router_and_originates_its_
     assert " no bgp ebgp-requires-policy" in text  # FRR 8.4 drops eBGP routes otherwise
     networks = sorted(line.split()[1] for line in text.splitlines() if line.startswith("  network"))
     assert networks == ["192.168.58.0/24", "192.168.59.0/24", "192.168.61.0/24"]
+
+
+def test_routers_honour_graceful_shutdown_from_their_server_in_both_modes() -> None:
+    for mode in MODES:
+        text = node_files(TOPOLOGY, TOPOLOGY.node("router1"), mode, "/x").files["frr.conf"]
+        lines = text.splitlines()
+        # RFC 8326 §4.1: 65535:0 on import from the server -> LOCAL_PREF 0
+        assert (
+            "bgp community-list standard graceful-shutdown seq 5 permit graceful-shutdown" in lines
+        )
+        start = lines.index("route-map from-server permit 10")
+        assert lines[start + 1 : start + 3] == [
+            " match community graceful-shutdown",
+            " set local-preference 0",
+        ]
+        assert "route-map from-server permit 20" in lines  # everything else passes unchanged
+        assert "  neighbor 192.168.57.100 route-map from-server in" in lines
+        assert not any("route-map" in line and "192.168.59.40" in line for line in lines)  # iBGP
+
+
+def test_routers_run_bfd_to_their_server_in_python_mode_only() -> None:
+    python = node_files(TOPOLOGY, TOPOLOGY.node("router1"), "python", "/x").files["frr.conf"]
+    lines = python.splitlines()
+    start = lines.index("bfd")
+    assert lines[start : start + 7] == [
+        "bfd",
+        " profile fast",
+        "  transmit-interval 100",
+        "  receive-interval 100",
+        "  detect-multiplier 3",
+        " !",  # `!`, not `exit`: bgpd and zebra read this file too
+        "!",
+    ]
+    assert [line for line in lines if line.endswith(" bfd profile fast")] == [
+        " neighbor 192.168.57.100 bfd profile fast"
+    ]
+    reference = node_files(TOPOLOGY, TOPOLOGY.node("router1"), "reference", "/x").files["frr.conf"]
+    assert "bfd" not in reference  # the seed's servers run no BFD
+
+
+def test_minibgp_is_configured_for_fast_failover() -> None:
+    text = node_files(TOPOLOGY, TOPOLOGY.node("server1"), "python", "/run/lab").files[
+        "minibgp.toml"
+    ]
+    config = parse_config(text, Path("server1.toml"))
+    assert (config.speaker.drain_time, config.speaker.drain_on_sigterm) == (0.5, True)
+    [peer] = config.peers
+    assert peer.bfd is not None
+    [announcement] = config.announcements
+    assert announcement.checks == ("dns", "minidns-process")
+    dns, process = config.checks["dns"], config.checks["minidns-process"]
+    assert (dns.host, dns.port, dns.keep_open) == ("169.254.0.1", 53, True)  # type: ignore[union-attr]
+    assert str(process.pidfile) == "/run/lab/minidns.pid"  # type: ignore[union-attr]
 
 
 def test_a_reference_server_announces_only_the_anycast_prefix() -> None:
@@ -128,6 +184,7 @@ def test_render_command_writes_a_nodes_files_and_the_vagrant_json(tmp_path: Path
     subprocess.run(argv, check=True, capture_output=True, cwd=REPO)
     unit = (out / "anycast-minidns.service").read_text()
     assert "--listen 169.254.0.1:53" in unit and "--identity server1" in unit
+    assert f"ExecStartPost=/bin/sh -c 'echo $MAINPID > {out.resolve()}/minidns.pid'" in unit
     assert (out / "minibgp.toml").exists() and (out / "example.com.zone").exists()
     result = subprocess.run(
         [sys.executable, "-m", "lab", "render", "--format", "json"],
