@@ -428,35 +428,52 @@ def test_minibgp_drops_the_session_with_bfd_down_when_frr_goes_silent(
 
 # -- health checks on a real DNS server ---------------------------------------------------------
 
-HEALTH_CHECK = f"""
+DNS_CHECK = f"""
 [[check]]
 name = "dns"
 kind = "dns"
 target = "{ANYCAST.split("/")[0]}:53"
 query = "example.com. SOA"
-keep_open = true
+keep_open = {{keep_open}}
 interval = 0.2
 timeout = 0.2
 rise = 2
 fall = 2
 """
+PROCESS_CHECK = """
+[[check]]
+name = "process"
+kind = "process"
+pidfile = "{pidfile}"
+"""
 
 
 def start_minidns(pair: Pair) -> Any:
+    """minidns on the anycast address inside the server's namespace; its PID in a pidfile."""
     zone = pair.run_dir / "example.com.zone"
     zone.write_text(ZONE)
-    return pair.minibgp_host.popen(
+    process = pair.minibgp_host.popen(
         [sys.executable, "-m", "minidns", "--zone", f"example.com={zone}",
          "--listen", f"{ANYCAST.split('/')[0]}:53", "--identity", "server1"],
         stdout=(pair.run_dir / "minidns.log").open("ab"), stderr=-2, cwd=REPO,
     )  # fmt: skip
+    (pair.run_dir / "minidns.pid").write_text(f"{process.pid}\n")  # `ip netns exec` execs it
+    return process
 
 
-def test_the_route_follows_the_dns_server(pair: Pair, record_property: Any) -> None:
+@pytest.mark.parametrize("watch", ["keep_open", "process"])
+def test_the_route_follows_the_dns_server(pair: Pair, record_property: Any, watch: str) -> None:
     """Announced only while the local DNS server answers; a killed server is withdrawn at once
-    (the held-open TCP connection closes), a restarted one is announced after `rise` probes."""
-    write_speaker(pair.minibgp, 64520, MINIBGP_ADDRESS, announce_extra='checks = ["dns"]',
-                  more=HEALTH_CHECK)  # fmt: skip
+    — seen by the held-open TCP connection (`keep_open`) or by the pidfd of its process
+    (`process`) —, a restarted one is announced after `rise` probes."""
+    if watch == "keep_open":
+        checks, more = '["dns"]', DNS_CHECK.format(keep_open="true")
+    else:  # the periodic query alone would take fall x interval: the process watch is first
+        pidfile = pair.run_dir / "minidns.pid"
+        checks = '["dns", "process"]'
+        more = DNS_CHECK.format(keep_open="false") + PROCESS_CHECK.format(pidfile=pidfile)
+    write_speaker(pair.minibgp, 64520, MINIBGP_ADDRESS, announce_extra=f"checks = {checks}",
+                  more=more)  # fmt: skip
     router = start_router(pair)
     pair.minibgp.start()
     wait_until(lambda: frr_neighbor(router).get("bgpState") == "Established", timeout=30,
@@ -469,9 +486,9 @@ def test_the_route_follows_the_dns_server(pair: Pair, record_property: Any) -> N
 
     killed_at = time.monotonic()
     dns.kill()
-    dns.wait(timeout=5)
     gone = wait_next_hop(router, None, timeout=5)
-    report(record_property, "dns_killed_to_router_kernel_route_gone_ms", gone)
+    dns.wait(timeout=5)
+    report(record_property, f"dns_killed_to_router_kernel_route_gone_ms[{watch}]", gone)
     assert gone < 0.45  # target 150 ms
     assert "fails a check: withdrawing" in pair.minibgp.log()
     assert time.monotonic() - killed_at < 1.0
@@ -479,7 +496,7 @@ def test_the_route_follows_the_dns_server(pair: Pair, record_property: Any) -> N
     restarted_at = time.monotonic()
     dns = start_minidns(pair)
     back = wait_next_hop(router, MINIBGP_ADDRESS, timeout=10)
-    report(record_property, "dns_restarted_to_router_kernel_route_back_ms", back)
+    report(record_property, f"dns_restarted_to_router_kernel_route_back_ms[{watch}]", back)
     assert back >= 0.2  # `rise` = 2 passing probes, 0.2 s apart
     assert time.monotonic() - restarted_at < 5.0
     dns.kill()
