@@ -232,9 +232,21 @@ def render_neighbors(answer: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"Total number of neighbors {len(answer['neighbors'])}")
     for n in answer["neighbors"]:
+        if n.get("bfd"):
+            lines.append(f"{n['address']}: {_bfd_text(n['bfd'])}")
         if n.get("last_error"):
             lines.append(f"{n['address']}: last error: {n['last_error']}")
     return "\n".join(lines)
+
+
+def _bfd_text(bfd: dict[str, Any]) -> str:
+    """'BFD UP, sending every 100 ms, detection time 300 ms' (and the diagnostic, if any)."""
+    text = f"BFD {bfd['state']}, sending every {bfd['transmit_interval_ms']} ms"
+    if bfd["detection_time_ms"] is not None:
+        text += f", detection time {bfd['detection_time_ms']} ms"
+    if bfd["diagnostic"] != "NO_DIAGNOSTIC":
+        text += f" ({bfd['diagnostic']})"
+    return text
 
 
 def render_drain(drain: dict[str, Any]) -> str:

@@ -558,6 +558,7 @@ class PeerSession:
             "last_error": connection.last_error,
             "password": bool(self.config.password),
             "ttl_security": self.config.ttl_security,
+            "bfd": self.speaker.bfd_json(self.config.address),
         }
 
     def routes_json(self) -> dict[str, Any]:
@@ -680,6 +681,22 @@ class Speaker:
         with contextlib.suppress(OSError):
             self.control_path.unlink()
         log.info("stopped")
+
+    def bfd_json(self, address: IPAddress) -> dict[str, Any] | None:
+        """The BFD session to `address` as `show neighbors --json` gives it; None without BFD."""
+        if self.bfd is None:
+            return None
+        peer = next((p for p in self.bfd.peers if p.address == str(address)), None)
+        if peer is None:
+            return None
+        session = peer.session
+        detection = session.detection_time
+        return {
+            "state": session.state.name,
+            "diagnostic": session.local_diag.name,
+            "transmit_interval_ms": round(session.transmit_interval * 1000),
+            "detection_time_ms": None if detection is None else round(detection * 1000),
+        }
 
     # -- sessions --------------------------------------------------------------------------------
 

@@ -115,6 +115,15 @@ def test_no_speaker_is_a_clear_error(tmp_path: Path) -> None:
         request(tmp_path / "nothing.sock", "show neighbors")
 
 
+def test_a_bfd_session_is_shown_under_the_table() -> None:
+    neighbor = {**NEIGHBORS["neighbors"][0], "bfd": {
+        "state": "UP", "diagnostic": "NO_DIAGNOSTIC", "transmit_interval_ms": 100,
+        "detection_time_ms": 300,
+    }}  # fmt: skip
+    text = render_neighbors({**NEIGHBORS, "neighbors": [neighbor]})
+    assert "192.168.57.10: BFD UP, sending every 100 ms, detection time 300 ms" in text
+
+
 def test_each_drain_is_shown_with_its_phase() -> None:
     drains = [
         {"prefixes": ["169.254.0.1/32"], "peers": None, "phase": "graceful-shutdown",

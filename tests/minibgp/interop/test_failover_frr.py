@@ -376,6 +376,14 @@ def test_bfd_comes_up_with_frr_and_the_timers_are_negotiated(pair: Pair) -> None
     assert peer["remote-detect-multiplier"] == 3
     assert frr_neighbor(router)["bgpState"] == "Established"
     assert "BFD session Up" in pair.minibgp.log()
+    # our side of the negotiation (RFC 5880 §6.8.2, §6.8.4), once its Poll Sequence is over
+    wait_until(
+        lambda: pair.minibgp.neighbor()["bfd"]
+        == {"state": "UP", "diagnostic": "NO_DIAGNOSTIC", "transmit_interval_ms": 100,
+            "detection_time_ms": 300},
+        timeout=5,
+        what="our BFD timers",
+    )  # fmt: skip
 
 
 def test_frr_drops_a_frozen_servers_route_within_the_bfd_detection_time(
