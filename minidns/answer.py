@@ -15,7 +15,7 @@ from dnslib import CLASS, CNAME, OPCODE, QTYPE, RCODE, RR, SOA, DNSHeader, DNSLa
 
 from minidns.additional import additional_records
 from minidns.chaos import chaos_answer
-from minidns.edns import EXTENDED_RCODE_BADVERS, EdnsFormatError, QueryEdns, read_query_edns
+from minidns.edns import EXTENDED_RCODE_BADVERS, EdnsFormatError, read_query_edns
 from minidns.edns import response_opt as make_response_opt
 from minidns.wildcard import closest_encloser, source_of_synthesis
 from minidns.zone.model import NameKey, RRset, Zone, ZoneSet, name_key
@@ -281,4 +281,4 @@ def _records(rrset: RRset, owner: DNSLabel) -> list[RR]:
     return [RR(owner, rrset.rtype, CLASS.IN, rrset.ttl, rdata) for rdata in rrset.rdatas]
 
 
-__all__ = ["MAX_CHAIN", "QueryEdns", "Sections", "answer", "descend", "resolve"]
+__all__ = ["MAX_CHAIN", "Descent", "Match", "Sections", "answer", "descend", "resolve"]

@@ -116,6 +116,16 @@ class TcpConnection(asyncio.Protocol):
             if self.transport is not None:
                 self.transport.writelines(frame(response) for response in responses)
 
+    def pause_writing(self) -> None:
+        # A client that sends queries without reading the answers: stop reading its queries
+        # until the answers drain (RFC 7766 §6.2.3 lets a server apply such limits).
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.resume_reading()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.open.discard(self)
         if self._idle_timer is not None:

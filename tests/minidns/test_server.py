@@ -150,3 +150,13 @@ def test_framer_splits_a_stream_into_messages():
     stream = frame(b"one") + frame(b"") + frame(b"three")
     assert framer.feed(stream[:4]) == []
     assert framer.feed(stream[4:]) == [b"one", b"", b"three"]
+
+
+async def test_a_client_that_reads_late_gets_every_answer(server):
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    count = 2000  # about 3 MB of answers: more than the socket buffers hold
+    writer.write(b"".join(frame(query("big.example.com", qid=i)) for i in range(count)))
+    await asyncio.sleep(0.2)  # the server stops reading while its answers wait
+    ids = [int.from_bytes((await read_message(reader))[:2], "big") for _ in range(count)]
+    assert ids == list(range(count))
+    writer.close()
