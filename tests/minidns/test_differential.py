@@ -104,6 +104,8 @@ def regression_queries() -> tuple[list[Query], dict[str, str]]:
     """The queries of the pdns-regression tests, and the tests left out with the reason."""
     queries: list[Query] = []
     excluded: dict[str, str] = {}
+    if not (REGRESSION / "tests").is_dir():  # no corpus: test_the_regression_corpus... fails
+        return queries, excluded
     for test in sorted((REGRESSION / "tests").iterdir()):
         command = test / "command"
         if not command.is_file():
