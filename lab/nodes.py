@@ -2,8 +2,9 @@
 
 What runs where:
 
-    router                       FRR zebra + bgpd + bfdd (bfdd idle until a profile is configured)
-    server, python mode          minibgp (announces 169.254.0.1/32) + minidns (answers on it)
+    router                       FRR zebra + bgpd + bfdd (BFD to its server in python mode)
+    server, python mode          minibgp (announces 169.254.0.1/32 while minidns answers on it,
+                                 BFD to the router, drains on SIGTERM) + minidns
     server, reference mode       FRR zebra + bgpd (announces the /32) + PowerDNS (gsqlite3)
     client                       nothing; `lab exec client1 -- dig ...` runs tools there
 
