@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -41,7 +42,8 @@ HOME = {"client1": "server1", "client2": "server2"}  # who serves each client no
 PROBE_INTERVAL = 0.01  # seconds between queries
 PROBE_TIMEOUT = 0.1  # seconds before a query counts as lost
 SETTLE_AFTER_UP = 1.0  # seconds to let a freshly started lab settle before the first failure
-BASELINE = 0.8  # seconds of probing before the failure (the probe starts in ~0.3 s)
+BASELINE = 0.5  # seconds of probing before the failure, once both probes have their answers
+PROBE_START_TIMEOUT = 15.0  # seconds for a probe to start and get its first answer
 # Seconds of probing after the failure: python mode recovers in well under a second; reference
 # mode waits for the BGP hold timer (3 s in the lab) when a server hangs or its link goes silent.
 WINDOW: dict[tuple[Mode, bool], float] = {
@@ -313,6 +315,15 @@ class _Probes:
         self.monitor = lab.host(ROUTER).popen(["ip", "-ts", "monitor", "route"], **pipes)
         self.probes = {client: lab.host(client).popen(argv, **pipes) for client in HOME}
 
+    def wait_until_ready(self) -> None:
+        """Wait until every probe has had its first answer (it then says `ready` on stderr)."""
+        deadline = time.monotonic() + PROBE_START_TIMEOUT
+        for client, process in self.probes.items():
+            assert process.stderr is not None
+            ready, _, _ = select.select([process.stderr], [], [], deadline - time.monotonic())
+            if not ready or process.stderr.readline().strip() != b"ready":
+                raise RuntimeError(f"the probe in {client} got no answer")
+
     def stop(self) -> tuple[dict[str, list[ProbeRecord]], str]:
         """Stop everything; return each client's records and the route monitor's output."""
         records = {}
@@ -348,6 +359,7 @@ def measure(lab: Lab, failure: Failure, short: bool = False) -> FailureResult:
     probes = _Probes(lab, BASELINE + window + 30)
     undo: Undo | None = None
     try:
+        probes.wait_until_ready()
         time.sleep(BASELINE)
         t0 = time.time()
         undo = failure.make(lab)

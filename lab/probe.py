@@ -9,6 +9,7 @@ or on SIGTERM / SIGINT (it then waits out the queries still in flight), and prin
 document on stdout: `{"records": [[seq, sent, rtt, server, error], ...]}`, `sent` being the wall
 clock (`time.time()`, shared with the rest of the machine), `rtt` in seconds or null, `server`
 the NSID of a NOERROR answer or null, `error` why not ("timeout", "REFUSED", ...) or null.
+Once the first answer has come, it says `ready` on stderr.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dnslib import EDNS0, QTYPE, RCODE, DNSRecord, EDNSOption
@@ -93,7 +95,15 @@ def judge_response(data: bytes) -> tuple[int, str | None, str | None]:
 class Probe:
     """Sends the queries on a schedule and matches the answers to them."""
 
-    def __init__(self, server: str, port: int, interval: float, timeout: float) -> None:
+    def __init__(
+        self,
+        server: str,
+        port: int,
+        interval: float,
+        timeout: float,
+        on_first_answer: Callable[[], None] | None = None,
+    ) -> None:
+        self.on_first_answer = on_first_answer
         self.interval = interval
         self.timeout = timeout
         self.query = probe_query()
@@ -154,6 +164,9 @@ class Probe:
                 continue  # late (already judged lost) or not ours
             seq, wall, sent = self.pending.pop(query_id)
             self.records[seq] = ProbeRecord(seq, wall, received - sent, server, error)
+            if server is not None and self.on_first_answer is not None:
+                self.on_first_answer()
+                self.on_first_answer = None
 
     def _expire(self, now: float) -> None:
         for query_id, (seq, wall, sent) in list(self.pending.items()):
@@ -167,6 +180,10 @@ def parse_output(text: str) -> list[ProbeRecord]:
     return [ProbeRecord.from_json(item) for item in json.loads(text)["records"]]
 
 
+def _say_ready() -> None:
+    print("ready", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.probe", description=__doc__.split("\n")[0])
     parser.add_argument("--server", default="169.254.0.1")
@@ -175,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=0.1, help="seconds before one is lost")
     parser.add_argument("--duration", type=float, default=60.0, help="stop after this long")
     args = parser.parse_args(argv)
-    probe = Probe(args.server, args.port, args.interval, args.timeout)
+    probe = Probe(args.server, args.port, args.interval, args.timeout, _say_ready)
 
     def stop(signum: int, frame: object) -> None:
         probe.stopping = True

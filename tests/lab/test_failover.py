@@ -237,7 +237,10 @@ def flaky_server() -> Iterator[tuple[str, int]]:
 
 def test_the_probe_records_answers_and_losses(flaky_server: tuple[str, int]) -> None:
     host, port = flaky_server
-    made = Probe(host, port, interval=0.01, timeout=0.05).run(duration=0.2)
+    ready: list[str] = []
+    probe = Probe(host, port, interval=0.01, timeout=0.05, on_first_answer=lambda: ready.append(""))
+    made = probe.run(duration=0.2)
+    assert len(ready) == 1  # told once, at the first answer
     assert [r.seq for r in made] == list(range(len(made))) and len(made) >= 15
     assert [r.seq for r in made if not r.answered] == [5, 6, 7, 8, 9]
     assert {r.error for r in made if not r.answered} == {"timeout"}
