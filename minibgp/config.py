@@ -387,7 +387,9 @@ class _Parser:
             raise self.error(key, f"{text!r} is not a prefix ({exc})") from None
 
     def integer(self, value: object, key: str, low: int, high: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"must be an integer ({low}..{high}), not {value!r}")
+        if not low <= value <= high:
             raise self.error(key, f"must be {low}..{high}")
         return value
 
@@ -395,7 +397,7 @@ class _Parser:
 
     def typed(self, value: object, kind: type[T], key: str) -> T:
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise self.error(key, f"must be a {_KIND_NAMES.get(kind, kind.__name__)}")
+            raise self.error(key, f"must be {_KIND_NAMES.get(kind, 'a ' + kind.__name__)}")
         return value
 
     def table(self, value: object, key: str) -> dict[str, Any]:
@@ -434,4 +436,4 @@ class _Parser:
             seen.add(peer.address)
 
 
-_KIND_NAMES = {str: "string", bool: "boolean (true or false)", int: "integer"}
+_KIND_NAMES = {str: "a string", bool: "a boolean (true or false)", int: "an integer"}

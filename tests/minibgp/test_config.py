@@ -119,7 +119,16 @@ BAD_CONFIGS = [
     # (text to replace, replacement, what the error must start with after "server1.toml: ")
     (PEER, "asn = 4294967296", "peer[0].asn: must be 1..4294967295"),
     (PEER, "asn = 0", "peer[0].asn: must be 1..4294967295"),
-    ("asn = 64520", 'asn = "64520"', "speaker.asn: must be 1..4294967295"),
+    (
+        "asn = 64520",
+        'asn = "64520"',
+        "speaker.asn: must be an integer (1..4294967295), not '64520'",
+    ),
+    (
+        PEER,
+        PEER + "\nhold_time = true",
+        "peer[0].hold_time: must be an integer (0..65535), not True",
+    ),
     ("asn = 64520\n", "", "speaker.asn: missing"),
     ('"192.168.57.10"', '"192.168.57.300"', "peer[0].address: '192.168.57.300' is not an IPv4"),
     (
@@ -142,6 +151,8 @@ BAD_CONFIGS = [
     ("[speaker]", "[speaker]\ndrain_time = -1", "speaker.drain_time: must be 0..3600 seconds"),
     ("[speaker]", '[speaker]\ndrain_time = "2s"', "speaker.drain_time: must be a number"),
     ("[speaker]", "[speaker]\ndrain_on_sigterm = 1", "speaker.drain_on_sigterm: must be a"),
+    (PEER, PEER + "\ndescription = 7", "peer[0].description: must be a string"),
+    (PEER, PEER + "\npassive = 1", "peer[0].passive: must be a boolean (true or false)"),
 ]
 
 
