@@ -31,7 +31,7 @@ from minibgp.control import (
     request,
     request_steps,
 )
-from minibgp.describe import decode_hex
+from minibgp.describe import decode_hex, parse_hex
 from minibgp.router_id import default_router_id
 from minibgp.wire.context import CodecContext
 
@@ -181,6 +181,14 @@ def _check(path: Path) -> int:
 
 
 def _decode(text: str, two_octet_as: bool) -> int:
+    try:
+        octets = parse_hex(text)
+    except ValueError as exc:
+        print(f"not hexadecimal: {exc}", file=sys.stderr)
+        return 2
+    if not octets:
+        print("nothing to decode: give the message in hex", file=sys.stderr)
+        return 2
     print(decode_hex(text, CodecContext(four_octet_as=not two_octet_as)))
     return 0
 

@@ -39,6 +39,16 @@ def test_decode_explains_an_update_with_4_octet_as_numbers(
     assert "Note:" not in out and "error" not in out.lower()
 
 
+@pytest.mark.parametrize("text", ["zz", "0013 04 g", "", "  "])
+def test_decode_refuses_text_that_is_not_a_message_in_hex(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["decode", text]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(("not hexadecimal:", "nothing to decode"))
+
+
 def test_check_prints_what_a_config_means(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
