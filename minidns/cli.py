@@ -107,7 +107,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help="clients allowed to transfer zones (AXFR)",
     )
     parser.add_argument("--tcp-idle-timeout", type=float, default=10.0, metavar="SECONDS")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (debug)")
     args = parser.parse_args(argv)
     if not args.zone and not args.pdns_sqlite:
         parser.error("nothing to serve: give --zone or --pdns-sqlite")
@@ -141,13 +141,7 @@ def load_zones(options: Options) -> ZoneSet:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
-    level = (
-        logging.DEBUG
-        if options.verbose > 1
-        else logging.INFO
-        if options.verbose
-        else logging.WARNING
-    )
+    level = logging.DEBUG if options.verbose else logging.INFO
     logging.basicConfig(level=level, format="minidns[%(process)d] %(levelname)s %(message)s")
     try:
         zones = load_zones(options)
@@ -214,7 +208,7 @@ async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> 
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, _reload, options, service)
-    log.info("serving %d zones", len(zones))
+    log.info("serving %s", _zone_count(zones))
     await stop.wait()
     for server in servers:
         server.close()
@@ -233,4 +227,8 @@ def _reload(options: Options, service: DnsService) -> None:
     gc.unfreeze()  # let the old zones go, then keep the new ones out of collections
     gc.collect()
     gc.freeze()
-    log.warning("reloaded %d zones", len(zones))
+    log.info("reloaded %s", _zone_count(zones))
+
+
+def _zone_count(zones: ZoneSet) -> str:
+    return "1 zone" if len(zones) == 1 else f"{len(zones)} zones"

@@ -108,6 +108,18 @@ def test_sighup_reloads_and_keeps_old_data_on_error(tmp_path: Path):
         assert www_address(port) == "192.0.2.2"  # the old zones still serve
 
 
+def test_the_log_says_where_it_listens_and_each_reload(tmp_path: Path):
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE.format(address="192.0.2.1"))
+    port = free_port()
+    log = tmp_path / "log"
+    with running(minidns_command(port, "--zone", f"example.com={zone}"), port, log) as process:
+        assert wait_for(lambda: "serving 1 zone\n" in log.read_text())
+        assert f"INFO listening on 127.0.0.1 port {port} (UDP and TCP)" in log.read_text()
+        os.kill(process.pid, signal.SIGHUP)
+        assert wait_for(lambda: "INFO reloaded 1 zone\n" in log.read_text())
+
+
 def test_workers_share_the_port(tmp_path: Path):
     zone = tmp_path / "example.com.zone"
     zone.write_text(ZONE.format(address="192.0.2.1"))
