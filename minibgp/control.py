@@ -268,15 +268,19 @@ def render_routes(answer: dict[str, Any]) -> str:
     header = f"   {'Network':<24} {'Next Hop':<24} {'MED':>10}  Path"
     for peer in answer["peers"]:
         lines.append(
-            f"Received from {peer['address']} (AS {peer['asn']}), {len(peer['received'])} prefixes:"
+            f"Received from {peer['address']} (AS {peer['asn']}), {_count(peer['received'])}:"
         )
         lines.append(header)
         lines += [_route_line(route) for route in peer["received"]]
-        lines.append(f"Advertised to {peer['address']}, {len(peer['advertised'])} prefixes:")
+        lines.append(f"Advertised to {peer['address']}, {_count(peer['advertised'])}:")
         lines.append(header)
         lines += [_route_line(route) for route in peer["advertised"]]
         lines.append("")
     return "\n".join(lines).rstrip("\n")
+
+
+def _count(routes: list[Any]) -> str:
+    return "1 prefix" if len(routes) == 1 else f"{len(routes)} prefixes"
 
 
 _ORIGIN_CODES = {"IGP": "i", "EGP": "e", "INCOMPLETE": "?"}

@@ -60,7 +60,7 @@ def test_routes_text_lists_received_and_advertised_per_peer() -> None:
                     "advertised": [route]}]}
     )  # fmt: skip
     assert "Received from 192.168.57.10 (AS 4290001234), 0 prefixes:" in text
-    assert "Advertised to 192.168.57.10, 1 prefixes:" in text
+    assert "Advertised to 192.168.57.10, 1 prefix:" in text
     line = next(line for line in text.splitlines() if "169.254.0.1/32" in line)
     assert line.split() == [
         "169.254.0.1/32", "192.168.57.100", "50", "64520", "64520", "i", "[communities", "65000:1]"
