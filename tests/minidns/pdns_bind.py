@@ -18,6 +18,7 @@ from dnslib import QTYPE, DNSBuffer, DNSRecord
 from minidns.zone import Zone, name_key
 from minidns.zone.rdata import rdata_to_wire
 from minidns.zone.text import name_to_wire
+from tests.minidns.differential import free_port  # free for UDP and TCP: AXFR is over TCP
 
 Record = tuple[tuple[bytes, ...], int, int, bytes]
 
@@ -79,12 +80,6 @@ def axfr(port: int, zone: str) -> Counter[Record] | None:
     except ConnectionError:
         return None
     return Counter(records[:-1])
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_pdns(
