@@ -961,11 +961,23 @@ class Speaker:
     ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
         """The control socket's handler (see minibgp.control): a drain answers step by step."""
         if request["command"] == "drain":
-            error = _drain_request_error(request)
+            error = _drain_request_error(request) or self._unknown_drain_target(request)
             if error:
                 return {"error": error}
             return self._drain_steps(request)
         return self.answer(request)
+
+    def _unknown_drain_target(self, request: dict[str, Any]) -> str | None:
+        """Why a drain names a peer or prefix this speaker does not have, or None: a typo there
+        must not look like a drain that worked."""
+        for peer in request.get("peers") or ():
+            if ipaddress.ip_address(peer) not in self.sessions:
+                return f"drain: {peer} is not a configured peer"
+        announced = {announcement.prefix for announcement in self.config.announcements}
+        for prefix in request.get("prefixes") or ():
+            if ipaddress.ip_network(prefix) not in announced:
+                return f"drain: {prefix} is not announced"
+        return None
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         """The answer to one `show ...` or `undrain` request."""
@@ -973,6 +985,8 @@ class Speaker:
         peer = request.get("peer")
         if peer:
             sessions = [s for s in sessions if str(s.config.address) == str(peer)]
+            if not sessions:
+                return {"error": f"{peer} is not a configured peer"}
         if request["command"] == "undrain":
             self.undrain()
             return self._neighbors_answer(sessions)

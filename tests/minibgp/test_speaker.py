@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
@@ -338,6 +339,27 @@ async def test_a_bad_drain_request_gets_an_error_answer(duo: Duo) -> None:
     with pytest.raises(ControlError, match="prefixes"):
         await asyncio.to_thread(request, duo.tmp / "a.sock", "drain", prefixes=["bogus"])
     assert duo.a.drains.drains == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        ({"peers": ["192.0.2.99"]}, "192.0.2.99 is not a configured peer"),
+        ({"prefixes": ["10.0.0.0/8"]}, "10.0.0.0/8 is not announced"),
+    ],
+)
+async def test_a_drain_of_something_we_do_not_have_is_refused(
+    duo: Duo, arguments: dict[str, list[str]], reason: str
+) -> None:
+    """A typo in `drain --peer` or `--prefix` must not look like a drain that worked."""
+    with pytest.raises(ControlError, match=re.escape(reason)):
+        await asyncio.to_thread(request, duo.tmp / "a.sock", "drain", drain_time=0, **arguments)
+    assert duo.a.drains.drains == []
+
+
+async def test_show_for_a_peer_we_do_not_have_is_an_error(duo: Duo) -> None:
+    with pytest.raises(ControlError, match=re.escape("192.0.2.99 is not a configured peer")):
+        await asyncio.to_thread(request, duo.tmp / "a.sock", "show routes", peer="192.0.2.99")
 
 
 async def test_drain_before_stop_waits_and_a_second_stop_cuts_it_short(duo: Duo) -> None:
