@@ -43,7 +43,11 @@ class ControlError(Exception):
 
 
 async def start_control_server(path: Path, handler: Handler) -> asyncio.AbstractServer:
-    """Listen on `path` (replacing a stale socket); `handler(request)` gives each answer."""
+    """Listen on `path` (replacing a stale socket); `handler(request)` gives each answer.
+
+    Raises OSError when a running speaker already answers on `path`: taking its socket over
+    would leave it unreachable by `show`, and remove the socket for good when we stop.
+    """
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -68,6 +72,8 @@ async def start_control_server(path: Path, handler: Handler) -> asyncio.Abstract
             writer.close()
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    if _answers(path):
+        raise OSError(f"{path}: another speaker is running there (give this one a control_socket)")
     with contextlib.suppress(FileNotFoundError):
         if path.is_socket():
             path.unlink()
@@ -88,6 +94,18 @@ def _answer(line: bytes, handler: Handler) -> Answer:
     except Exception as exc:  # a bug answering must not take the speaker down
         log.exception("control request %s failed", request)
         return {"error": f"internal error: {exc}"}
+
+
+def _answers(path: Path) -> bool:
+    """Whether a process listens on the unix socket `path` (a stale one refuses)."""
+    if not path.is_socket():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 # -- the client, in `python -m minibgp show` ----------------------------------------------------

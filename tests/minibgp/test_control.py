@@ -75,6 +75,24 @@ def test_uptime_like_vtysh(seconds: float | None, text: str) -> None:
     assert format_uptime(seconds) == text
 
 
+async def test_a_socket_a_running_speaker_answers_on_is_not_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "c.sock"
+    first = await start_control_server(path, lambda req: {"who": "first"})
+    try:
+        with pytest.raises(OSError, match="another speaker is running there"):
+            await start_control_server(path, lambda req: {"who": "second"})
+        assert await asyncio.to_thread(request, path, "show neighbors") == {"who": "first"}
+    finally:
+        first.close()
+        await first.wait_closed()
+    # The first one gone (its socket file left behind, as after a crash): the next one starts.
+    second = await start_control_server(path, lambda req: {"who": "second"})
+    try:
+        assert await asyncio.to_thread(request, path, "show neighbors") == {"who": "second"}
+    finally:
+        second.close()
+
+
 async def test_a_request_gets_the_handlers_answer_and_errors_are_answers(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "c.sock"
     seen: list[dict[str, Any]] = []
