@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,11 @@ SUBCOMMANDS = ("check", "decode", "show", "drain", "undrain")
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in SUBCOMMANDS:
-        return _subcommand(args)
+        try:
+            return _subcommand(args)
+        except BrokenPipeError:  # `show routes | head`: the reader has gone, nothing is wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit flush
+            return 1
     return _run(args)
 
 

@@ -49,6 +49,19 @@ def test_decode_refuses_text_that_is_not_a_message_in_hex(
     assert captured.err.startswith(("not hexadecimal:", "nothing to decode"))
 
 
+def test_output_piped_into_a_reader_that_stops_early_is_no_traceback() -> None:
+    """`python -m minibgp show routes | head -1`, `decode ... | head`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "minibgp", "decode", UPDATE],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before minibgp writes a line
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=30) == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+
+
 def test_check_prints_what_a_config_means(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
