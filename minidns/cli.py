@@ -153,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run_workers(options, zones)
 
 
+# The signals minidns handles: SIGTERM and SIGINT stop it, SIGHUP reloads the zones.
+SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+
+
 def _run_event_loop(main_coroutine: Coroutine[Any, Any, int]) -> int:
     """Run on uvloop when it is installed, else on asyncio's own loop."""
     try:
@@ -164,6 +168,9 @@ def _run_event_loop(main_coroutine: Coroutine[Any, Any, int]) -> int:
 
 def _run_workers(options: Options, zones: ZoneSet) -> int:
     """Fork one process per worker, all on the same ports; pass signals on to them."""
+    # A signal that comes before a process's handlers are in place would end it (SIGHUP's and
+    # SIGTERM's default action): hold them until then. Each worker lets them in in `_serve`.
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     children: list[int] = []
     for _ in range(options.workers):
         pid = os.fork()
@@ -180,8 +187,9 @@ def _run_workers(options: Options, zones: ZoneSet) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signum)
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for signum in SIGNALS:
         signal.signal(signum, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
     status = 0
     for child in children:
         _, wait_status = os.waitpid(child, 0)
@@ -208,6 +216,7 @@ async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> 
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, _reload, options, service)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)  # held while a worker started
     log.info("serving %s", _zone_count(zones))
     await stop.wait()
     for server in servers:

@@ -139,6 +139,32 @@ def test_workers_share_the_port(tmp_path: Path):
         assert not Path(f"/proc/{child}").exists()
 
 
+def test_a_signal_while_the_workers_start_is_not_lost_and_kills_none(tmp_path: Path):
+    """SIGHUP (a reload) or SIGTERM that reaches a worker before its handlers are in place is
+    held until they are: it neither kills the worker nor goes unanswered."""
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE.format(address="192.0.2.1"))
+    port = free_port()
+    command = [*minidns_command(port, "--zone", f"example.com={zone}"), "--workers", "2"]
+    with open(tmp_path / "log", "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        children_file = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(children_file.read_text().split()) < 2:
+            time.sleep(0.0005)  # the workers are forked once the zones are loaded
+        os.kill(process.pid, signal.SIGHUP)  # forwarded to workers that are just starting
+        time.sleep(0.5)
+        assert process.poll() is None
+        assert wait_for(lambda: (tmp_path / "log").read_text().count("reloaded 1 zone") == 2)
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
 def test_ipv6_listen(tmp_path: Path):
     if not socket.has_ipv6 or not Path("/proc/net/if_inet6").exists():
         pytest.skip("no IPv6 on this machine")
