@@ -306,7 +306,9 @@ class _Parser:
             return Listen()
         if value is False:
             return None
-        text = self.typed(value, str, key)
+        if not isinstance(value, str):
+            raise self.error(key, 'must be true, false or a string ("ADDRESS", "ADDRESS:PORT", …)')
+        text = value
         address, port = text, BGP_PORT
         if text.startswith("["):
             inner, sep, rest = text[1:].partition("]")

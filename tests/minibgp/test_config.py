@@ -147,6 +147,7 @@ BAD_CONFIGS = [
     (PEER, PEER + f'\npassword = "{"x" * 81}"', "peer[0].password: must be 1..80 bytes"),
     (PEER, PEER + "\nttl_security = 255", "peer[0].ttl_security: must be 1..254"),
     ("[speaker]", '[speaker]\nlisten = "1.2.3.4:99999"', "speaker.listen: port '99999'"),
+    ("[speaker]", "[speaker]\nlisten = 179", "speaker.listen: must be true, false or a string"),
     ("asn = 64520", "asn = 64520 64521", "not valid TOML"),
     ("[speaker]", "[speaker]\ndrain_time = -1", "speaker.drain_time: must be 0..3600 seconds"),
     ("[speaker]", '[speaker]\ndrain_time = "2s"', "speaker.drain_time: must be a number"),
