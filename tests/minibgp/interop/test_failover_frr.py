@@ -309,7 +309,8 @@ def test_the_drain_command_line_prints_each_step(pair: Pair) -> None:
     assert lines[0].startswith("graceful shutdown: announced with GRACEFUL_SHUTDOWN (65535:0)")
     assert lines[1].startswith("withdrawn after 0.3")
     assert "Drained: every route to every peer: withdrawn" in out
-    assert MINIBGP_ADDRESS not in paths_by_peer(router)
+    # `drain` returns once the withdraw is sent; FRR takes a moment to drop the path.
+    wait_until(lambda: MINIBGP_ADDRESS not in paths_by_peer(router), timeout=2, what="withdraw")
     out = pair.minibgp.cli("undrain", "--socket", socket).stdout
     assert "Drained" not in out
     wait_until(lambda: MINIBGP_ADDRESS in paths_by_peer(router), timeout=5, what="back")
