@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -14,6 +15,7 @@ from minidns.service import DnsService
 log = logging.getLogger(__name__)
 
 LENGTH_PREFIX = 2  # RFC 1035 §4.2.2, RFC 7766 §8
+MAX_UDP_MESSAGE = 65535
 
 
 @dataclass(frozen=True)
@@ -24,29 +26,57 @@ class TcpLimits:
     max_connections: int = 256
 
 
-class UdpServer(asyncio.DatagramProtocol):
-    """One UDP socket: each datagram is a query, each answer one datagram back."""
+class UdpReceiver:
+    """One UDP socket served by a blocking receive loop in a thread of its own.
 
-    def __init__(self, service: DnsService) -> None:
+    Each datagram is a query and each answer one datagram back: one `recvfrom` and one `sendto`,
+    with no readiness polling in between. On this kind of load that is 10-20 % more queries per
+    second than an asyncio (uvloop) datagram protocol (bench/dns_perf.py). The thread only
+    calls `DnsService.answer_datagram`; TCP stays on the event loop.
+    """
+
+    def __init__(self, service: DnsService, sock: socket.socket) -> None:
         self.service = service
+        self.socket = sock
+        self._thread = threading.Thread(
+            target=self._receive_loop, name=f"udp {self.port}", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self.socket.getsockname()[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        """Wake the receive loop (Linux: shutdown() on a UDP socket does) and close the socket."""
+        with contextlib.suppress(OSError):  # ENOTCONN, yet the blocked recvfrom returns
+            self.socket.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout=1.0)
+        self.socket.close()
+
+    def _receive_loop(self) -> None:
+        receive, send = self.socket.recvfrom, self.socket.sendto
         # The hot path, bound once: a repeated query is one call into the cache.
-        self._cached_answer = service.udp_cache.lookup_bytes
-        self._sendto: Callable[[bytes, tuple[str | object, ...]], None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._sendto = cast(asyncio.DatagramTransport, transport).sendto  # uvloop's: no subclass
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        try:
-            response = self._cached_answer(data) or self.service.answer_datagram(data)
-        except Exception:  # a bug must cost one answer, never the server
-            log.exception("no answer to a UDP query from %s", addr)
-            return
-        if response is not None and self._sendto is not None:
-            self._sendto(response, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("UDP error: %s", exc)
+        cached_answer = self.service.udp_cache.lookup_bytes
+        answer = self.service.answer_datagram
+        while True:
+            try:
+                data, addr = receive(MAX_UDP_MESSAGE)
+            except OSError as error:
+                log.debug("UDP receive error: %s", error)
+                if self.socket.fileno() < 0:
+                    return
+                continue
+            if addr is None:  # shut down by close()
+                return
+            try:
+                response = cached_answer(data) or answer(data)
+                if response is not None:
+                    send(response, addr)
+            except Exception:  # a bug must cost one answer, never the server
+                log.exception("no answer to a UDP query from %s", addr)
 
 
 class MessageFramer:
@@ -149,13 +179,13 @@ class TcpConnection(asyncio.Protocol):
 class ListeningServer:
     """The sockets of one listen address, to close them."""
 
-    udp: asyncio.DatagramTransport
+    udp: UdpReceiver
     tcp: asyncio.Server
     connections: TcpConnections
 
     @property
     def port(self) -> int:
-        return int(self.udp.get_extra_info("sockname")[1])
+        return self.udp.port
 
     def close(self) -> None:
         self.udp.close()
@@ -163,6 +193,20 @@ class ListeningServer:
         for connection in list(self.connections.open):
             if connection.transport is not None:
                 connection.transport.abort()
+
+
+def udp_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A bound UDP socket; with `reuse_port`, several processes share the port (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 async def serve(
@@ -175,17 +219,18 @@ async def serve(
     """Listen for DNS over UDP and TCP on one address (port 0: the same free port for both)."""
     loop = asyncio.get_running_loop()
     connections = TcpConnections(limits or TcpLimits())
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    udp_transport, _ = await loop.create_datagram_endpoint(
-        lambda: UdpServer(service), local_addr=(host, port), family=family, reuse_port=reuse_port
-    )
-    bound_port = udp_transport.get_extra_info("sockname")[1]
-    tcp_server = await loop.create_server(
-        lambda: TcpConnection(service, connections),
-        host,
-        bound_port,
-        family=family,
-        reuse_address=True,
-        reuse_port=reuse_port,
-    )
-    return ListeningServer(udp_transport, tcp_server, connections)
+    udp = UdpReceiver(service, udp_socket(host, port, reuse_port))
+    try:
+        tcp_server = await loop.create_server(
+            lambda: TcpConnection(service, connections),
+            host,
+            udp.port,
+            family=udp.socket.family,
+            reuse_address=True,
+            reuse_port=reuse_port,
+        )
+    except OSError:
+        udp.socket.close()
+        raise
+    udp.start()
+    return ListeningServer(udp, tcp_server, connections)

@@ -1,14 +1,17 @@
 """The DNS service of one process: zones, identity, answer cache and transfer policy.
 
 Sans-I/O: it takes query bytes (and, over TCP, the client's address) and gives back response
-bytes; `minidns.server` moves them.
+bytes; `minidns.server` moves them. UDP queries are answered in a thread of their own, so a
+reload (`replace_zones`) and the storing of a UDP answer hold one lock: an answer computed from
+the old zones is never cached after the swap.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 
 from dnslib import QTYPE, DNSRecord
 
@@ -40,13 +43,15 @@ class DnsService:
         self.udp_cache = AnswerCache(cache_entries)
         self.tcp_cache = AnswerCache(cache_entries)
         self.templates = NameTemplates()  # UDP answers for names that do not exist
+        self._swap = threading.Lock()
 
     def replace_zones(self, zones: ZoneSet) -> None:
         """Serve new zones from now on; the cached answers of the old ones are dropped."""
-        self.zones = zones
-        self.udp_cache.clear()
-        self.tcp_cache.clear()
-        self.templates.clear()
+        with self._swap:
+            self.zones = zones
+            self.udp_cache.clear()
+            self.tcp_cache.clear()
+            self.templates.clear()
 
     def answer_datagram(self, wire: bytes) -> bytes | None:
         """The response to a query over UDP, or None to drop it."""
@@ -54,23 +59,26 @@ class DnsService:
         response = cache.lookup_bytes(wire)
         if response is not None:
             return response
+        zones = self.zones
         found = query_key(wire)
         if found is None:
-            return respond(self.zones, wire, tcp=False, identity=self.identity)
+            return respond(zones, wire, tcp=False, identity=self.identity)
         response = cache.lookup(wire, found)
         if response is not None:
             return response
-        response = self.templates.lookup(self.zones, wire, found)
+        response = self.templates.lookup(zones, wire, found)
         if response is not None:
             return response  # a name never asked before, probably: not worth caching
-        response = respond(self.zones, wire, tcp=False, identity=self.identity)
+        response = respond(zones, wire, tcp=False, identity=self.identity)
         if response is not None:
-            cache.store(wire, found, response)
-            self.templates.learn(self.zones, wire, found, response, self._respond_udp)
+            with self._swap:
+                if zones is self.zones:  # not reloaded meanwhile
+                    cache.store(wire, found, response)
+                    self.templates.learn(zones, wire, found, response, self._respond_udp(zones))
         return response
 
-    def _respond_udp(self, wire: bytes) -> bytes | None:
-        return respond(self.zones, wire, tcp=False, identity=self.identity)
+    def _respond_udp(self, zones: ZoneSet) -> Callable[[bytes], bytes | None]:
+        return lambda wire: respond(zones, wire, tcp=False, identity=self.identity)
 
     def answer_stream(self, wire: bytes, client: str) -> list[bytes]:
         """The responses to one query over TCP: one message, or a zone transfer's several."""

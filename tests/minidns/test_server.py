@@ -160,3 +160,39 @@ async def test_a_client_that_reads_late_gets_every_answer(server):
     ids = [int.from_bytes((await read_message(reader))[:2], "big") for _ in range(count)]
     assert ids == list(range(count))
     writer.close()
+
+
+async def test_close_ends_the_udp_thread_and_frees_the_port():
+    service = DnsService(zones_from_text(("example.com.", ZONE)), identity="server1")
+    listening = await serve(service, "127.0.0.1", 0)
+    port = listening.port
+    assert await udp_exchange(port, query("www.example.com.")) is not None
+    thread = listening.udp._thread
+    listening.close()
+    assert not thread.is_alive()
+    again = await serve(service, "127.0.0.1", port)  # the port is free again
+    again.close()
+
+
+def test_an_answer_from_zones_replaced_meanwhile_is_not_cached(monkeypatch):
+    """UDP answers come from a thread: a reload during the slow path must not leave the old
+    zones' answer in the cache."""
+    import minidns.service
+
+    old = zones_from_text(("example.com.", ZONE))
+    new = zones_from_text(("example.com.", ZONE.replace("192.0.2.1", "198.51.100.1")))
+    service = DnsService(old, identity="server1")
+    real_respond = minidns.service.respond
+
+    def respond_then_reload(zones, wire, **kwargs):  # type: ignore[no-untyped-def]
+        response = real_respond(zones, wire, **kwargs)
+        if zones is old:
+            service.replace_zones(new)  # SIGHUP arrives while the old answer is being built
+        return response
+
+    monkeypatch.setattr(minidns.service, "respond", respond_then_reload)
+    wire = query("www.example.com.")
+    first = DNSRecord.parse(service.answer_datagram(wire))
+    assert str(first.rr[0].rdata) == "192.0.2.1"
+    second = DNSRecord.parse(service.answer_datagram(wire))
+    assert str(second.rr[0].rdata) == "198.51.100.1"
