@@ -23,4 +23,7 @@ def chaos_answer(qname: DNSLabel, qtype: int, identity: str) -> tuple[int, list[
         text = VERSION
     else:
         return RCODE.REFUSED, []
-    return RCODE.NOERROR, [RR(qname, QTYPE.TXT, CLASS.CH, CHAOS_TTL, TXT(text))]
+    data = text.encode()
+    # RFC 1035 §3.3.14: a TXT is character-strings of at most 255 octets each.
+    strings = [data[i : i + 255] for i in range(0, len(data), 255)]
+    return RCODE.NOERROR, [RR(qname, QTYPE.TXT, CLASS.CH, CHAOS_TTL, TXT(strings))]

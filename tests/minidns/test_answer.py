@@ -309,6 +309,15 @@ def test_chaos_txt_returns_identity(zones, name):
     assert [(rr.rclass, str(rr.rdata)) for rr in response.rr] == [(CLASS.CH, '"server1"')]
 
 
+@pytest.mark.parametrize("identity", ["s" * 300, "serveur-é"])
+def test_chaos_txt_carries_any_identity_whole(zones, identity):
+    """An identity over 255 octets goes as several character-strings (RFC 1035 §3.3.14)."""
+    query = DNSRecord.question("id.server", "TXT", "CH")
+    response = DNSRecord.parse(respond(zones, query.pack(), identity=identity, tcp=True))
+    assert response.header.rcode == RCODE.NOERROR
+    assert b"".join(response.rr[0].rdata.data) == identity.encode()
+
+
 def test_udp_truncation_drops_all_records_and_sets_tc():
     many = "\n".join(f"big IN A 10.0.{i // 250}.{i % 250}" for i in range(60))
     zones = zones_from_text(("example.com.", EXAMPLE + many))
