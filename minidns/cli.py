@@ -113,6 +113,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         parser.error("nothing to serve: give --zone or --pdns-sqlite")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if not args.tcp_idle_timeout > 0:  # also refuses nan
+        parser.error("--tcp-idle-timeout must be more than 0 seconds")
     return Options(
         zones=args.zone,
         pdns_sqlite=args.pdns_sqlite,

@@ -49,6 +49,18 @@ def test_listen_forms():
             parse_listen(bad)
 
 
+@pytest.mark.parametrize(
+    "arguments", [["--workers", "0"], ["--tcp-idle-timeout", "0"], ["--tcp-idle-timeout", "-1"]]
+)
+def test_out_of_range_numbers_are_refused(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--zone", "a.test=/a", *arguments])
+    assert exit_info.value.code == 2
+    assert f"{arguments[0]} must be" in capsys.readouterr().err
+
+
 def test_repeatable_options():
     options = parse_args(
         ["--zone", "a.test=/a", "--zone", "b.test=/b", "--listen", "127.0.0.1:1",
