@@ -414,7 +414,7 @@ class PeerSession:
             summary = route_summary(route_json(prefix, attributes)) if attributes else ""
             log.info("%s: received %s (%s)", self.name, prefix, summary)
         for _afi, _safi, prefix in update.withdrawn_prefixes():
-            log.info("%s: withdrawn %s", self.name, prefix)
+            log.info("%s: withdrew %s", self.name, prefix)  # the peer did; ours: "withdrawing"
 
     def _trace(self, channel: _Channel, event: MessageSent | MessageReceived) -> None:
         negotiated = channel.connection.negotiated

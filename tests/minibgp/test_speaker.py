@@ -120,6 +120,18 @@ async def test_two_speakers_establish_and_exchange_routes(duo: Duo) -> None:
     assert duo.session(duo.a).candidate is None and duo.session(duo.b).candidate is None
 
 
+async def test_the_log_tells_our_withdraw_from_the_peers(
+    duo: Duo, caplog: pytest.LogCaptureFixture
+) -> None:
+    await until(lambda: len(received(duo.b)) == 2)
+    with caplog.at_level(logging.INFO, logger="minibgp"):
+        duo.rewrite_a(("169.254.0.1/32",))
+        duo.a.reload()
+        await until(lambda: set(received(duo.b)) == {"169.254.0.1/32"})
+    assert f"peer {B}: withdrawing 2001:db8:53::1/128" in caplog.text  # a sends
+    assert f"peer {A}: withdrew 2001:db8:53::1/128" in caplog.text  # b receives
+
+
 async def test_show_neighbors_over_the_control_socket(duo: Duo) -> None:
     await until(lambda: established(duo.a) and len(received(duo.a)) == 1)
     answer = await asyncio.to_thread(request, duo.tmp / "a.sock", "show neighbors")
