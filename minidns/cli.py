@@ -30,6 +30,7 @@ class Options:
     listen: list[tuple[str, int]]
     identity: str
     workers: int
+    udp_threads: int
     allow_axfr: list[IpNetwork]
     tcp_idle_timeout: float
     verbose: int
@@ -99,6 +100,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "--workers", type=int, default=1, help="processes sharing the ports with SO_REUSEPORT"
     )
     parser.add_argument(
+        "--udp-threads",
+        type=int,
+        default=2,
+        metavar="N",
+        help="threads receiving on each UDP socket (default 2)",
+    )
+    parser.add_argument(
         "--allow-axfr",
         action="append",
         type=parse_network,
@@ -113,6 +121,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         parser.error("nothing to serve: give --zone or --pdns-sqlite")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.udp_threads < 1:
+        parser.error("--udp-threads must be at least 1")
     if not args.tcp_idle_timeout > 0:  # also refuses nan
         parser.error("--tcp-idle-timeout must be more than 0 seconds")
     return Options(
@@ -121,6 +131,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         listen=args.listen or [("127.0.0.1", 53)],
         identity=args.identity,
         workers=args.workers,
+        udp_threads=args.udp_threads,
         allow_axfr=args.allow_axfr,
         tcp_idle_timeout=args.tcp_idle_timeout,
         verbose=args.verbose,
@@ -206,7 +217,10 @@ async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> 
     servers: list[ListeningServer] = []
     try:
         for host, port in options.listen:
-            servers.append(await serve(service, host, port, limits, reuse_port=reuse_port))
+            server = await serve(
+                service, host, port, limits, reuse_port=reuse_port, udp_threads=options.udp_threads
+            )
+            servers.append(server)
             log.info("listening on %s port %d (UDP and TCP)", host, servers[-1].port)
     except OSError as error:
         print(f"minidns: cannot listen: {error}", file=sys.stderr)

@@ -1,17 +1,20 @@
 """The DNS service of one process: zones, identity, answer cache and transfer policy.
 
 Sans-I/O: it takes query bytes (and, over TCP, the client's address) and gives back response
-bytes; `minidns.server` moves them. UDP queries are answered in a thread of their own, so a
-reload (`replace_zones`) and the storing of a UDP answer hold one lock: an answer computed from
-the old zones is never cached after the swap.
+bytes; `minidns.server` moves them.
+
+The zones and every answer cached from them form one `Generation`, replaced whole by a reload.
+UDP queries are answered in threads of their own: each query reads the current generation once
+and uses only it, so an answer built from the old zones can only land in the old caches, which
+nothing reads after the swap. No lock is needed.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from dnslib import QTYPE, DNSRecord
 
@@ -27,6 +30,20 @@ TRANSFER_TYPES = (QTYPE.AXFR, QTYPE.IXFR)
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Generation:
+    """The zones being served and the answers cached from them."""
+
+    zones: ZoneSet
+    udp_cache: AnswerCache
+    tcp_cache: AnswerCache
+    templates: NameTemplates  # UDP answers for names that do not exist
+
+    @classmethod
+    def of(cls, zones: ZoneSet, cache_entries: int) -> Generation:
+        return cls(zones, AnswerCache(cache_entries), AnswerCache(cache_entries), NameTemplates())
+
+
 class DnsService:
     """Answers queries from the current zones, through the cache."""
 
@@ -37,52 +54,61 @@ class DnsService:
         allow_transfer: Iterable[IpNetwork] = (),
         cache_entries: int = 100_000,
     ) -> None:
-        self.zones = zones
         self.identity = identity
         self.allow_transfer = list(allow_transfer)
-        self.udp_cache = AnswerCache(cache_entries)
-        self.tcp_cache = AnswerCache(cache_entries)
-        self.templates = NameTemplates()  # UDP answers for names that do not exist
-        self._swap = threading.Lock()
+        self.cache_entries = cache_entries
+        self.current = Generation.of(zones, cache_entries)
 
     def replace_zones(self, zones: ZoneSet) -> None:
-        """Serve new zones from now on; the cached answers of the old ones are dropped."""
-        with self._swap:
-            self.zones = zones
-            self.udp_cache.clear()
-            self.tcp_cache.clear()
-            self.templates.clear()
+        """Serve new zones from now on, with empty caches: one assignment."""
+        self.current = Generation.of(zones, self.cache_entries)
+
+    @property
+    def zones(self) -> ZoneSet:
+        return self.current.zones
+
+    @property
+    def udp_cache(self) -> AnswerCache:
+        return self.current.udp_cache
+
+    @property
+    def tcp_cache(self) -> AnswerCache:
+        return self.current.tcp_cache
+
+    @property
+    def templates(self) -> NameTemplates:
+        return self.current.templates
 
     def answer_datagram(self, wire: bytes) -> bytes | None:
         """The response to a query over UDP, or None to drop it."""
-        cache = self.udp_cache
+        now = self.current
+        cache = now.udp_cache
         response = cache.lookup_bytes(wire)
         if response is not None:
             return response
-        zones = self.zones
         found = query_key(wire)
         if found is None:
-            return respond(zones, wire, tcp=False, identity=self.identity)
+            return respond(now.zones, wire, tcp=False, identity=self.identity)
         response = cache.lookup(wire, found)
         if response is not None:
             return response
-        response = self.templates.lookup(zones, wire, found)
+        response = now.templates.lookup(now.zones, wire, found)
         if response is not None:
             return response  # a name never asked before, probably: not worth caching
-        response = respond(zones, wire, tcp=False, identity=self.identity)
+        response = respond(now.zones, wire, tcp=False, identity=self.identity)
         if response is not None:
-            with self._swap:
-                if zones is self.zones:  # not reloaded meanwhile
-                    cache.store(wire, found, response)
-                    self.templates.learn(zones, wire, found, response, self._respond_udp(zones))
-        return response
+            cache.store(wire, found, response)
 
-    def _respond_udp(self, zones: ZoneSet) -> Callable[[bytes], bytes | None]:
-        return lambda wire: respond(zones, wire, tcp=False, identity=self.identity)
+            def respond_udp(probe: bytes) -> bytes | None:
+                return respond(now.zones, probe, tcp=False, identity=self.identity)
+
+            now.templates.learn(now.zones, wire, found, response, respond_udp)
+        return response
 
     def answer_stream(self, wire: bytes, client: str) -> list[bytes]:
         """The responses to one query over TCP: one message, or a zone transfer's several."""
-        cache = self.tcp_cache
+        now = self.current
+        cache = now.tcp_cache
         response = cache.lookup_bytes(wire)
         if response is not None:
             return [response]
@@ -92,15 +118,15 @@ class DnsService:
             if qtype not in TRANSFER_TYPES:
                 response = cache.lookup(wire, found)
                 if response is None:
-                    response = respond(self.zones, wire, tcp=True, identity=self.identity)
+                    response = respond(now.zones, wire, tcp=True, identity=self.identity)
                     if response is None:
                         return []
                     cache.store(wire, found, response)
                 return [response]
         transfer_query = _transfer_query(wire)
         if transfer_query is not None:
-            return transfer(self.zones, transfer_query, self.transfer_allowed(client))
-        response = respond(self.zones, wire, tcp=True, identity=self.identity)
+            return transfer(now.zones, transfer_query, self.transfer_allowed(client))
+        response = respond(now.zones, wire, tcp=True, identity=self.identity)
         return [] if response is None else [response]
 
     def transfer_allowed(self, client: str) -> bool:

@@ -50,7 +50,13 @@ def test_listen_forms():
 
 
 @pytest.mark.parametrize(
-    "arguments", [["--workers", "0"], ["--tcp-idle-timeout", "0"], ["--tcp-idle-timeout", "-1"]]
+    "arguments",
+    [
+        ["--workers", "0"],
+        ["--udp-threads", "0"],
+        ["--tcp-idle-timeout", "0"],
+        ["--tcp-idle-timeout", "-1"],
+    ],
 )
 def test_out_of_range_numbers_are_refused(
     arguments: list[str], capsys: pytest.CaptureFixture[str]

@@ -167,15 +167,15 @@ async def test_close_ends_the_udp_thread_and_frees_the_port():
     listening = await serve(service, "127.0.0.1", 0)
     port = listening.port
     assert await udp_exchange(port, query("www.example.com.")) is not None
-    thread = listening.udp._thread
+    assert listening.udp.running()
     listening.close()
-    assert not thread.is_alive()
+    assert not listening.udp.running()
     again = await serve(service, "127.0.0.1", port)  # the port is free again
     again.close()
 
 
 def test_an_answer_from_zones_replaced_meanwhile_is_not_cached(monkeypatch):
-    """UDP answers come from a thread: a reload during the slow path must not leave the old
+    """UDP answers come from threads: a reload during the slow path must not leave the old
     zones' answer in the cache."""
     import minidns.service
 
