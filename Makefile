@@ -32,7 +32,8 @@ $(VENV)/.installed: pyproject.toml
 
 lint: venv
 	$(VENV)/bin/ruff check minibgp minidns lab tests bench
-	$(VENV)/bin/mypy minibgp minidns lab
+	$(VENV)/bin/ruff format --check minibgp minidns lab tests bench
+	$(VENV)/bin/mypy minibgp minidns lab bench
 
 unit: deps
 	$(PY) -m pytest -q -m 'not interop and not lab'

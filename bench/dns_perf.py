@@ -1,9 +1,13 @@
 """dnsperf against PowerDNS 4.7 and minidns: same zone, same machine, same run, alternating.
 
-    python -m bench.dns_perf [--rounds 3] [--duration 10] [--workers 1 2]
+    python -m bench.dns_perf [--rounds 3] [--duration 10] [--workers 1 2] [--no-pin]
 
 Both servers serve bench/data/dns/example.com.zone on 127.0.0.1 (PowerDNS with its default
-settings and the bind backend). Two query mixes: (a) cacheable, bench/data/dns/cacheable.txt
+settings and the bind backend). On a machine with two CPUs or more, every server is pinned to
+the last CPU and dnsperf to the first (taskset), so that each server, C or Python, threads or
+not, gets exactly one CPU and the load generator never competes with it; `--no-pin` lets the
+scheduler place them (then `--workers 2` makes sense). Each server first gets a 2 s warm-up
+run that is not counted. Two query mixes: (a) cacheable, bench/data/dns/cacheable.txt
 (A, MX, SOA, NS and NXDOMAIN names, repeated); (b) never repeated, random labels under the
 zone's wildcard and under NXDOMAIN names (fresh names each run). Each round runs every
 (mix, server) pair once, in turn. Prints a Markdown table (median of the rounds) and writes
@@ -69,7 +73,7 @@ def wait_for_answers(port: int, process: subprocess.Popen[bytes], timeout: float
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             udp.settimeout(0.3)
             udp.sendto(query, ("127.0.0.1", port))
@@ -92,11 +96,13 @@ def never_repeated(path: Path, count: int, tag: str) -> None:
             out.write(f"{tag}{number}{label}.{parent}.example.com A\n")
 
 
-def dnsperf(port: int, queries: Path, duration: int, clients: int) -> tuple[float, float, int]:
+def dnsperf(
+    port: int, queries: Path, duration: int, clients: int, pin: list[str]
+) -> tuple[float, float, int]:
     """(queries per second, average latency in ms, queries lost) of one dnsperf run."""
     output = subprocess.run(
-        ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(queries), "-l", str(duration),
-         "-c", str(clients), "-q", "200"],
+        [*pin, "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
+         "-l", str(duration), "-c", str(clients), "-q", "200"],
         capture_output=True, text=True, timeout=duration + 60, check=True,
     ).stdout  # fmt: skip
     qps = float(re.search(r"Queries per second:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
@@ -122,8 +128,10 @@ def machine() -> dict[str, str]:
 
 
 def start_servers(
-    workdir: Path, workers: list[int], echo: bool
+    workdir: Path, workers: list[int], echo: bool, pin: list[str]
 ) -> dict[str, tuple[subprocess.Popen[bytes], int]]:
+    """PowerDNS, minidns (once per worker count) and the echo server, each on a free port;
+    `pin` prefixes every command (taskset)."""
     servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     named_conf = workdir / "named.conf"
     named_conf.write_text(f'zone "example.com" {{ type master; file "{ZONE}"; }};\n')
@@ -132,6 +140,7 @@ def start_servers(
     servers["PowerDNS 4.7"] = (
         subprocess.Popen(
             [
+                *pin,
                 "pdns_server",
                 "--no-config",
                 "--daemon=no",
@@ -154,6 +163,7 @@ def start_servers(
         servers[name] = (
             subprocess.Popen(
                 [
+                    *pin,
                     sys.executable,
                     "-m",
                     "minidns",
@@ -176,7 +186,7 @@ def start_servers(
         port = free_port()
         servers[ECHO] = (
             subprocess.Popen(
-                [sys.executable, "-m", "bench.udp_echo", str(port)],
+                [*pin, sys.executable, "-m", "bench.udp_echo", str(port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 cwd=HERE.parent,
@@ -227,18 +237,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds per dnsperf run")
     parser.add_argument("--clients", type=int, default=4, help="dnsperf -c")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=None, help="default: 1 (2 too with --no-pin)"
+    )
+    parser.add_argument("--no-pin", action="store_true", help="no CPU pinning (see above)")
     parser.add_argument(
         "--no-echo", action="store_true", help="leave out bench.udp_echo, the asyncio ceiling"
     )
     args = parser.parse_args(argv)
+    cpus = sorted(os.sched_getaffinity(0))
+    pinned = not args.no_pin and len(cpus) >= 2
+    server_pin = ["taskset", "-c", str(cpus[-1])] if pinned else []
+    load_pin = ["taskset", "-c", str(cpus[0])] if pinned else []
+    workers = args.workers or ([1] if pinned else [1, 2])
     info = machine()
+    info["pinning"] = f"servers on CPU {cpus[-1]}, dnsperf on CPU {cpus[0]}" if pinned else "none"
     command = "python -m bench.dns_perf " + " ".join(argv if argv is not None else sys.argv[1:])
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="dns-perf-") as tmp:
         workdir = Path(tmp)
-        servers = start_servers(workdir, args.workers, echo=not args.no_echo)
+        servers = start_servers(workdir, workers, echo=not args.no_echo, pin=server_pin)
         try:
+            for _, port in servers.values():  # warm-up, not counted
+                dnsperf(port, CACHEABLE, 2, args.clients, load_pin)
             for round_number in range(1, args.rounds + 1):
                 for mix in ("cacheable", "never repeated"):
                     for name, (_, port) in servers.items():
@@ -249,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
                         else:
                             queries = workdir / "fresh.txt"
                             never_repeated(queries, 1_500_000, f"r{round_number}{len(runs)}x")
-                        qps, latency, lost = dnsperf(port, queries, args.duration, args.clients)
+                        qps, latency, lost = dnsperf(
+                            port, queries, args.duration, args.clients, load_pin
+                        )
                         runs.append(Run(mix, name, round_number, qps, latency, lost))
                         print(f"round {round_number} {mix:15} {name:22} {qps:10,.0f} q/s "
                               f"{latency:.3f} ms lost {lost}", file=sys.stderr)  # fmt: skip
@@ -257,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             stop_servers(servers)
     names = list(servers)
     print(f"Machine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}, "
-          f"load average at start {info['load_average_at_start']}")  # fmt: skip
+          f"load average at start {info['load_average_at_start']}; "
+          f"pinning: {info['pinning']}")  # fmt: skip
     print(f"Command: `{command.strip()}` ({args.rounds} rounds of {args.duration} s each)\n")
     print(table(runs, names))
     RESULTS.mkdir(exist_ok=True)
