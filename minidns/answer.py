@@ -36,7 +36,8 @@ class Sections:
     answer: list[RR] = field(default_factory=list)
     authority: list[RR] = field(default_factory=list)
     additional: list[RR] = field(default_factory=list)
-    # Records whose targets get additional processing, with the zone they came from.
+    # Records whose targets get additional processing (NS, MX, SRV, SVCB: RFC 1034 §4.3.2
+    # step 6), with the zone they came from; `additional.additional_records` fills them in.
     needs_additional: list[tuple[Zone, list[RR]]] = field(default_factory=list)
 
 
@@ -51,6 +52,8 @@ class Match(Enum):
 
 @dataclass(frozen=True)
 class Descent:
+    """Where `descend` stopped, and the name it stopped at."""
+
     match: Match
     key: NameKey  # the name itself, the cut, the DNAME owner, or the closest encloser
 
