@@ -127,10 +127,22 @@ def machine() -> dict[str, str]:
     }
 
 
+def minidns_variants(workers: list[int], single: bool) -> dict[str, list[str]]:
+    """The minidns command lines to measure, by name: one per worker count, and with
+    `single` one more that moves one UDP datagram per system call (`--udp-batch 1`)."""
+    variants = {
+        "minidns" if count == 1 else f"minidns --workers {count}": ["--workers", str(count)]
+        for count in workers
+    }
+    if single:
+        variants["minidns --udp-batch 1"] = ["--udp-batch", "1"]
+    return variants
+
+
 def start_servers(
-    workdir: Path, workers: list[int], echo: bool, pin: list[str]
+    workdir: Path, variants: dict[str, list[str]], echo: bool, pin: list[str]
 ) -> dict[str, tuple[subprocess.Popen[bytes], int]]:
-    """PowerDNS, minidns (once per worker count) and the echo server, each on a free port;
+    """PowerDNS, minidns (once per variant) and the echo server, each on a free port;
     `pin` prefixes every command (taskset)."""
     servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     named_conf = workdir / "named.conf"
@@ -157,9 +169,8 @@ def start_servers(
         ),
         port,
     )
-    for count in workers:
+    for name, options in variants.items():
         port = free_port()
-        name = "minidns" if count == 1 else f"minidns --workers {count}"
         servers[name] = (
             subprocess.Popen(
                 [
@@ -173,8 +184,7 @@ def start_servers(
                     f"127.0.0.1:{port}",
                     "--identity",
                     "bench",
-                    "--workers",
-                    str(count),
+                    *options,
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -244,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-echo", action="store_true", help="leave out bench.udp_echo, the asyncio ceiling"
     )
+    parser.add_argument(
+        "--no-single",
+        action="store_true",
+        help="leave out minidns --udp-batch 1 (one datagram per system call)",
+    )
     args = parser.parse_args(argv)
     cpus = sorted(os.sched_getaffinity(0))
     pinned = not args.no_pin and len(cpus) >= 2
@@ -256,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="dns-perf-") as tmp:
         workdir = Path(tmp)
-        servers = start_servers(workdir, workers, echo=not args.no_echo, pin=server_pin)
+        variants = minidns_variants(workers, single=not args.no_single)
+        servers = start_servers(workdir, variants, echo=not args.no_echo, pin=server_pin)
         try:
             for _, port in servers.values():  # warm-up, not counted
                 dnsperf(port, CACHEABLE, 2, args.clients, load_pin)

@@ -17,6 +17,7 @@ from typing import Any
 
 from minidns.server import ListeningServer, TcpLimits, serve
 from minidns.service import DnsService, IpNetwork
+from minidns.udp import DEFAULT_BATCH, MAX_BATCH
 from minidns.zone.errors import ZoneError
 from minidns.zone.model import ZoneSet
 
@@ -31,6 +32,7 @@ class Options:
     identity: str
     workers: int
     udp_threads: int
+    udp_batch: int
     allow_axfr: list[IpNetwork]
     tcp_idle_timeout: float
     verbose: int
@@ -107,6 +109,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help="threads receiving on each UDP socket (default 2)",
     )
     parser.add_argument(
+        "--udp-batch",
+        type=int,
+        default=DEFAULT_BATCH,
+        metavar="N",
+        help=f"UDP datagrams moved per system call (default {DEFAULT_BATCH}; 1: one at a time)",
+    )
+    parser.add_argument(
         "--allow-axfr",
         action="append",
         type=parse_network,
@@ -123,6 +132,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         parser.error("--workers must be at least 1")
     if args.udp_threads < 1:
         parser.error("--udp-threads must be at least 1")
+    if not 1 <= args.udp_batch <= MAX_BATCH:
+        parser.error(f"--udp-batch must be 1 to {MAX_BATCH}")
     if not args.tcp_idle_timeout > 0:  # also refuses nan
         parser.error("--tcp-idle-timeout must be more than 0 seconds")
     return Options(
@@ -132,6 +143,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         identity=args.identity,
         workers=args.workers,
         udp_threads=args.udp_threads,
+        udp_batch=args.udp_batch,
         allow_axfr=args.allow_axfr,
         tcp_idle_timeout=args.tcp_idle_timeout,
         verbose=args.verbose,
@@ -218,10 +230,21 @@ async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> 
     try:
         for host, port in options.listen:
             server = await serve(
-                service, host, port, limits, reuse_port=reuse_port, udp_threads=options.udp_threads
+                service,
+                host,
+                port,
+                limits,
+                reuse_port=reuse_port,
+                udp_threads=options.udp_threads,
+                udp_batch=options.udp_batch,
             )
             servers.append(server)
-            log.info("listening on %s port %d (UDP and TCP)", host, servers[-1].port)
+            log.info(
+                "listening on %s port %d (UDP and TCP), UDP datagrams per system call: %d",
+                host,
+                server.port,
+                server.udp.batch,
+            )
     except OSError as error:
         print(f"minidns: cannot listen: {error}", file=sys.stderr)
         for server in servers:

@@ -1,21 +1,19 @@
-"""The asyncio shell: UDP and TCP sockets that move bytes to and from a DnsService."""
+"""The shell around a DnsService: its UDP socket (minidns.udp) and TCP on the event loop."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
-import threading
 from dataclasses import dataclass, field
 from typing import cast
 
 from minidns.service import DnsService
+from minidns.udp import DEFAULT_BATCH, UdpReceiver
 
 log = logging.getLogger(__name__)
 
 LENGTH_PREFIX = 2  # RFC 1035 §4.2.2, RFC 7766 §8
-MAX_UDP_MESSAGE = 65535
 
 
 @dataclass(frozen=True)
@@ -24,65 +22,6 @@ class TcpLimits:
 
     idle_timeout: float = 10.0
     max_connections: int = 256
-
-
-class UdpReceiver:
-    """One UDP socket served by blocking receive loops, each in a thread of its own.
-
-    Each datagram is a query and each answer one datagram back: one `recvfrom` and one `sendto`,
-    with no readiness polling in between. Both calls release the GIL, so two threads on one
-    socket overlap their system calls. Measured with dnsperf on this 2-CPU machine, in the same
-    run: one thread 10-20 % more queries per second than a uvloop datagram protocol, two threads
-    5-15 % more again, four threads less (bench/dns_perf.py). The threads only call
-    `DnsService.answer_datagram`; TCP stays on the event loop.
-    """
-
-    def __init__(self, service: DnsService, sock: socket.socket, threads: int = 2) -> None:
-        self.service = service
-        self.socket = sock
-        self._threads = [
-            threading.Thread(target=self._receive_loop, name=f"udp {self.port}", daemon=True)
-            for _ in range(threads)
-        ]
-
-    @property
-    def port(self) -> int:
-        return int(self.socket.getsockname()[1])
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def close(self) -> None:
-        """Wake the receive loops (Linux: shutdown() on a UDP socket does) and close the socket."""
-        with contextlib.suppress(OSError):  # ENOTCONN, yet every blocked recvfrom returns
-            self.socket.shutdown(socket.SHUT_RDWR)
-        for thread in self._threads:
-            thread.join(timeout=1.0)
-        self.socket.close()
-
-    def running(self) -> bool:
-        return any(thread.is_alive() for thread in self._threads)
-
-    def _receive_loop(self) -> None:
-        receive, send = self.socket.recvfrom, self.socket.sendto
-        answer = self.service.answer_datagram
-        while True:
-            try:
-                data, addr = receive(MAX_UDP_MESSAGE)
-            except OSError as error:
-                log.debug("UDP receive error: %s", error)
-                if self.socket.fileno() < 0:
-                    return
-                continue
-            if addr is None:  # shut down by close()
-                return
-            try:
-                response = answer(data)
-                if response is not None:
-                    send(response, addr)
-            except Exception:  # a bug must cost one answer, never the server
-                log.exception("no answer to a UDP query from %s", addr)
 
 
 class MessageFramer:
@@ -222,11 +161,12 @@ async def serve(
     limits: TcpLimits | None = None,
     reuse_port: bool = False,
     udp_threads: int = 2,
+    udp_batch: int = DEFAULT_BATCH,
 ) -> ListeningServer:
     """Listen for DNS over UDP and TCP on one address (port 0: the same free port for both)."""
     loop = asyncio.get_running_loop()
     connections = TcpConnections(limits or TcpLimits())
-    udp = UdpReceiver(service, udp_socket(host, port, reuse_port), udp_threads)
+    udp = UdpReceiver(service, udp_socket(host, port, reuse_port), udp_threads, udp_batch)
     try:
         tcp_server = await loop.create_server(
             lambda: TcpConnection(service, connections),

@@ -54,6 +54,8 @@ def test_listen_forms():
     [
         ["--workers", "0"],
         ["--udp-threads", "0"],
+        ["--udp-batch", "0"],
+        ["--udp-batch", "1025"],
         ["--tcp-idle-timeout", "0"],
         ["--tcp-idle-timeout", "-1"],
     ],
@@ -76,6 +78,8 @@ def test_repeatable_options():
     assert options.zones == [("a.test", "/a"), ("b.test", "/b")]
     assert options.listen == [("127.0.0.1", 1), ("::1", 2)]
     assert options.identity == "s1" and options.tcp_idle_timeout == 2.5
+    assert options.udp_batch == 64
+    assert parse_args(["--zone", "a.test=/a", "--udp-batch", "1"]).udp_batch == 1
 
 
 def test_a_bad_zone_stops_the_start_with_file_and_line(tmp_path: Path):
@@ -134,6 +138,7 @@ def test_the_log_says_where_it_listens_and_each_reload(tmp_path: Path):
     with running(minidns_command(port, "--zone", f"example.com={zone}"), port, log) as process:
         assert wait_for(lambda: "serving 1 zone\n" in log.read_text())
         assert f"INFO listening on 127.0.0.1 port {port} (UDP and TCP)" in log.read_text()
+        assert "UDP datagrams per system call: 64" in log.read_text()
         os.kill(process.pid, signal.SIGHUP)
         assert wait_for(lambda: "INFO reloaded 1 zone\n" in log.read_text())
 

@@ -1,4 +1,7 @@
-"""The UDP and TCP servers over real sockets on 127.0.0.1 (ephemeral ports)."""
+"""The UDP and TCP servers over real sockets on 127.0.0.1 (ephemeral ports).
+
+Every UDP test runs twice: one datagram per system call, and in batches (minidns._udpbatch).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from dnslib import QTYPE, RCODE, DNSRecord
 
 from minidns.server import MessageFramer, TcpLimits, frame, serve
 from minidns.service import DnsService
+from minidns.udp import DEFAULT_BATCH, batching_available
+from tests.conftest import require
 from tests.minidns.zonetext import zones_from_text
 
 MANY = "\n".join(f"big IN A 10.0.{i // 250}.{i % 250}" for i in range(100))
@@ -22,11 +27,20 @@ www  IN A   192.0.2.1
 """
 
 
+@pytest.fixture(params=[1, DEFAULT_BATCH], ids=["one-per-call", "batched"])
+def udp_batch(request: pytest.FixtureRequest) -> int:
+    batch = int(request.param)
+    if batch > 1:
+        require(batching_available(), "minidns._udpbatch is not built (make venv builds it)")
+    return batch
+
+
 @pytest.fixture
-async def server():
+async def server(udp_batch):
     service = DnsService(zones_from_text(("example.com.", ZONE)), identity="server1")
     limits = TcpLimits(idle_timeout=0.3, max_connections=4)
-    listening = await serve(service, "127.0.0.1", 0, limits)
+    listening = await serve(service, "127.0.0.1", 0, limits, udp_batch=udp_batch)
+    assert listening.udp.batch == udp_batch
     yield listening
     listening.close()
 
@@ -162,9 +176,9 @@ async def test_a_client_that_reads_late_gets_every_answer(server):
     writer.close()
 
 
-async def test_close_ends_the_udp_thread_and_frees_the_port():
+async def test_close_ends_the_udp_thread_and_frees_the_port(udp_batch):
     service = DnsService(zones_from_text(("example.com.", ZONE)), identity="server1")
-    listening = await serve(service, "127.0.0.1", 0)
+    listening = await serve(service, "127.0.0.1", 0, udp_batch=udp_batch)
     port = listening.port
     assert await udp_exchange(port, query("www.example.com.")) is not None
     assert listening.udp.running()

@@ -1,0 +1,9 @@
+# Types of the optional C extension minidns/_udpbatch.c.
+
+MAX_DATAGRAM: int
+
+class Receiver:
+    def __init__(self, fd: int, count: int = 64) -> None: ...
+    def receive(self) -> list[tuple[bytes, bytes]]: ...
+
+def send(fd: int, datagrams: list[tuple[bytes, bytes]], /) -> int: ...
