@@ -24,7 +24,7 @@ apt:
 	fi
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml minidns/_udpbatch.c
+$(VENV)/.installed: pyproject.toml setup.py minidns/_udpbatch.c
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
