@@ -88,6 +88,29 @@ static void Receiver_dealloc(Receiver *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* The first `received` datagrams of the buffers as a list of (payload, address) bytes. */
+static PyObject *Receiver_collect(Receiver *self, int received)
+{
+    PyObject *datagrams = PyList_New(0);
+    if (datagrams == NULL)
+        return NULL;
+    for (int i = 0; i < received; i++) {
+        struct msghdr *header = &self->messages[i].msg_hdr;
+        if (header->msg_namelen == 0)
+            continue; /* no sender: the wake-up of shutdown(), not a datagram */
+        PyObject *datagram = Py_BuildValue(
+            "(y#y#)", (char *)self->vectors[i].iov_base, (Py_ssize_t)self->messages[i].msg_len,
+            (char *)header->msg_name, (Py_ssize_t)header->msg_namelen);
+        if (datagram == NULL || PyList_Append(datagrams, datagram) < 0) {
+            Py_XDECREF(datagram);
+            Py_DECREF(datagrams);
+            return NULL;
+        }
+        Py_DECREF(datagram);
+    }
+    return datagrams;
+}
+
 static PyObject *Receiver_receive(Receiver *self, PyObject *Py_UNUSED(ignored))
 {
     if (self->messages == NULL) {
@@ -116,27 +139,12 @@ static PyObject *Receiver_receive(Receiver *self, PyObject *Py_UNUSED(ignored))
         received = recvmmsg(self->fd, self->messages, self->count, MSG_WAITFORONE, NULL);
         Py_END_ALLOW_THREADS
     } while (received < 0 && errno == EINTR && PyErr_CheckSignals() == 0);
-    self->busy = 0;
+    PyObject *datagrams = NULL;
     if (received < 0)
-        return PyErr_Occurred() ? NULL : PyErr_SetFromErrno(PyExc_OSError);
-
-    PyObject *datagrams = PyList_New(0);
-    if (datagrams == NULL)
-        return NULL;
-    for (int i = 0; i < received; i++) {
-        struct msghdr *header = &self->messages[i].msg_hdr;
-        if (header->msg_namelen == 0)
-            continue; /* no sender: the wake-up of shutdown(), not a datagram */
-        PyObject *datagram = Py_BuildValue(
-            "(y#y#)", (char *)self->vectors[i].iov_base, (Py_ssize_t)self->messages[i].msg_len,
-            (char *)header->msg_name, (Py_ssize_t)header->msg_namelen);
-        if (datagram == NULL || PyList_Append(datagrams, datagram) < 0) {
-            Py_XDECREF(datagram);
-            Py_DECREF(datagrams);
-            return NULL;
-        }
-        Py_DECREF(datagram);
-    }
+        datagrams = PyErr_Occurred() ? NULL : PyErr_SetFromErrno(PyExc_OSError);
+    else
+        datagrams = Receiver_collect(self, received);
+    self->busy = 0; /* only now: making the bytes objects may run other threads (a GC) */
     return datagrams;
 }
 

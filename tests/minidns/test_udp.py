@@ -129,7 +129,9 @@ def test_bad_arguments_are_errors_not_crashes(udpbatch, sockets):
         udpbatch.send(-1, [(b"x", bytes(16))])
 
 
-def test_shutdown_wakes_a_blocked_receive_with_an_empty_list(udpbatch, sockets):
+def test_shutdown_wakes_a_blocked_receive_with_an_empty_list_and_a_receiver_is_not_shared(
+    udpbatch, sockets
+):
     server = sockets()
     server.settimeout(None)  # blocking, as minidns's own sockets are
     results: list[object] = []
@@ -138,6 +140,8 @@ def test_shutdown_wakes_a_blocked_receive_with_an_empty_list(udpbatch, sockets):
     thread.start()
     thread.join(timeout=0.2)
     assert thread.is_alive()  # blocked in recvmmsg, without the GIL: this test still runs
+    with pytest.raises(RuntimeError, match="one per thread"):
+        receiver.receive()  # its buffers are the kernel's until the other call returns
     with contextlib.suppress(OSError):  # ENOTCONN, yet the blocked receive returns
         server.shutdown(socket.SHUT_RDWR)
     thread.join(timeout=2.0)
@@ -205,3 +209,25 @@ def test_a_batch_size_out_of_range_is_refused():
 
 def test_sockaddr_text_of_something_else_is_hex():
     assert sockaddr_text(b"\x01\x00abc") == "0100616263"
+
+
+@pytest.mark.parametrize("batch", [1, DEFAULT_BATCH], ids=["one-per-call", "batched"])
+def test_two_threads_on_one_socket_answer_every_query_of_a_burst_once(batch, sockets):
+    if batch > 1:
+        require(batching_available(), "minidns._udpbatch is not built")
+    udp = receiver(batch, threads=2)
+    client = sockets()
+    try:
+        udp.start()
+        answered: list[int] = []
+        for burst in range(5):
+            ids = range(burst * 100, burst * 100 + 100)
+            for qid in ids:
+                client.sendto(query("www.example.com", qid), udp.socket.getsockname())
+            for _ in ids:
+                response = DNSRecord.parse(client.recv(512))
+                assert str(response.rr[0].rdata) == "192.0.2.1"
+                answered.append(response.header.id)
+        assert sorted(answered) == list(range(500))
+    finally:
+        udp.close()
