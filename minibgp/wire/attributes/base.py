@@ -148,3 +148,26 @@ class PathAttribute(ABC):
         if len(value) not in allowed:
             expected = " or ".join(str(n) for n in allowed)
             raise cls.malformed(f"length {len(value)}, expected {expected}")
+
+
+class FourOctetValue(PathAttribute):
+    """An attribute whose value is one 4-octet unsigned integer (MULTI_EXIT_DISC, LOCAL_PREF).
+
+    Subclasses are frozen dataclasses with the one field `value: int`.
+    """
+
+    value: int
+
+    def pack_value(self, ctx: CodecContext) -> bytes:
+        return self.value.to_bytes(4, "big")
+
+    @classmethod
+    def unpack_value(cls, value: bytes, ctx: CodecContext) -> Self:
+        cls.check_length(value, 4)
+        return cls(int.from_bytes(value, "big"))  # type: ignore[call-arg]
+
+    def describe(self) -> str:
+        return str(self.value)
+
+    def to_json(self) -> object:
+        return self.value

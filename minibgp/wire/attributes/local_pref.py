@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import ClassVar
 
 from minibgp.errors import ErrorAction
-from minibgp.wire.attributes.base import WELL_KNOWN, AttributeType, PathAttribute
-from minibgp.wire.context import CodecContext
+from minibgp.wire.attributes.base import WELL_KNOWN, AttributeType, FourOctetValue
 
 
 @dataclass(frozen=True)
-class LocalPref(PathAttribute):
+class LocalPref(FourOctetValue):
     """Well-known (between internal peers): the degree of preference, higher is preferred."""
 
     value: int
@@ -20,17 +19,3 @@ class LocalPref(PathAttribute):
     flags: ClassVar[int] = WELL_KNOWN
     rfc: ClassVar[str] = "RFC 4271 §5.1.5"
     malformed_action: ClassVar[ErrorAction] = ErrorAction.TREAT_AS_WITHDRAW  # RFC 7606 §7.5
-
-    def pack_value(self, ctx: CodecContext) -> bytes:
-        return self.value.to_bytes(4, "big")
-
-    @classmethod
-    def unpack_value(cls, value: bytes, ctx: CodecContext) -> Self:
-        cls.check_length(value, 4)
-        return cls(int.from_bytes(value, "big"))
-
-    def describe(self) -> str:
-        return str(self.value)
-
-    def to_json(self) -> object:
-        return self.value
