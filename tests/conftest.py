@@ -14,6 +14,15 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# Prepended to every lab name and namespace prefix the tests make, so that two checkouts can run
+# their lab and interop tests on one machine at the same time without tearing down each other's.
+TEST_TAG = os.environ.get("ABDT_TEST_TAG", "")
+
+
+def tagged(name: str) -> str:
+    """`name` for a lab or namespace prefix of the tests, with this run's tag."""
+    return TEST_TAG + name
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip the test when `condition` is false; in CI, fail it instead."""

@@ -9,7 +9,7 @@ from lab.demo import run_demo, trim_bgp_view
 from lab.lab import Lab
 from lab.netns import list_namespaces
 from lab.topology import load
-from tests.conftest import require_programs, require_root
+from tests.conftest import require_programs, require_root, tagged
 
 FRR_VIEW = """\
 BGP routing table entry for 169.254.0.1/32, version 3
@@ -46,7 +46,7 @@ def test_demo_passes_every_check(mode: str) -> None:
     require_programs("/usr/lib/frr/bgpd", "vtysh", "dig", "ping", "tcpdump")
     if mode == "reference":
         require_programs("pdns_server", "pdnsutil", "sqlite3")
-    name = f"tdemo{mode[:3]}"
+    name = tagged(f"tdemo{mode[:3]}")
     lines: list[str] = []
     try:
         passed = run_demo([mode], name=name, write=lines.append)  # type: ignore[list-item]

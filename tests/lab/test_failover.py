@@ -32,7 +32,7 @@ from lab.failover import (
 from lab.lab import Lab
 from lab.outage import ClientOutcome, client_outcome, first_change_ms, route_changes
 from lab.probe import NSID, Probe, ProbeRecord, judge_response, probe_query
-from tests.conftest import require_programs, require_root
+from tests.conftest import require_programs, require_root, tagged
 from tests.lab.test_lab_up_down import assert_nothing_left
 
 REPO = Path(__file__).resolve().parents[2]
@@ -265,7 +265,7 @@ LOOSE = 3  # times the targets: never flaky on a loaded machine, still far below
 @pytest.mark.lab
 def test_every_failure_in_python_mode_within_three_times_the_targets() -> None:
     _require_lab("python")
-    lab = Lab("tfailpy")
+    lab = Lab(tagged("tfailpy"))
     lab.down()
     try:
         results = run_failover(["python"], FAILURES, short=True, name=lab.name, say=lambda _: None)
@@ -291,7 +291,7 @@ def test_reference_mode_from_the_command_line_reports_json_and_draws_the_timelin
 ) -> None:
     _require_lab("reference")
     pytest.importorskip("matplotlib")
-    lab = Lab("tfailref")
+    lab = Lab(tagged("tfailref"))
     png = tmp_path / "timeline.png"
     try:
         result = subprocess.run(
@@ -321,7 +321,7 @@ def test_a_failure_that_breaks_half_way_leaves_nothing_behind() -> None:
     def broken(lab: Lab) -> None:
         raise RuntimeError("simulated failure while failing server1")
 
-    lab = Lab("tfailbrk")
+    lab = Lab(tagged("tfailbrk"))
     failure = Failure("broken", "broken", "nothing", "nothing", None, broken)
     with pytest.raises(RuntimeError, match="simulated"):
         run_failover(["python"], [failure], short=True, name=lab.name, say=lambda _: None)

@@ -21,7 +21,7 @@ from lab import nodes
 from lab.lab import Lab
 from lab.netns import list_namespaces
 from lab.render import Mode
-from tests.conftest import require_programs, require_root
+from tests.conftest import require_programs, require_root, tagged
 
 pytestmark = pytest.mark.lab
 
@@ -58,7 +58,7 @@ def assert_nothing_left(lab: Lab) -> None:
 def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     """A lab named after the test; torn down (and checked) in the finalizer, pass or fail."""
     _require()
-    the_lab = Lab(f"t{request.node.name[5:19]}")
+    the_lab = Lab(tagged(f"t{request.node.name[5:19]}"))
     the_lab.down()
     yield the_lab
     the_lab.down()

@@ -9,7 +9,7 @@ import pytest
 
 from lab.frr import FrrRouter, wait_until
 from lab.netns import Network, list_namespaces
-from tests.conftest import require_programs, require_root
+from tests.conftest import require_programs, require_root, tagged
 
 pytestmark = pytest.mark.interop
 
@@ -31,7 +31,7 @@ router bgp {asn}
 def test_two_frr_routers_peer_across_a_veth_and_teardown_leaves_nothing() -> None:
     require_root()
     require_programs("/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh")
-    prefix = "abdt-nf-"
+    prefix = tagged("abdt-nf-")
     with tempfile.TemporaryDirectory() as tmp, Network(prefix) as net:
         Path(tmp).chmod(0o755)  # FRR runs as the frr user and must reach its run directory
         a, b = net.add_host("a"), net.add_host("b")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lab.netns import Network
-from tests.conftest import require_root
+from tests.conftest import require_root, tagged
 from tests.minibgp.interop.pair import (
     ANYCAST,
     ANYCAST6,
@@ -31,7 +31,7 @@ from tests.minibgp.interop.pair import (
 def pair(request: pytest.FixtureRequest) -> Iterator[Pair]:
     """Two namespaces joined by a veth, with the seed's addresses; nothing started yet."""
     require_root()
-    prefix = f"abdt-bgp-{secrets.token_hex(3)}-"
+    prefix = tagged(f"abdt-bgp-{secrets.token_hex(3)}-")
     with tempfile.TemporaryDirectory(prefix="abdt-bgp-") as tmp, Network(prefix) as network:
         run_dir = Path(tmp)
         run_dir.chmod(0o755)  # FRR runs as the frr user

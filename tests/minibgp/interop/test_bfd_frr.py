@@ -28,11 +28,11 @@ import pytest
 
 from lab.frr import FrrRouter, wait_until
 from lab.netns import Netns, Network, remove_stale
-from tests.conftest import require_programs, require_root
+from tests.conftest import require_programs, require_root, tagged
 
 pytestmark = pytest.mark.interop
 
-PREFIX = "abdt-bfd-"
+PREFIX = tagged("abdt-bfd-")
 FRR_ADDRESS, OUR_ADDRESS = "10.77.0.1", "10.77.0.2"
 FRR_ADDRESS6, OUR_ADDRESS6 = "fd00:77::1", "fd00:77::2"
 REPO = Path(__file__).resolve().parents[3]
