@@ -30,10 +30,6 @@ class RRset:
     ttl: int
     rdatas: list[RD] = field(default_factory=list)
 
-    @property
-    def type_name(self) -> str:
-        return str(QTYPE.get(self.rtype, f"TYPE{self.rtype}"))
-
 
 class Zone:
     """One zone: its origin and the RRsets of every name at or below it.
