@@ -1,34 +1,56 @@
-# make demo  -- install everything (Debian 12, as root), bring the lab up, run the seed's scenarios, tear down
-# make test  -- install everything and run the whole test suite (unit, interop with FRR/PowerDNS, lab)
+# make demo  -- install what the demo needs (Debian 12, as root), bring the lab up, run the seed's scenarios, tear down
+# make test  -- install everything the tests need too and run the whole test suite (unit, interop with FRR/PowerDNS, lab)
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := python3-venv python3-dev gcc iproute2 iputils-ping procps sqlite3 tcpdump \
-	frr pdns-server pdns-backend-bind pdns-backend-sqlite3 pdns-tools bird2 gobgpd \
-	dnsutils knot-dnsutils dnsperf vagrant
+# What the demo runs: the lab's namespaces, FRR on the routers, PowerDNS (reference mode), dig,
+# tcpdump, sqlite3 (PowerDNS's database is made as the seed made it); a C compiler for minidns's
+# optional UDP batching extension.
+DEMO_APT_PACKAGES := python3-venv python3-dev gcc iproute2 iputils-ping procps tcpdump \
+	frr pdns-server pdns-backend-sqlite3 sqlite3 dnsutils
+# What only the tests run: more peers and DNS tools to compare with, the benchmark's load
+# generator, `vagrant validate`, and a Debian root booted with systemd for the service units.
+TEST_APT_PACKAGES := pdns-backend-bind pdns-tools bird2 gobgpd knot-dnsutils dnsperf \
+	vagrant systemd-container debootstrap
 
-.PHONY: all deps apt venv test unit lint demo bench clean
+.PHONY: all deps deps-demo apt apt-demo venv venv-demo test unit lint demo bench clean
 all: test
 
 deps: apt venv
+deps-demo: apt-demo venv-demo
 
 # System packages: installed only when one is missing. A policy-rc.d keeps the packages' own
 # services (frr, pdns) from starting in the machine's namespace while they install.
-apt:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $$missing"; \
 		made_policy=; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; made_policy=1; fi; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; rc=$$?; \
 		[ -n "$$made_policy" ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	fi
+endef
+
+apt-demo:
+	$(call apt_install,$(DEMO_APT_PACKAGES))
+apt: apt-demo
+	$(call apt_install,$(TEST_APT_PACKAGES))
+
+# The demo's virtualenv holds the project alone (no plotting, no test tools); the tests' adds
+# the `lab` and `test` extras.
+venv-demo: $(VENV)/.installed-demo
+$(VENV)/.installed-demo: pyproject.toml setup.py minidns/_udpbatch.c
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml setup.py minidns/_udpbatch.c
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
-	touch $@
+	$(PY) -m pip install -q -e '.[lab,test]'
+	touch $@ $(VENV)/.installed-demo
 
 lint: venv
 	$(VENV)/bin/ruff check minibgp minidns lab tests bench
@@ -41,7 +63,7 @@ unit: deps
 test: deps lint
 	$(PY) -m pytest -q -ra
 
-demo: deps
+demo: deps-demo
 	$(PY) -m lab demo
 
 bench: deps

@@ -39,6 +39,11 @@ from minibgp.wire.context import CodecContext
 SUBCOMMANDS = ("check", "decode", "show", "drain", "undrain")
 
 
+def _prog() -> str:
+    """The name in usage lines: `minibgp` (the console script) or `python -m minibgp`."""
+    return "python -m minibgp" if Path(sys.argv[0]).name == "__main__.py" else "minibgp"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in SUBCOMMANDS:
@@ -55,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m minibgp",
+        prog=_prog(),
         description="A BGP-4 speaker that announces anycast prefixes. "
         "Other commands: check, decode, show, drain, undrain (python -m minibgp show --help).",
     )
@@ -99,7 +104,7 @@ def _setup_logging(level: int) -> None:
 
 
 def _subcommand(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minibgp")
+    parser = argparse.ArgumentParser(prog=_prog())
     sub = parser.add_subparsers(dest="command", required=True)
 
     check = sub.add_parser("check", help="check a config file and print what it means")

@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from minidns.server import ListeningServer, TcpLimits, serve
@@ -67,9 +68,14 @@ def parse_network(text: str) -> IpNetwork:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _prog() -> str:
+    """The name in usage lines: `minidns` (the console script) or `python -m minidns`."""
+    return "python -m minidns" if Path(sys.argv[0]).name == "__main__.py" else "minidns"
+
+
 def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(
-        prog="python -m minidns",
+        prog=_prog(),
         description="An authoritative DNS server that answers like PowerDNS.",
     )
     parser.add_argument(
