@@ -9,6 +9,7 @@
     failover [--mode python|reference|both] [--json] [--png FILE] [--short] [--failure KEY]
                                    fail server1 in each way, measure what the clients see
     capture NODE [--write F.pcap] [--count N] [--filter F]   tcpdump on the node's link
+    ui [--port P] [--address A]    a live web page of the lab (127.0.0.1:8080 by default)
     render --node NODE --out DIR | --format json   the configs the lab and Vagrant use
 
 Every command takes `--name NAME` (default "default") to pick one of several labs.
@@ -105,6 +106,16 @@ def _parser() -> argparse.ArgumentParser:
         "--filter", help='a tcpdump filter, e.g. "udp port 53" (default: everything)'
     )
     capture.set_defaults(handler=_capture)
+    ui = command("ui", "serve a live web page of the lab, with its actions")
+    ui.add_argument("--port", type=int, default=8080, help="default: %(default)s (0: any free)")
+    ui.add_argument(
+        "--address", default="127.0.0.1", help="listen here (default: %(default)s, loopback only)"
+    )
+    ui.add_argument(
+        "--probe-interval", type=float, default=0.1, metavar="S",
+        help="seconds between each client's probe queries (default: %(default)s)",
+    )  # fmt: skip
+    ui.set_defaults(handler=_ui)
     render = command("render", "write the configs rendered from lab/topology.toml")
     render.add_argument("--node", help="the node whose files to write")
     render.add_argument("--mode", choices=MODES, default="python")
@@ -216,6 +227,27 @@ def _capture(args: argparse.Namespace) -> int:
     )  # fmt: skip
     command = lab.exec_argv(args.node, argv)
     os.execvp(command[0], command)
+
+
+def _ui(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    try:
+        from lab.ui.server import serve
+    except ImportError as error:
+        print(f"lab ui: {error.name} is missing: pip install 'anycast-bgp-dns[lab]'", file=sys.stderr)
+        return 1
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if not 0.01 <= args.probe_interval <= 10:
+        print("lab ui: --probe-interval between 0.01 and 10 seconds", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(args.name, args.address, args.port, args.probe_interval))
+    except OSError as error:
+        print(f"lab ui: cannot listen on {args.address}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _render(args: argparse.Namespace) -> int:

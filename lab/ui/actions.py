@@ -1,0 +1,155 @@
+"""The lab's actions the page offers, done the way `lab failover` does them.
+
+Each takes a `Lab` and a target, blocks until it is done (the server runs it in a thread) and
+returns a sentence for the page; a refusal is a `LabError` with a sentence too. Whether an
+action makes sense now (a node already halted, a link already cut) is decided before, by
+`LabView.refusal`, from what the page shows.
+
+    halt / start NODE      `lab halt` / `lab start`; start on a node with a dead daemon
+                           halts it first (a restart)
+    kill-dns SERVER        SIGKILL to minidns (python mode) or pdns_server (reference mode)
+    hang / resume NODE     SIGSTOP / SIGCONT to every process in the node's namespace
+    drain / undrain SERVER minibgp's drain (RFC 8326), or FRR's `bgp graceful-shutdown`
+    cut / restore LINK     the first end's interface down (the other end loses carrier) / up
+    silence / unsilence    a `blackhole` qdisc on both ends: carrier stays, every packet is
+                           dropped
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+
+from lab.lab import Lab, LabError
+from lab.netns import pids_in
+from minibgp.control import ControlError, request
+
+ActionFunction = Callable[[Lab, str], str]
+
+
+def halt(lab: Lab, node: str) -> str:
+    stopped = lab.halt(node)
+    names = ", ".join(d.name for d in stopped) or "no daemons"
+    return f"{node} halted ({names} stopped, links down)"
+
+
+def start(lab: Lab, node: str) -> str:
+    restarted = node not in lab.state.halted
+    if restarted:
+        lab.halt(node)
+    started = lab.start(node)
+    names = ", ".join(d.name for d in started) or "no daemons"
+    return f"{node} {'restarted' if restarted else 'started'}: links up, {names}"
+
+
+def kill_dns(lab: Lab, node: str) -> str:
+    for daemon in lab.daemons_of(node):
+        if daemon.name in ("minidns", "pdns_server") and daemon.is_running():
+            os.kill(daemon.pid, signal.SIGKILL)
+            return f"{daemon.name} on {node} killed (SIGKILL, pid {daemon.pid})"
+    raise LabError(f"{node}'s DNS server is not running")
+
+
+def _signal_all(lab: Lab, node: str, signum: int) -> list[int]:
+    pids = pids_in(lab.host(node).name)
+    if not pids:
+        raise LabError(f"{node} runs no process")
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+    return pids
+
+
+def hang(lab: Lab, node: str) -> str:
+    pids = _signal_all(lab, node, signal.SIGSTOP)
+    return f"{node} hung: {len(pids)} processes stopped (SIGSTOP)"
+
+
+def resume(lab: Lab, node: str) -> str:
+    pids = _signal_all(lab, node, signal.SIGCONT)
+    return f"{node} resumed: {len(pids)} processes continued (SIGCONT)"
+
+
+def _speaker_socket(lab: Lab, node: str) -> str:
+    return str(lab.run_dir(node) / "minibgp.sock")
+
+
+def _server_bgp(lab: Lab, node: str, line: str) -> None:
+    asn = lab.topology.node(node).asn
+    lab.frr(node).vtysh("configure terminal", f"router bgp {asn}", line)
+
+
+def drain(lab: Lab, node: str) -> str:
+    if lab.mode == "python":
+        try:
+            request(lab.run_dir(node) / "minibgp.sock", "drain", wait=False)
+        except ControlError as error:
+            raise LabError(f"{node}: minibgp did not drain: {error}") from None
+        return f"{node} drained: minibgp announces with GRACEFUL_SHUTDOWN, then withdraws"
+    _server_bgp(lab, node, "bgp graceful-shutdown")
+    return f"{node} drained: FRR's bgp graceful-shutdown (routes carry 65535:0)"
+
+
+def undrain(lab: Lab, node: str) -> str:
+    if lab.mode == "python":
+        try:
+            request(lab.run_dir(node) / "minibgp.sock", "undrain")
+        except ControlError as error:
+            raise LabError(f"{node}: minibgp did not undrain: {error}") from None
+        return f"{node} undrained: minibgp announces again"
+    _server_bgp(lab, node, "no bgp graceful-shutdown")
+    return f"{node} undrained: no bgp graceful-shutdown"
+
+
+def _ends(lab: Lab, link_id: str) -> list[tuple[str, str]]:
+    try:
+        link = lab.topology.links[int(link_id)]
+    except (ValueError, IndexError):
+        raise LabError(f"no link {link_id!r}") from None
+    return [(end.node, end.name) for end in link.ends]
+
+
+def cut(lab: Lab, link_id: str) -> str:
+    node, interface = _ends(lab, link_id)[0]
+    lab.host(node).ip("link", "set", interface, "down")
+    return f"link {_label(lab, link_id)} cut ({interface} of {node} down)"
+
+
+def restore(lab: Lab, link_id: str) -> str:
+    for node, interface in _ends(lab, link_id):
+        lab.host(node).ip("link", "set", interface, "up")
+    return f"link {_label(lab, link_id)} restored"
+
+
+def silence(lab: Lab, link_id: str) -> str:
+    for node, interface in _ends(lab, link_id):
+        lab.host(node).run(["tc", "qdisc", "replace", "dev", interface, "root", "blackhole"])
+    return f"link {_label(lab, link_id)} silent (blackhole qdisc on both ends, carrier up)"
+
+
+def unsilence(lab: Lab, link_id: str) -> str:
+    for node, interface in _ends(lab, link_id):
+        lab.host(node).run(["tc", "qdisc", "del", "dev", interface, "root"], check=False)
+    return f"link {_label(lab, link_id)} speaks again"
+
+
+def _label(lab: Lab, link_id: str) -> str:
+    (a, _), (b, _) = _ends(lab, link_id)
+    return f"{a}–{b}"
+
+
+ACTIONS: dict[str, ActionFunction] = {
+    "halt": halt,
+    "start": start,
+    "kill-dns": kill_dns,
+    "hang": hang,
+    "resume": resume,
+    "drain": drain,
+    "undrain": undrain,
+    "cut": cut,
+    "restore": restore,
+    "silence": silence,
+    "unsilence": unsilence,
+}
