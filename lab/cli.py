@@ -236,7 +236,9 @@ def _ui(args: argparse.Namespace) -> int:
     try:
         from lab.ui.server import serve
     except ImportError as error:
-        print(f"lab ui: {error.name} is missing: pip install 'anycast-bgp-dns[lab]'", file=sys.stderr)
+        print(
+            f"lab ui: {error.name} is missing: pip install 'anycast-bgp-dns[lab]'", file=sys.stderr
+        )
         return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if not 0.01 <= args.probe_interval <= 10:

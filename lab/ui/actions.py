@@ -137,7 +137,7 @@ def unsilence(lab: Lab, link_id: str) -> str:
 
 def _label(lab: Lab, link_id: str) -> str:
     (a, _), (b, _) = _ends(lab, link_id)
-    return f"{a}–{b}"
+    return f"{a}↔{b}"
 
 
 ACTIONS: dict[str, ActionFunction] = {

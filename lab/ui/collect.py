@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ FAMILY_AFI = {"IPv4": "ipv4", "IPv6": "ipv6"}
 
 
 def process_state(pid: int, start_time: int) -> str:
-    """"running", "stopped" (SIGSTOP: state T) or "gone" (also: the PID was reused)."""
+    """ "running", "stopped" (SIGSTOP: state T) or "gone" (also: the PID was reused)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -184,7 +185,7 @@ class Collector:
                 DNS_PORT,
                 self.probe_interval,
                 self.probe_timeout,
-                lambda samples, index=index: view.add_samples(index, samples),
+                partial(view.add_samples, index),
             )
             try:
                 await probe.start()
@@ -358,10 +359,11 @@ async def _pdns_queries(run_dir: Path) -> float | None:
     except (OSError, TimeoutError):
         return None
     counters = dict(
-        item.split("=", 1) for item in out.decode(errors="replace").strip().split(",") if "=" in item
+        item.split("=", 1)
+        for item in out.decode(errors="replace").strip().split(",")
+        if "=" in item
     )
     try:
         return float(int(counters.get("udp-queries", 0)) + int(counters.get("tcp-queries", 0)))
     except ValueError:
         return None
-

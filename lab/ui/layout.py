@@ -61,7 +61,7 @@ def _classical_scaling(distances: Matrix) -> Matrix:
         column = coordinates[:, axis]
         if column[np.argmax(np.abs(column))] < 0:
             coordinates[:, axis] = -column
-    return coordinates
+    return np.asarray(coordinates, dtype=np.float64)
 
 
 def _majorize(distances: Matrix, start: Matrix, heights: Mapping[int, float]) -> Matrix:
@@ -106,7 +106,7 @@ def _heights(distances: Matrix, servers: list[int], clients: list[int]) -> dict[
 def layout(
     nodes: list[str], edges: Iterable[tuple[str, str]], roles: Mapping[str, str] | None = None
 ) -> dict[str, Point]:
-    """Coordinates in [0, 1] × [0, 1] (y downwards) for every node."""
+    """Coordinates in the unit square (y downwards) for every node."""
     roles = roles or {}
     if not nodes:
         return {}

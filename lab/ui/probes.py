@@ -51,7 +51,9 @@ class ProbeCore:
         self._sequence += 1
         self._pending.pop(query_id, None)  # a query a whole ID space ago: long judged lost
         self._pending[query_id] = now
-        self._next_send = max(self._next_send + self.interval, now - self.interval)
+        self._next_send += self.interval
+        if self._next_send <= now:  # held up for more than an interval: no burst to catch up
+            self._next_send = now + self.interval
         self.query[0:2] = query_id.to_bytes(2, "big")
         return bytes(self.query)
 

@@ -149,8 +149,8 @@ class UiServer:
         return None  # not looked yet: the snapshot or `down` follows
 
     def _down_message(self) -> dict[str, Any]:
-        return {"type": "down", "lab": self.name,
-                "message": f"lab {self.name!r} is not up: python -m lab up --name {self.name}"}  # fmt: skip
+        text = f"lab {self.name!r} is not up: python -m lab up --name {self.name}"
+        return {"type": "down", "lab": self.name, "message": text}
 
     def _broadcast(self, message: str) -> None:
         for queue in list(self._pages):
@@ -289,8 +289,8 @@ async def serve(
     await runner.setup()
     site = web.TCPSite(runner, address, port, reuse_address=True)
     await site.start()
-    sockets = site._server.sockets if site._server is not None else []  # noqa: SLF001
-    server.set_port(sockets[0].getsockname()[1] if sockets else port)
+    bound = runner.addresses  # (host, port, ...) of each listening socket
+    server.set_port(int(bound[0][1]) if bound else port)
     host = f"[{address}]" if ":" in address else address
     say(f"lab {name!r}, live: http://{host}:{server.port}/#token={server.token}")
     say("(the token in the address lets the page act on the lab; Ctrl-C stops)")

@@ -242,7 +242,7 @@ class LabView:
     # --- what is shown -------------------------------------------------------------------
 
     def node_state(self, node: str) -> str:
-        """"halted", "hung" (a daemon stopped), "degraded" (a daemon gone) or "up"."""
+        """ "halted", "hung" (a daemon stopped), "degraded" (a daemon gone) or "up"."""
         if node in self._halted:
             return "halted"
         daemons = self._processes.get(node, [])
@@ -253,7 +253,7 @@ class LabView:
         return "up"
 
     def link_state(self, link_id: str) -> str:
-        """"up", "down" (an end is down or has no carrier), "silent" (drops every packet) or
+        """ "up", "down" (an end is down or has no carrier), "silent" (drops every packet) or
         "unknown" (an end's namespace could not be read)."""
         link = self._links[link_id]
         ends = []
@@ -380,8 +380,10 @@ class LabView:
             "lab": self.name,
             "mode": self.mode,
             "graph": self.graph,
-            "lanes": [{"client": lane.client, "family": lane.family, "address": lane.address}
-                      for lane in self.lanes],  # fmt: skip
+            "lanes": [
+                {"client": lane.client, "family": lane.family, "address": lane.address}
+                for lane in self.lanes
+            ],
             "families": self.families,
             "samples": [row for _, row in self._samples],  # as of the last tick
             "actions": [a.entry() for a in self._actions.values() if a.t >= now - HISTORY],
@@ -452,6 +454,6 @@ def _graph(topology: Topology) -> dict[str, Any]:
             bgp = "iBGP" if asn_a == asn_b else "eBGP"
         links.append({
             "id": str(index), "a": a.node, "b": b.node, "a_if": a.name, "b_if": b.name,
-            "network": str(link.network), "bgp": bgp, "label": f"{a.node}–{b.node}",
+            "network": str(link.network), "bgp": bgp, "label": f"{a.node}↔{b.node}",
         })  # fmt: skip
     return {"nodes": nodes, "links": links}

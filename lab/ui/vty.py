@@ -24,9 +24,7 @@ class VtyError(Exception):
     """The daemon could not be reached, or refused or did not know the command."""
 
 
-async def vty_commands(
-    socket_path: Path, commands: list[str], timeout: float = 2.0
-) -> list[str]:
+async def vty_commands(socket_path: Path, commands: list[str], timeout: float = 2.0) -> list[str]:
     """Run `commands` one after the other on one connection; return each one's output."""
     try:
         reader, writer = await asyncio.wait_for(

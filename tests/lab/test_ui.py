@@ -128,7 +128,11 @@ def _click_action(driver: object, node: str, action: str) -> str:
     button = driver.find_element(By.CSS_SELECTOR, f'#buttons button[data-action="{action}"]')  # type: ignore[attr-defined]
     button.click()
     message = driver.find_element(By.ID, "message")  # type: ignore[attr-defined]
-    _wait(f"the answer to {action} {node}", lambda: message.get_attribute("class") in ("done", "failed"), 30)
+    _wait(
+        f"the answer to {action} {node}",
+        lambda: message.get_attribute("class") in ("done", "failed"),
+        30,
+    )
     return str(message.text)
 
 
@@ -177,7 +181,9 @@ def test_actions_need_the_token_and_the_origin(lab: Lab, page_url: str) -> None:
 
     def post(headers: dict[str, str], body: dict[str, str]) -> tuple[int, dict[str, object]]:
         request = urllib.request.Request(
-            base + "/action", json.dumps(body).encode(), {"Content-Type": "application/json", **headers}
+            base + "/action",
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json", **headers},
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -189,7 +195,9 @@ def test_actions_need_the_token_and_the_origin(lab: Lab, page_url: str) -> None:
     assert post({"Origin": base, "X-Lab-Token": "wrong"}, halt)[0] == 403
     assert post({"Origin": "http://evil.example", "X-Lab-Token": token}, halt)[0] == 403
     assert post({"X-Lab-Token": token}, halt)[0] == 403  # no Origin: not from a page
-    status, answer = post({"Origin": base, "X-Lab-Token": token}, {"action": "halt", "target": "nosuch"})
+    status, answer = post(
+        {"Origin": base, "X-Lab-Token": token}, {"action": "halt", "target": "nosuch"}
+    )
     assert (status, answer["ok"]) == (200, False)
     assert "no node 'nosuch'" in str(answer["message"])
     assert "server1" not in lab.state.halted
