@@ -27,7 +27,13 @@ from lab.render import MODES
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv, command_argv = split_node_command(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    if command_argv is not None:
+        if args.command != "exec":
+            print(f"lab {args.command}: takes no command after --", file=sys.stderr)
+            return 2
+        args.argv = command_argv
     # SIGTERM unwinds like Ctrl-C, so that `up` and `demo` tear down what they started.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.command != "render" and os.geteuid() != 0:
@@ -35,8 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`lab status | head -1`): say nothing more, like any Unix tool.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except Exception as error:
         from lab.lab import LabError
         from lab.nodes import DaemonError
@@ -47,6 +58,32 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         raise
     return code
+
+
+def split_node_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """The lab's own arguments, and the command to run in a node (None: there is none).
+
+    The command follows `--`. `exec NODE CMD ...` without `--` works too: the command starts
+    at the first word after the node that is not the lab's `--name NAME`.
+    """
+    if "--" in argv:
+        split = argv.index("--")
+        return argv[:split], argv[split + 1 :]
+    if argv[:1] != ["exec"]:
+        return argv, None
+    own, rest = argv[:1], argv[1:]
+    node_seen = False
+    while rest:
+        word = rest[0]
+        if word == "--name" and len(rest) > 1:
+            own, rest = [*own, *rest[:2]], rest[2:]
+        elif word.startswith("--name=") or word in ("-h", "--help"):
+            own, rest = [*own, word], rest[1:]
+        elif not node_seen:
+            own, rest, node_seen = [*own, word], rest[1:], True
+        else:
+            break
+    return own, rest
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     exec_ = command("exec", "run a command in a node's namespace")
     exec_.add_argument("node")
-    exec_.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ...")
+    exec_.set_defaults(argv=[])
     exec_.set_defaults(handler=_exec)
     for name, help_text, handler in (
         ("halt", "switch a node off (daemons end, links down)", _halt),
@@ -138,7 +175,7 @@ def _lab(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def _up(args: argparse.Namespace) -> int:
     lab = _lab(args)
     if not lab.up(args.mode):
-        print(f"lab {lab.name!r} is already up (mode {lab.mode}); `down` first to change it")
+        print(f"lab {lab.name!r} is already up in {lab.mode} mode")
         return 0
     print(f"lab {lab.name!r} is up in {args.mode} mode; try: python -m lab status")
     return 0
@@ -158,7 +195,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _exec(args: argparse.Namespace) -> int:
-    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    argv: list[str] = args.argv
     if not argv:
         print("lab exec: give a command after --", file=sys.stderr)
         return 2
@@ -266,6 +303,13 @@ def _render(args: argparse.Namespace) -> int:
     run_dir = args.run_dir or str(args.out.resolve())
     node = topology.node(args.node)
     files = node_files(topology, node, args.mode, run_dir, args.systemd_python)
+    if not files.files:
+        print(
+            f"lab render: {node.name} is a {node.role} and runs no daemon in {args.mode} mode: "
+            "nothing to render (its addresses and routes are in --format json)",
+            file=sys.stderr,
+        )
+        return 1
     for path in files.write(args.out):
         print(path)
     return 0

@@ -14,22 +14,38 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from lab import answers
+from lab.answers import Answer, Question
 from lab.frr import FrrRouter, wait_until
 from lab.netns import Netns, Network, list_namespaces, remove_stale
-from lab.nodes import Daemon, bring_down, bring_up, start_daemons, stop_daemons, wire
+from lab.nodes import (
+    Daemon,
+    bring_down,
+    bring_up,
+    end_daemons,
+    start_daemons,
+    stop_daemons,
+    wire,
+)
 from lab.render import MODES, Mode
 from lab.topology import Topology, load
+from lab.vty import Vty, VtyError
 
 STATE_ROOT = Path(os.environ.get("ABD_LAB_STATE_ROOT", "/run/anycast-bgp-dns"))
 NAMESPACE_PREFIX = "abd-"
 # No "-" in a lab's name: "abd-<name>-" must never be the start of another lab's namespaces.
 NAME_PATTERN = re.compile(r"[a-z0-9_]{1,20}")
 CONVERGENCE_TIMEOUT = 20.0
+# Seconds no router's BGP table may change before the lab counts as converged: more than FRR's
+# coalesce time (1 s), for which a new session's first UPDATEs are held back.
+SETTLE_TIME = 1.2
+POLL_INTERVAL = 0.1
 
 
 class LabError(RuntimeError):
@@ -121,13 +137,18 @@ class Lab:
     # --- up and down -------------------------------------------------------------------------
 
     def up(self, mode: Mode = "python", wait: bool = True) -> bool:
-        """Bring the lab up; False if it already was. Anything left of an earlier run goes first.
-
-        With `wait`, return once every router prefers its own server for the anycast prefix.
+        """Bring the lab up; False if it already was (in `mode`: LabError if in another).
+        Anything left of an earlier run goes first. With `wait`, return once it has converged
+        (`wait_until_converged`).
         """
         if mode not in MODES:
             raise LabError(f"mode {mode!r}: one of {', '.join(MODES)}")
         if self.is_up():
+            if self.mode != mode:
+                raise LabError(
+                    f"lab {self.name!r} is up in {self.mode} mode, not {mode}: "
+                    f"`python -m lab down --name {self.name}` first"
+                )
             return False
         self.down()
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -144,27 +165,35 @@ class Lab:
                     self.state.daemons += daemons
                     self._save()
             if wait:
-                self.wait_for_preferences(self.normal_preferences(), CONVERGENCE_TIMEOUT)
+                self.wait_until_converged()
         except BaseException:
             self.down()
             raise
         return True
 
     def down(self) -> list[str]:
-        """End every daemon and delete every namespace and file of this lab; return what went."""
+        """End every daemon and delete every namespace and file of this lab; return what went.
+
+        Returns once every process of the lab has exited (SIGTERM, then SIGKILL after a few
+        seconds); raises LabError naming any that outlived SIGKILL.
+        """
         removed = []
+        survivors: list[Daemon] = []
         if self.state_file.exists():
             try:
                 daemons = LabState.load(self.state_file).daemons
             except (ValueError, KeyError, TypeError):
                 daemons = []  # a state file cut short by a crash: the namespaces tell the rest
-            stop_daemons(daemons)
-            removed += [f"{d.node}/{d.name} (pid {d.pid})" for d in daemons]
+            survivors = end_daemons(daemons)
+            removed += [f"{d.node}/{d.name} (pid {d.pid})" for d in daemons if d not in survivors]
         removed += remove_stale(self.prefix)
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir, ignore_errors=True)
             removed.append(str(self.state_dir))
         self._state = None
+        if survivors:
+            names = ", ".join(f"{d.node}/{d.name} (pid {d.pid})" for d in survivors)
+            raise LabError(f"lab {self.name!r}: still running after SIGKILL: {names}")
         return removed
 
     def _save(self) -> None:
@@ -202,8 +231,9 @@ class Lab:
         self._save()
         return daemons
 
-    def start(self, node: str) -> list[Daemon]:
-        """Switch a halted node back on: links up, routes back, daemons started."""
+    def start(self, node: str, wait: bool = True) -> list[Daemon]:
+        """Switch a halted node back on: links up, routes back, daemons started; with `wait`,
+        return once the lab has converged again (`wait_until_converged`)."""
         host, spec = self.host(node), self.topology.node(node)
         if any(daemon.is_running() for daemon in self.daemons_of(node)):
             raise LabError(f"{node} is running (halt it first)")
@@ -212,6 +242,8 @@ class Lab:
         self.state.daemons += daemons
         self.state.halted = [name for name in self.state.halted if name != node]
         self._save()
+        if wait:
+            self.wait_until_converged()
         return daemons
 
     # --- what the routers see ----------------------------------------------------------------
@@ -223,12 +255,20 @@ class Lab:
     def vtysh(self, node: str, command: str) -> str:
         return self.frr(node).vtysh(command, check=False)
 
+    def vty(self, node: str, daemon: str = "bgpd") -> Vty:
+        """A connection to one FRR daemon of a node (its vty socket; no process started)."""
+        return Vty(self.run_dir(node) / f"{daemon}.vty")
+
+    def runs_frr(self, node: str) -> bool:
+        return any(daemon.name == "bgpd" for daemon in self.daemons_of(node))
+
     def bgp_paths(self, router: str) -> list[BgpPath]:
         """The router's paths for the anycast prefix (RFC 4271 §9.1: the best one is marked)."""
         prefix = self.topology.service.anycast.network
         try:
-            view = self.frr(router).vtysh_json(f"show bgp ipv4 unicast {prefix} json")
-        except (OSError, ValueError, subprocess.SubprocessError):
+            with self.vty(router) as vty:
+                view = vty.json(f"show bgp ipv4 unicast {prefix} json")
+        except VtyError:
             return []
         paths = []
         for path in view.get("paths", []):
@@ -284,6 +324,85 @@ class Lab:
         for client in self.topology.of_role("client"):
             what = f"{client.name} to reach the anycast address"
             wait_until(partial(reaches, self.host(client.name)), timeout, what=what)
+
+    # --- convergence -------------------------------------------------------------------------
+
+    def running(self, node: str) -> bool:
+        """Whether a node is switched on (not halted)."""
+        return node not in self.state.halted
+
+    def ask(self, clients: list[str] | None = None, timeout: float = 1.0) -> dict[str, Answer]:
+        """Client → which site answered its query to the anycast address (all asked at once)."""
+        names = clients or [c.name for c in self.topology.of_role("client") if self.running(c.name)]
+        service = self.topology.service
+        questions = [Question(self.prefix + name, service.address, service.zone) for name in names]
+        return dict(zip(names, answers.ask(questions, timeout), strict=True))
+
+    def convergence_problems(self) -> tuple[list[str], object]:
+        """What keeps BGP from being settled (nothing: an empty list), and a fingerprint of the
+        routers' tables that changes whenever one of them does.
+
+        Settled means: every session between two running speakers is Established, and every
+        running server's path for the anycast prefix is in each of its neighbours' tables.
+        """
+        problems: list[str] = []
+        fingerprint: list[object] = []
+        names = {str(i.ip): i.node for n in self.topology.nodes.values() for i in n.interfaces}
+        prefix = self.topology.service.anycast.network
+        for node in self.topology.nodes.values():
+            if not self.running(node.name) or not self.runs_frr(node.name):
+                continue
+            try:
+                with self.vty(node.name) as vty:
+                    summary = vty.json("show bgp summary json")
+                    view = vty.json(f"show bgp ipv4 unicast {prefix} json")
+            except VtyError as error:
+                problems.append(f"{node.name}: {error}")
+                continue
+            for family, table in summary.items():
+                fingerprint.append((node.name, family, table.get("tableVersion")))
+                for address, peer in table.get("peers", {}).items():
+                    peer_node = names.get(address, address)
+                    state = peer.get("state")
+                    fingerprint.append((node.name, address, state))
+                    if self.running(peer_node) and state != "Established":
+                        problems.append(f"{node.name}: session to {peer_node} is {state}")
+            next_hops = {
+                hop.get("ip") for path in view.get("paths", []) for hop in path.get("nexthops", [])
+            }
+            for neighbor in self.topology.neighbors(node.name):
+                server = self.topology.node(neighbor.node)
+                if server.role != "server" or not self.running(server.name):
+                    continue
+                if str(neighbor.address) not in next_hops:
+                    problems.append(f"{node.name}: no path to {prefix} from {server.name}")
+        return problems, tuple(fingerprint)
+
+    def wait_until_converged(self, timeout: float = CONVERGENCE_TIMEOUT) -> float:
+        """Wait until BGP has settled (see `convergence_problems`), no router's table changed for
+        `SETTLE_TIME` seconds, and every running client is answered on the anycast address;
+        return the seconds it took. TimeoutError says what was still missing."""
+        started = time.monotonic()
+        deadline = started + timeout
+        last: object = None
+        quiet_since = started
+        problems: list[str] = []
+        while True:
+            now = time.monotonic()
+            problems, fingerprint = self.convergence_problems()
+            if fingerprint != last:
+                last, quiet_since = fingerprint, now
+            if not problems and now - quiet_since >= SETTLE_TIME:
+                unanswered = [c for c, a in self.ask(timeout=0.5).items() if not a.answered]
+                if not unanswered:
+                    return time.monotonic() - started
+                problems = [f"{client} not answered" for client in unanswered]
+            if time.monotonic() > deadline:
+                shown = "; ".join(problems[:8]) or "the routers' tables kept changing"
+                raise TimeoutError(
+                    f"lab {self.name!r} not converged after {timeout:.0f} s: {shown}"
+                )
+            time.sleep(POLL_INTERVAL)
 
     def bgp_sessions(self, node: str) -> dict[str, str]:
         """Neighbor name → BGP state, as the node's speaker (FRR or minibgp) reports it."""

@@ -13,14 +13,18 @@ The namespaces are a closed world: nothing here links them to the machine's own 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
+import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 IP = "ip"
+NETNS_DIR = Path("/run/netns")  # where `ip netns add` keeps a handle on each namespace
+CLONE_NEWNET = 0x40000000  # setns(2): the handle must be a network namespace
 FIRST_VETH_INDEX = 100  # interface indexes of the veth ends: 100, 101 for the first link, ...
 
 
@@ -41,48 +45,95 @@ def pids_in(namespace: str) -> list[int]:
 
 
 def end_process(pid: int, grace: float = 2.0) -> None:
-    """SIGTERM a process we started, then SIGKILL it if it has not gone after `grace` seconds."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    _reap(pid)
+    """SIGTERM a process we started, SIGKILL it after `grace` seconds; return once it is gone."""
+    end_processes([pid], grace)
+
+
+KILL_WAIT = 5.0  # seconds to wait for SIGKILLed processes to be gone before giving up
+
+
+def end_processes(pids: Iterable[int], grace: float = 2.0) -> list[int]:
+    """End processes together: SIGTERM to all, SIGKILL to those still there after `grace`
+    seconds; return once every one has exited. Returns the PIDs still there after a further
+    `KILL_WAIT` seconds (none, unless the kernel is stuck on one)."""
+    pending = [pid for pid in dict.fromkeys(pids) if _alive(pid)]
+    for pid in pending:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    pending = _wait_gone(pending, grace)
+    for pid in pending:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return _wait_gone(pending, KILL_WAIT)
+
+
+def _wait_gone(pids: list[int], timeout: float) -> list[int]:
+    """Wait up to `timeout` seconds for the processes to exit; return those still running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = [pid for pid in pids if _alive(pid)]
+        if not pids or time.monotonic() >= deadline:
+            return pids
+        time.sleep(0.01)
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process exists and has not ended (a zombie has)."""
     _reap(pid)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        return stat.read_text().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
+    return stat.rsplit(") ", 1)[1][:1] != "Z"
 
 
 def _reap(pid: int) -> None:
+    """Collect the exit status of a child of ours, so that it leaves no zombie."""
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
 
 
 def remove_stale(prefix: str) -> list[str]:
     """End the processes in, and delete, every namespace whose name starts with `prefix`."""
-    removed = []
-    for name in list_namespaces():
-        if not name.startswith(prefix):
-            continue
-        for pid in pids_in(name):
-            end_process(pid, grace=1.0)
+    removed = [name for name in list_namespaces() if name.startswith(prefix)]
+    end_processes([pid for name in removed for pid in pids_in(name)], grace=1.0)
+    for name in removed:
         _ip("netns", "delete", name, check=False)
-        removed.append(name)
     return removed
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"setns: {os.strerror(error)}")
+
+
+@contextlib.contextmanager
+def entered(namespace: str) -> Iterator[None]:
+    """Run the body with the calling thread inside `namespace` (other threads stay where they
+    are); a socket made there belongs to that namespace for good."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        target = os.open(NETNS_DIR / namespace, os.O_RDONLY)
+        try:
+            _setns(target)
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            _setns(own)
+    finally:
+        os.close(own)
+
+
+def socket_in(namespace: str, family: int, kind: int = socket.SOCK_DGRAM) -> socket.socket:
+    """A socket in `namespace`, made from this process: no `ip netns exec` process needed."""
+    with entered(namespace):
+        return socket.socket(family, kind)
 
 
 class Netns:
@@ -117,18 +168,15 @@ class Netns:
         self._network.processes.append(process)
         return process  # type: ignore[no-any-return]
 
-    def adopt(self, pid: int) -> None:
-        """Have the network end a process started in this namespace some other way (a daemon)."""
-        self._network.adopted_pids.append(pid)
-
     def add_address(self, interface: str, cidr: str) -> None:
         self.ip("addr", "add", cidr, "dev", interface)
 
-    def add_route(self, destination: str, via: str) -> None:
-        self.ip("route", "replace", destination, "via", via)
-
     def sysctl(self, key: str, value: str) -> None:
         self.run(["sysctl", "-qw", f"{key}={value}"])
+
+    def socket(self, family: int, kind: int = socket.SOCK_DGRAM) -> socket.socket:
+        """A socket inside this namespace."""
+        return socket_in(self.name, family, kind)
 
 
 class Network:
@@ -138,7 +186,6 @@ class Network:
         self.prefix = prefix
         self.hosts: dict[str, Netns] = {}
         self.processes: list[subprocess.Popen[bytes]] = []
-        self.adopted_pids: list[int] = []
         self.links = 0
 
     def __enter__(self) -> Network:
@@ -177,17 +224,12 @@ class Network:
 
     def teardown(self) -> None:
         """End every process started here (by PID), then delete every namespace."""
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                end_process(process.pid)
+        end_processes([process.pid for process in self.processes if process.poll() is None])
+        for process in self.processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=1.0)
-        for pid in reversed(self.adopted_pids):
-            end_process(pid)
-        for host in self.hosts.values():
-            for pid in pids_in(host.name):  # anything a process of ours left behind
-                end_process(pid, grace=1.0)
+        for host in self.hosts.values():  # anything a process of ours left behind
+            end_processes(pids_in(host.name), grace=1.0)
             _ip("netns", "delete", host.name, check=False)
         self.processes.clear()
-        self.adopted_pids.clear()
         self.hosts.clear()

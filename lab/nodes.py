@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.frr import FrrRouter
-from lab.netns import Netns, Network, end_process
+from lab.netns import Netns, Network, end_process, end_processes
 from lab.render import MINIDNS_PIDFILE, Mode, minidns_args, node_files, pdns_server_args
 from lab.topology import Node, Topology
 
@@ -122,9 +122,17 @@ def start_daemons(
 
 
 def stop_daemons(daemons: list[Daemon]) -> None:
-    """End daemons in the reverse order of their start (bgpd before zebra)."""
+    """End daemons one by one in the reverse order of their start (the BGP speaker before the
+    DNS server it announces, bgpd before zebra); each has exited when this returns."""
     for daemon in reversed(daemons):
         daemon.stop()
+
+
+def end_daemons(daemons: list[Daemon], grace: float = 3.0) -> list[Daemon]:
+    """End daemons all at once (SIGTERM, then SIGKILL after `grace` s); return once each has
+    exited, or with those that outlived even SIGKILL."""
+    running = {daemon.pid: daemon for daemon in daemons if daemon.is_running()}
+    return [running[pid] for pid in end_processes(running, grace=grace)]
 
 
 def _detached() -> dict[str, object]:

@@ -78,10 +78,6 @@ class Node:
     routes: list[Route] = field(default_factory=list)
     interfaces: list[Interface] = field(default_factory=list)
 
-    @property
-    def speaks_bgp(self) -> bool:
-        return self.asn is not None
-
 
 @dataclass(frozen=True)
 class Record:

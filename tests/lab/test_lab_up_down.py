@@ -190,3 +190,66 @@ def test_halting_a_router_cuts_its_client_off_until_it_starts_again(lab: Lab) ->
     lab.start("router1")
     lab.wait_for_preferences(lab.normal_preferences(), timeout=20)
     lab.wait_for_reachability(timeout=10)  # raises TimeoutError if client1 stays cut off
+
+
+# A process that ignores SIGTERM and, holding 400 MB, takes a moment to exit once SIGKILLed.
+STUBBORN = (
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "kept = b'x' * 400_000_000; print('ready', flush=True); time.sleep(120)"
+)
+
+
+def _start_stubborn(lab: Lab, node: str) -> int:
+    process = lab.host(node).popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE)
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    return process.pid
+
+
+def test_down_returns_only_once_every_process_has_exited(lab: Lab) -> None:
+    lab.up("python", wait=False)
+    recorded = _start_stubborn(lab, "client1")  # a daemon of the lab's state
+    lab.state.daemons.append(nodes.Daemon.of("client1", "stubborn", recorded))
+    lab.state.save(lab.state_file)
+    stray = _start_stubborn(lab, "client2")  # only found in the namespace
+    daemons = list(lab.state.daemons)
+    started = time.monotonic()
+    lab.down()
+    took = time.monotonic() - started
+    assert nodes.process_start_time(recorded) is None  # exited (at most a zombie) ...
+    assert nodes.process_start_time(stray) is None  # ... the moment `down` returned
+    assert not any(d.is_running() for d in daemons)
+    assert took < 20  # SIGKILL after a few seconds, not a wait for SIGTERM forever
+
+
+def test_start_returns_once_the_clients_are_served_by_the_started_server_again(lab: Lab) -> None:
+    lab.up("python")
+    lab.halt("server1")
+    lab.wait_for_preferences({"router1": "server2", "router2": "server2"}, timeout=20)
+    result = subprocess.run(
+        [sys.executable, "-m", "lab", "start", "server1", "--name", lab.name],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    answers = lab.ask(timeout=1.0)  # at once: `start` waited for the route back
+    assert {client: answer.site for client, answer in answers.items()} == {
+        "client1": "server1",
+        "client2": "server2",
+    }
+
+
+def test_exec_takes_the_lab_name_after_the_node_and_up_refuses_another_mode(lab: Lab) -> None:
+    lab.up("python", wait=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "lab", "exec", "client1", "--name", lab.name, "--",
+         "ip", "-br", "addr", "show", "eth-router1"],
+        cwd=REPO, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "192.168.60.70/24" in result.stdout
+    again = subprocess.run(
+        [sys.executable, "-m", "lab", "up", "--mode", "reference", "--name", lab.name],
+        cwd=REPO, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert f"lab {lab.name!r} is up in python mode, not reference" in again.stderr
+    assert lab.is_up() and lab.mode == "python"  # left as it was

@@ -1,0 +1,88 @@
+"""Which site answers a client: one DNS query from inside the client's namespace, with NSID.
+
+`ask` sends every query at once (sockets made in each client's namespace from this process, see
+`lab.netns.socket_in`) and waits for the answers together, so asking 50 clients over both
+families takes one round trip, not 100 `dig` processes. The query is the zone's SOA with an
+empty NSID option (RFC 5001 §2.3); the answer's NSID names the server, as `dig +nsid` shows it.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+
+from lab.netns import socket_in
+from lab.probe import judge_response, probe_query
+
+DNS_PORT = 53
+
+
+@dataclass(frozen=True)
+class Question:
+    """One query to send: from which namespace, to which address, about which zone."""
+
+    namespace: str
+    address: IPv4Address | IPv6Address
+    zone: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back: the server's NSID (None: no answer), the round trip, or what went wrong."""
+
+    site: str | None
+    rtt: float | None = None
+    error: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.site is not None
+
+
+def ask(questions: Sequence[Question], timeout: float = 1.0) -> list[Answer]:
+    """Send every question at once; the answers in the same order (unanswered after `timeout`
+    seconds: error "timeout")."""
+    answers: list[Answer | None] = [None] * len(questions)
+    selector = selectors.DefaultSelector()
+    sent: dict[int, float] = {}
+    try:
+        for index, question in enumerate(questions):
+            family = socket.AF_INET if question.address.version == 4 else socket.AF_INET6
+            sock = socket_in(question.namespace, family)
+            sock.setblocking(False)
+            query = probe_query(question.zone, "SOA")
+            query[0:2] = (index % 0x10000).to_bytes(2, "big")
+            try:
+                sock.connect((str(question.address), DNS_PORT))
+                sock.send(query)
+            except OSError as error:  # no route to the address: the client cannot ask
+                sock.close()
+                answers[index] = Answer(None, error=error.strerror or "error")
+                continue
+            sent[index] = time.monotonic()
+            selector.register(sock, selectors.EVENT_READ, index)
+        deadline = time.monotonic() + timeout
+        while len(selector.get_map()) and time.monotonic() < deadline:
+            for key, _ in selector.select(max(0.0, deadline - time.monotonic())):
+                index = key.data
+                reply = key.fileobj
+                assert isinstance(reply, socket.socket)
+                try:
+                    data = reply.recv(4096)
+                except OSError as error:  # an ICMP error: unreachable
+                    answers[index] = Answer(None, error=error.strerror or "error")
+                else:
+                    _, site, error_text = judge_response(data)
+                    answers[index] = Answer(site, time.monotonic() - sent[index], error_text)
+                selector.unregister(reply)
+                reply.close()
+    finally:
+        for key in list(selector.get_map().values()):
+            selector.unregister(key.fileobj)
+            key.fileobj.close()  # type: ignore[union-attr]
+        selector.close()
+    return [answer or Answer(None, error="timeout") for answer in answers]
