@@ -104,11 +104,13 @@ class AnswerCache:
     Two indexes: by the query's exact bytes after its ID (a hit needs one dict lookup and
     one concatenation), and by the case-folded key of `query_key` (a hit also copies the
     query's question name, so its 0x20 case, into the response). Each keeps at most
-    `max_entries`.
+    `max_entries`. `hits` counts the answers found (for the metrics; with several threads an
+    increment may rarely be lost).
     """
 
     def __init__(self, max_entries: int = 100_000) -> None:
         self.max_entries = max_entries
+        self.hits = 0
         self._by_bytes: dict[bytes, bytes] = {}
         self._by_key: dict[bytes, tuple[bytes, bytes]] = {}
 
@@ -118,13 +120,17 @@ class AnswerCache:
     def lookup_bytes(self, wire: bytes) -> bytes | None:
         """The response stored for exactly these query bytes (any ID), or None."""
         rest = self._by_bytes.get(wire[2:])
-        return None if rest is None else wire[:2] + rest
+        if rest is None:
+            return None
+        self.hits += 1
+        return wire[:2] + rest
 
     def lookup(self, wire: bytes, found: QueryKey) -> bytes | None:
         """The response stored for a query with this key, with the query's ID and name case."""
         entry = self._by_key.get(found.key)
         if entry is None:
             return None
+        self.hits += 1
         response = wire[:2] + entry[0] + wire[HEADER_LENGTH : found.name_end] + entry[1]
         self._keep(self._by_bytes, wire[2:], response[2:])
         return response

@@ -14,9 +14,12 @@ import sys
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minidns.server import ListeningServer, TcpLimits, serve
+
+if TYPE_CHECKING:
+    from minidns.metrics import ServerCounts
 from minidns.service import DnsService, IpNetwork
 from minidns.udp import DEFAULT_BATCH, MAX_BATCH
 from minidns.zone.errors import ZoneError
@@ -37,6 +40,7 @@ class Options:
     allow_axfr: list[IpNetwork]
     tcp_idle_timeout: float
     verbose: int
+    metrics: tuple[str, int] | None = None
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -130,6 +134,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help="clients allowed to transfer zones (AXFR)",
     )
     parser.add_argument("--tcp-idle-timeout", type=float, default=10.0, metavar="SECONDS")
+    parser.add_argument(
+        "--metrics",
+        type=parse_listen,
+        metavar="ADDR:PORT",
+        help="serve Prometheus metrics at http://ADDR:PORT/metrics (default: off)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (debug)")
     args = parser.parse_args(argv)
     if not args.zone and not args.pdns_sqlite:
@@ -142,6 +152,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         parser.error(f"--udp-batch must be 1 to {MAX_BATCH}")
     if not args.tcp_idle_timeout > 0:  # also refuses nan
         parser.error("--tcp-idle-timeout must be more than 0 seconds")
+    if args.metrics is not None and args.workers > 1:
+        parser.error("--metrics counts one process: use it with --workers 1")
     return Options(
         zones=args.zone,
         pdns_sqlite=args.pdns_sqlite,
@@ -153,6 +165,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         allow_axfr=args.allow_axfr,
         tcp_idle_timeout=args.tcp_idle_timeout,
         verbose=args.verbose,
+        metrics=args.metrics,
     )
 
 
@@ -232,8 +245,17 @@ async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> 
     service = DnsService(zones, identity=options.identity, allow_transfer=options.allow_axfr)
     gc.freeze()  # the zones live as long as the process: keep them out of every collection
     limits = TcpLimits(idle_timeout=options.tcp_idle_timeout)
+    counts: ServerCounts | None = None
     servers: list[ListeningServer] = []
     try:
+        if options.metrics is not None:
+            from minidns.metrics import MinidnsCollector, ServerCounts, serve_metrics
+
+            host, port = options.metrics
+            counts = ServerCounts()
+            collector = MinidnsCollector(counts, lambda: service.zones, service.cache_hits)
+            serve_metrics(host, port, collector)
+            log.info("metrics on http://%s/metrics", _host_port(host, port))
         for host, port in options.listen:
             server = await serve(
                 service,
@@ -243,6 +265,7 @@ async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> 
                 reuse_port=reuse_port,
                 udp_threads=options.udp_threads,
                 udp_batch=options.udp_batch,
+                counts=counts,
             )
             servers.append(server)
             log.info(
@@ -260,7 +283,7 @@ async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> 
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, _reload, options, service)
+    loop.add_signal_handler(signal.SIGHUP, _reload, options, service, counts)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)  # held while a worker started
     log.info("serving %s", _zone_count(zones))
     await stop.wait()
@@ -270,18 +293,26 @@ async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> 
     return 0
 
 
-def _reload(options: Options, service: DnsService) -> None:
+def _reload(options: Options, service: DnsService, counts: ServerCounts | None = None) -> None:
     """SIGHUP: load every zone again and swap them in at once; on any error keep the old ones."""
     try:
         zones = load_zones(options)
     except (ZoneError, OSError) as error:
         log.error("reload failed, still serving the old zones: %s", error)
+        if counts is not None:
+            counts.reload_failures += 1
         return
     service.replace_zones(zones)
+    if counts is not None:
+        counts.reloads += 1
     gc.unfreeze()  # let the old zones go, then keep the new ones out of collections
     gc.collect()
     gc.freeze()
     log.info("reloaded %s", _zone_count(zones))
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _zone_count(zones: ZoneSet) -> str:

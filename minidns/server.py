@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from minidns.service import DnsService
 from minidns.udp import DEFAULT_BATCH, UdpReceiver
+
+if TYPE_CHECKING:  # prometheus-client is imported only when --metrics asks for it
+    from minidns.metrics import ServerCounts
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ class TcpConnections:
 
     limits: TcpLimits
     open: set[TcpConnection] = field(default_factory=set)
+    counts: ServerCounts | None = None
 
 
 class TcpConnection(asyncio.Protocol):
@@ -71,10 +76,16 @@ class TcpConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+        counts = self.connections.counts
         if len(self.connections.open) >= self.connections.limits.max_connections:
             self.transport.abort()  # RFC 7766 §6.2.2: over the limit
+            if counts is not None:
+                counts.tcp_refused += 1
             return
         self.connections.open.add(self)
+        if counts is not None:
+            counts.tcp_accepted += 1
+            counts.tcp_open = len(self.connections.open)
         peer = transport.get_extra_info("peername")
         self.client = str(peer[0]) if peer else ""
         self._touch()
@@ -82,14 +93,19 @@ class TcpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._touch()
+        counts = self.connections.counts
         for message in self.framer.feed(data):
+            arrived = time.perf_counter()  # uvloop's clock has millisecond steps
             try:
                 responses = self.service.answer_stream(message, self.client)
             except Exception:  # a bug must cost one answer, never the server
                 log.exception("no answer to a TCP query from %s", self.client)
-                continue
+                responses = []
             if self.transport is not None:
                 self.transport.writelines(frame(response) for response in responses)
+            if counts is not None:
+                counts.tcp.count(message, responses[0] if responses else None)
+                counts.tcp.took(time.perf_counter() - arrived)
 
     def pause_writing(self) -> None:
         # A client that sends queries without reading the answers: stop reading its queries
@@ -103,6 +119,8 @@ class TcpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.open.discard(self)
+        if self.connections.counts is not None:
+            self.connections.counts.tcp_open = len(self.connections.open)
         if self._idle_timer is not None:
             self._idle_timer.cancel()
 
@@ -162,11 +180,13 @@ async def serve(
     reuse_port: bool = False,
     udp_threads: int = 2,
     udp_batch: int = DEFAULT_BATCH,
+    counts: ServerCounts | None = None,
 ) -> ListeningServer:
-    """Listen for DNS over UDP and TCP on one address (port 0: the same free port for both)."""
+    """Listen for DNS over UDP and TCP on one address (port 0: the same free port for both);
+    with `counts`, count what is answered (`minidns.metrics`)."""
     loop = asyncio.get_running_loop()
-    connections = TcpConnections(limits or TcpLimits())
-    udp = UdpReceiver(service, udp_socket(host, port, reuse_port), udp_threads, udp_batch)
+    connections = TcpConnections(limits or TcpLimits(), counts=counts)
+    udp = UdpReceiver(service, udp_socket(host, port, reuse_port), udp_threads, udp_batch, counts)
     try:
         tcp_server = await loop.create_server(
             lambda: TcpConnection(service, connections),

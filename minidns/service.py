@@ -58,10 +58,21 @@ class DnsService:
         self.allow_transfer = list(allow_transfer)
         self.cache_entries = cache_entries
         self.current = Generation.of(zones, cache_entries)
+        self._retired_hits = {"udp": 0, "tcp": 0}  # of the caches of earlier generations
 
     def replace_zones(self, zones: ZoneSet) -> None:
         """Serve new zones from now on, with empty caches: one assignment."""
-        self.current = Generation.of(zones, self.cache_entries)
+        old, self.current = self.current, Generation.of(zones, self.cache_entries)
+        self._retired_hits["udp"] += old.udp_cache.hits
+        self._retired_hits["tcp"] += old.tcp_cache.hits
+
+    def cache_hits(self) -> dict[str, int]:
+        """Answers found in the caches since the start, by transport."""
+        now = self.current
+        return {
+            "udp": self._retired_hits["udp"] + now.udp_cache.hits,
+            "tcp": self._retired_hits["tcp"] + now.tcp_cache.hits,
+        }
 
     @property
     def zones(self) -> ZoneSet:

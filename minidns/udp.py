@@ -23,9 +23,14 @@ import logging
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from minidns.service import DnsService
+
+if TYPE_CHECKING:  # prometheus-client is imported only when --metrics asks for it
+    from minidns.metrics import QueryCounts, ServerCounts
 
 try:
     from minidns import _udpbatch
@@ -57,6 +62,7 @@ class UdpReceiver:
         sock: socket.socket,
         threads: int = 2,
         batch: int = DEFAULT_BATCH,
+        counts: ServerCounts | None = None,
     ) -> None:
         if not 1 <= batch <= MAX_BATCH:
             raise ValueError(f"batch must be 1 to {MAX_BATCH}, got {batch}")
@@ -66,9 +72,16 @@ class UdpReceiver:
         self.service = service
         self.socket = sock
         self.batch = batch
-        loop: Callable[[], None] = self._batch_loop if batch > 1 else self._single_loop
+        loop: Callable[[QueryCounts | None], None] = (
+            self._batch_loop if batch > 1 else self._single_loop
+        )
         self._threads = [
-            threading.Thread(target=loop, name=f"udp {self.port}", daemon=True)
+            threading.Thread(
+                target=loop,
+                args=(counts.udp_thread() if counts is not None else None,),
+                name=f"udp {self.port}",
+                daemon=True,
+            )
             for _ in range(threads)
         ]
 
@@ -91,9 +104,10 @@ class UdpReceiver:
     def running(self) -> bool:
         return any(thread.is_alive() for thread in self._threads)
 
-    def _single_loop(self) -> None:
+    def _single_loop(self, counts: QueryCounts | None) -> None:
         receive, send = self.socket.recvfrom, self.socket.sendto
         answer = self.service.answer_datagram
+        clock = time.perf_counter
         while True:
             try:
                 data, addr = receive(MAX_UDP_MESSAGE)
@@ -104,19 +118,25 @@ class UdpReceiver:
                 continue
             if addr is None:  # shut down by close()
                 return
+            arrived = clock() if counts is not None else 0.0
             try:
                 response = answer(data)
                 if response is not None:
                     send(response, addr)
             except Exception:  # a bug must cost one answer, never the server
                 log.exception("no answer to a UDP query from %s %d", addr[0], addr[1])
+                response = None
+            if counts is not None:
+                counts.count(data, response)
+                counts.took(clock() - arrived)
 
-    def _batch_loop(self) -> None:
+    def _batch_loop(self, counts: QueryCounts | None) -> None:
         assert _udpbatch is not None
         fd = self.socket.fileno()
         receiver = _udpbatch.Receiver(fd, self.batch)  # buffers of this thread's own
         send = _udpbatch.send
         answer = self.service.answer_datagram
+        clock = time.perf_counter
         while True:
             try:
                 datagrams = receiver.receive()
@@ -127,13 +147,16 @@ class UdpReceiver:
                 continue
             if not datagrams:  # shut down by close()
                 return
+            arrived = clock() if counts is not None else 0.0
             answers = []
             for data, address in datagrams:
                 try:
                     response = answer(data)
                 except Exception:  # a bug must cost one answer, never the server
                     log.exception("no answer to a UDP query from %s", sockaddr_text(address))
-                    continue
+                    response = None
+                if counts is not None:
+                    counts.count(data, response)
                 if response is not None:
                     answers.append((response, address))
             if answers:
@@ -141,6 +164,8 @@ class UdpReceiver:
                     send(fd, answers)
                 except OSError as error:
                     log.debug("UDP send error: %s", error)
+            if counts is not None:
+                counts.took(clock() - arrived, len(answers))
 
 
 def sockaddr_text(raw: bytes) -> str:
