@@ -18,6 +18,7 @@ PLAIN_QUERY_COUNTS = b"\x00\x01\x00\x00\x00\x00"  # QDCOUNT 1, ANCOUNT 0, NSCOUN
 OPT_TYPE = b"\x00\x29"  # RFC 6891 §6.1.2
 QR_OR_OPCODE = 0xF8  # the bits of the third header octet that must be zero (RFC 1035 §4.1.1)
 MAX_LABEL = 63
+MAX_NAME = 255
 
 _V = TypeVar("_V")
 
@@ -47,6 +48,8 @@ def query_key(wire: bytes) -> QueryKey | None:
             return None
         position += label_length + 1
     name_end = position + 1
+    if name_end - HEADER_LENGTH > MAX_NAME:  # RFC 1035 §2.3.4: the slow path says FORMERR
+        return None
     question_end = name_end + 4
     additional_count = wire[10:12]
     if additional_count == b"\x00\x00":

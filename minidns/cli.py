@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minidns.badinput import BadInputCounts
 from minidns.server import ListeningServer, TcpLimits, serve
 
 if TYPE_CHECKING:
@@ -286,11 +287,38 @@ async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> 
     loop.add_signal_handler(signal.SIGHUP, _reload, options, service, counts)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)  # held while a worker started
     log.info("serving %s", _zone_count(zones))
+    reporter = BadInputReporter(service.bad_input, loop)
     await stop.wait()
     for server in servers:
         server.close()
+    reporter.close()
     log.info("stopped")
     return 0
+
+
+class BadInputReporter:
+    """Logs the bad input seen, one line per kind, at most once per `interval` seconds."""
+
+    def __init__(
+        self, counts: BadInputCounts, loop: asyncio.AbstractEventLoop, interval: float = 10.0
+    ) -> None:
+        self.counts = counts
+        self.interval = interval
+        self._loop = loop
+        self._timer = loop.call_at(loop.time() + interval, self._report)
+
+    def _report(self) -> None:
+        self.flush()
+        self._timer = self._loop.call_at(self._loop.time() + self.interval, self._report)
+
+    def flush(self) -> None:
+        for line in self.counts.report():
+            log.warning("%s", line)
+
+    def close(self) -> None:
+        """Stop, after a last report."""
+        self._timer.cancel()
+        self.flush()
 
 
 def _reload(options: Options, service: DnsService, counts: ServerCounts | None = None) -> None:

@@ -5,31 +5,27 @@ This is the slow path, taken on a cache miss; `minidns.cache` keeps its results.
 
 from __future__ import annotations
 
-import logging
-
 from dnslib import (
-    OPCODE,
     QTYPE,
     RCODE,
     RR,
     DNSBuffer,
-    DNSHeader,
     DNSLabel,
-    DNSQuestion,
     DNSRecord,
 )
 
 from minidns.answer import answer
-from minidns.edns import parse_options, udp_limit
+from minidns.badinput import BadInput, BadInputCounts
+from minidns.edns import udp_limit
+from minidns.query import HEADER_LENGTH, QR_BIT, MalformedQuery, read_query
 from minidns.zone.model import ZoneSet
 
-HEADER_LENGTH = 12
 # RFC 1035 types whose rdata is a single name (MD, MF, MB, MG, MR) that dnslib has no class for.
 COMPRESSIBLE_NAME_TYPES = frozenset((3, 4, 7, 8, 9))
-QR_BIT = 0x80  # in the third octet of the header (RFC 1035 §4.1.1)
+OPCODE_BITS = 0x78  # in the third octet of the header (RFC 1035 §4.1.1)
+RD_BIT = 0x01
+CD_BIT = 0x10  # in the fourth octet
 MAX_TCP_MESSAGE = 65535  # RFC 1035 §4.2.2: the length prefix is 16 bits
-
-log = logging.getLogger(__name__)
 
 
 class CaseInsensitiveBuffer(DNSBuffer):  # type: ignore[misc]
@@ -98,51 +94,59 @@ def _pack_dname(buffer: DNSBuffer, rr: RR) -> None:
     buffer.append(bytes(target.data))
 
 
-def respond(zones: ZoneSet, wire: bytes, *, tcp: bool, identity: str = "") -> bytes | None:
-    """The response to one query message, or None when it must be dropped."""
+def respond(
+    zones: ZoneSet,
+    wire: bytes,
+    *,
+    tcp: bool,
+    identity: str = "",
+    bad_input: BadInputCounts | None = None,
+) -> bytes | None:
+    """The response to one query message, or None when it must be dropped.
+
+    Bad input is counted in `bad_input` by kind: a message shorter than a header or with QR=1
+    is dropped, any other that cannot be read gets FORMERR (`minidns.query`), and a query
+    whose answer cannot be built gets SERVFAIL. Neither reply can fail to be built.
+    """
     if len(wire) < HEADER_LENGTH or wire[2] & QR_BIT:
-        return None  # no header to answer, or a response: never answer those (RFC 1035 §4.1.1)
+        # No header to answer, or a response: never answer those (RFC 1035 §4.1.1).
+        if bad_input is not None:
+            bad_input.add(BadInput.SHORT if len(wire) < HEADER_LENGTH else BadInput.RESPONSE, wire)
+        return None
     try:
-        query = parse_query(wire)
-    except Exception:  # dnslib raises several types on malformed input
-        return _formerr(wire)
+        query = read_query(wire)
+    except MalformedQuery as error:
+        if bad_input is not None:
+            bad_input.add(error.kind, wire)
+        return error_reply(wire, error.question, RCODE.FORMERR)
     try:
-        response = answer(zones, query, identity, tcp=tcp)
+        response = answer(zones, query.message, identity, tcp=tcp)
         packed = pack(response)
-    except Exception:
-        log.exception("no answer for %r", query.questions)
-        return _servfail(query)
-    if tcp:
-        limit = MAX_TCP_MESSAGE
-    else:
-        opt = next((rr for rr in query.ar if rr.rtype == QTYPE.OPT), None)
-        limit = udp_limit(None if opt is None else opt.rclass)
-    if len(packed) > limit:
-        packed = pack(truncated(response))
+        limit = MAX_TCP_MESSAGE if tcp else udp_limit(_payload(query.message))
+        if len(packed) > limit:
+            packed = _fit(response, limit)
+    except Exception as error:  # a bug, or data the codec cannot write: one SERVFAIL
+        if bad_input is not None:
+            bad_input.add_error(BadInput.UNANSWERABLE, wire, error)
+        return error_reply(wire, query.question, RCODE.SERVFAIL)
     return packed
 
 
-def parse_query(wire: bytes) -> DNSRecord:
-    """A message parsed by dnslib, with the OPT options read by minidns.edns.parse_options."""
-    buffer = DNSBuffer(wire)
-    header = DNSHeader.parse(buffer)
-    questions = [DNSQuestion.parse(buffer) for _ in range(header.q)]
-    sections: list[list[RR]] = []
-    for count in (header.a, header.auth, header.ar):
-        records = []
-        for _ in range(count):
-            start = buffer.offset
-            record = RR.parse(buffer)
-            if record.rtype == QTYPE.OPT:
-                owner = DNSBuffer(wire)
-                owner.offset = start
-                owner.decode_name()
-                rdata_start = owner.offset + 10  # TYPE, CLASS, TTL, RDLENGTH
-                record.rdata = parse_options(wire[rdata_start : buffer.offset])
-            records.append(record)
-        sections.append(records)
-    answer_rrs, authority, additional = sections
-    return DNSRecord(header, questions, answer_rrs, auth=authority, ar=additional)
+def _payload(query: DNSRecord) -> int | None:
+    """The query's UDP payload size (RFC 6891 §6.2.3), or None without EDNS."""
+    opt = next((rr for rr in query.ar if rr.rtype == QTYPE.OPT), None)
+    return None if opt is None else int(opt.rclass)
+
+
+def _fit(response: DNSRecord, limit: int) -> bytes:
+    """The response cut down to `limit` octets: truncated, then without NSID if need be."""
+    cut = truncated(response)
+    packed = pack(cut)
+    if len(packed) > limit:  # a long --identity in NSID (RFC 5001): the header matters more
+        for opt in cut.ar:
+            opt.rdata = []
+        packed = pack(cut)
+    return packed
 
 
 def truncated(response: DNSRecord) -> DNSRecord:
@@ -154,17 +158,13 @@ def truncated(response: DNSRecord) -> DNSRecord:
     return response
 
 
-def _formerr(wire: bytes) -> bytes:
-    """FORMERR for a message whose header can be read but not the rest (RFC 1035 §4.1.1)."""
-    header = DNSHeader.parse(DNSBuffer(wire[:HEADER_LENGTH]))
-    opcode = header.opcode
-    reply = DNSHeader(id=header.id, qr=1, opcode=opcode, rd=header.rd, rcode=RCODE.FORMERR)
-    if opcode != OPCODE.QUERY:
-        reply.rcode = RCODE.NOTIMP
-    return pack(DNSRecord(reply))
-
-
-def _servfail(query: DNSRecord) -> bytes:
-    header = query.header
-    reply = DNSHeader(id=header.id, qr=1, opcode=header.opcode, rd=header.rd, rcode=RCODE.SERVFAIL)
-    return pack(DNSRecord(reply, questions=list(query.questions)))
+def error_reply(wire: bytes, question: bytes, rcode: int) -> bytes:
+    """A reply with only a header and the query's question (when it was read), built so that it
+    cannot fail: the query's ID, opcode, RD and CD, QR set (RFC 1035 §4.1.1, RFC 4035 §3.2.2);
+    an opcode other than QUERY that cannot be read gets NOTIMP rather than FORMERR."""
+    opcode_and_rd = wire[2] & (OPCODE_BITS | RD_BIT)
+    if rcode == RCODE.FORMERR and opcode_and_rd & OPCODE_BITS:
+        rcode = RCODE.NOTIMP
+    flags = bytes((QR_BIT | opcode_and_rd, (wire[3] & CD_BIT) | rcode))
+    counts = (b"\x00\x01" if question else b"\x00\x00") + b"\x00" * 6
+    return wire[:2] + flags + counts + question

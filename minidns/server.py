@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
+from minidns.badinput import BadInput
 from minidns.service import DnsService
 from minidns.udp import DEFAULT_BATCH, UdpReceiver
 
@@ -98,8 +99,10 @@ class TcpConnection(asyncio.Protocol):
             arrived = time.perf_counter()  # uvloop's clock has millisecond steps
             try:
                 responses = self.service.answer_stream(message, self.client)
-            except Exception:  # a bug must cost one answer, never the server
-                log.exception("no answer to a TCP query from %s", self.client)
+            except Exception as error:  # a bug must cost one answer, never the server
+                self.service.bad_input.add_error(
+                    BadInput.INTERNAL_ERROR, message, error, self.client
+                )
                 responses = []
             if self.transport is not None:
                 self.transport.writelines(frame(response) for response in responses)

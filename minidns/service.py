@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from dnslib import QTYPE, DNSRecord
 
 from minidns.axfr import transfer
+from minidns.badinput import BadInputCounts
 from minidns.cache import AnswerCache, query_key
+from minidns.query import HEADER_LENGTH, QR_BIT, MalformedQuery, read_query
 from minidns.respond import respond
 from minidns.templates import NameTemplates
 from minidns.zone.model import ZoneSet
@@ -59,6 +61,7 @@ class DnsService:
         self.cache_entries = cache_entries
         self.current = Generation.of(zones, cache_entries)
         self._retired_hits = {"udp": 0, "tcp": 0}  # of the caches of earlier generations
+        self.bad_input = BadInputCounts()
 
     def replace_zones(self, zones: ZoneSet) -> None:
         """Serve new zones from now on, with empty caches: one assignment."""
@@ -99,14 +102,18 @@ class DnsService:
             return response
         found = query_key(wire)
         if found is None:
-            return respond(now.zones, wire, tcp=False, identity=self.identity)
+            return respond(
+                now.zones, wire, tcp=False, identity=self.identity, bad_input=self.bad_input
+            )
         response = cache.lookup(wire, found)
         if response is not None:
             return response
         response = now.templates.lookup(now.zones, wire, found)
         if response is not None:
             return response  # a name never asked before, probably: not worth caching
-        response = respond(now.zones, wire, tcp=False, identity=self.identity)
+        response = respond(
+            now.zones, wire, tcp=False, identity=self.identity, bad_input=self.bad_input
+        )
         if response is not None:
             cache.store(wire, found, response)
 
@@ -129,7 +136,9 @@ class DnsService:
             if qtype not in TRANSFER_TYPES:
                 response = cache.lookup(wire, found)
                 if response is None:
-                    response = respond(now.zones, wire, tcp=True, identity=self.identity)
+                    response = respond(
+                        now.zones, wire, tcp=True, identity=self.identity, bad_input=self.bad_input
+                    )
                     if response is None:
                         return []
                     cache.store(wire, found, response)
@@ -137,7 +146,9 @@ class DnsService:
         transfer_query = _transfer_query(wire)
         if transfer_query is not None:
             return transfer(now.zones, transfer_query, self.transfer_allowed(client))
-        response = respond(now.zones, wire, tcp=True, identity=self.identity)
+        response = respond(
+            now.zones, wire, tcp=True, identity=self.identity, bad_input=self.bad_input
+        )
         return [] if response is None else [response]
 
     def transfer_allowed(self, client: str) -> bool:
@@ -152,9 +163,11 @@ class DnsService:
 
 def _transfer_query(wire: bytes) -> DNSRecord | None:
     """The parsed query when it is a well-formed AXFR or IXFR query, else None."""
+    if len(wire) < HEADER_LENGTH or wire[2] & QR_BIT:
+        return None
     try:
-        query = DNSRecord.parse(wire)
-    except Exception:
+        query = read_query(wire).message
+    except MalformedQuery:
         return None
     if query.header.qr or query.header.opcode != 0 or len(query.questions) != 1:
         return None

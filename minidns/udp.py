@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from minidns.badinput import BadInput
 from minidns.service import DnsService
 
 if TYPE_CHECKING:  # prometheus-client is imported only when --metrics asks for it
@@ -108,6 +109,7 @@ class UdpReceiver:
         receive, send = self.socket.recvfrom, self.socket.sendto
         answer = self.service.answer_datagram
         clock = time.perf_counter
+        bad_input = self.service.bad_input
         while True:
             try:
                 data, addr = receive(MAX_UDP_MESSAGE)
@@ -121,11 +123,14 @@ class UdpReceiver:
             arrived = clock() if counts is not None else 0.0
             try:
                 response = answer(data)
-                if response is not None:
-                    send(response, addr)
-            except Exception:  # a bug must cost one answer, never the server
-                log.exception("no answer to a UDP query from %s %d", addr[0], addr[1])
+            except Exception as error:  # a bug must cost one answer, never the server
+                bad_input.add_error(BadInput.INTERNAL_ERROR, data, error, f"{addr[0]} {addr[1]}")
                 response = None
+            if response is not None:
+                try:
+                    send(response, addr)
+                except OSError as error:  # an unreachable client
+                    log.debug("UDP send error: %s", error)
             if counts is not None:
                 counts.count(data, response)
                 counts.took(clock() - arrived)
@@ -137,6 +142,7 @@ class UdpReceiver:
         send = _udpbatch.send
         answer = self.service.answer_datagram
         clock = time.perf_counter
+        bad_input = self.service.bad_input
         while True:
             try:
                 datagrams = receiver.receive()
@@ -152,8 +158,9 @@ class UdpReceiver:
             for data, address in datagrams:
                 try:
                     response = answer(data)
-                except Exception:  # a bug must cost one answer, never the server
-                    log.exception("no answer to a UDP query from %s", sockaddr_text(address))
+                except Exception as error:  # a bug must cost one answer, never the server
+                    client = sockaddr_text(address)
+                    bad_input.add_error(BadInput.INTERNAL_ERROR, data, error, client)
                     response = None
                 if counts is not None:
                     counts.count(data, response)

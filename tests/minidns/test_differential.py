@@ -57,6 +57,9 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "no-question": "FORMERR (RFC 9619: one question); PowerDNS drops it",
     "garbage-after-header": "FORMERR for an unreadable question; PowerDNS drops it",
     "truncated-question": "FORMERR for an unreadable question; PowerDNS drops it",
+    "name-over-255-octets": "FORMERR for an unreadable question; PowerDNS drops it",
+    "extended-label-type": "FORMERR for an unreadable question; PowerDNS drops it",
+    "pointer-loop": "FORMERR for an unreadable question; PowerDNS drops it",
     "edns-two-opts": "RFC 6891 §6.1.1: two OPT records are a FORMERR; PowerDNS uses the first",
 }
 
@@ -162,6 +165,8 @@ REGRESSION_QUERIES, REGRESSION_EXCLUDED = regression_queries()
 def own_queries() -> list[Query]:
     q = make_query
     nsid = [EDNSOption(3, b"")]
+    header = q("x")[:12]
+    example_a = b"\x07example\x03com\x00\x00\x01\x00\x01"
     corpus = [
         # plain answers, AA, additional processing for MX, NS, SRV targets
         Query("a-record", q("outpost.example.com")),
@@ -274,6 +279,9 @@ def own_queries() -> list[Query]:
         Query("no-question", q("outpost.example.com")[:5] + b"\x00" + q("x")[6:12]),
         Query("garbage-after-header", q("outpost.example.com")[:12] + b"\xff\xfe\xfd"),
         Query("truncated-question", q("outpost.example.com")[:20]),
+        Query("name-over-255-octets", header + (b"\x3f" + b"x" * 63) * 4 + example_a),
+        Query("extended-label-type", header + b"\x41" + b"a" * 65 + example_a),
+        Query("pointer-loop", header + b"\x01a\xc0\x0c\x00\x01\x00\x01"),
     ]
     two_opts = q("outpost.example.com", edns=True)
     opt = two_opts[-11:]
