@@ -230,6 +230,7 @@ class FuzzResult:
     tcp_sent: int = 0
     tcp_replies: int = 0
     examples: list[str] = field(default_factory=list)  # the first invalid replies
+    unanswered: list[str] = field(default_factory=list)  # the first queries left unanswered
 
     def record_invalid(self, query: bytes, reply: bytes, problems: list[str]) -> None:
         self.invalid += 1
@@ -251,7 +252,7 @@ def fuzz_udp(
     *,
     probe_every: int = 50,
     sockets: int = 32,
-    timeout: float = 0.3,
+    timeout: float = 1.0,
     time_limit: float = 3600.0,
     progress: Iterator[None] | None = None,
 ) -> FuzzResult:
@@ -302,6 +303,8 @@ def fuzz_udp(
             for sock, outstanding in list(waiting.items()):
                 if now > outstanding.deadline:
                     result.no_reply += 1
+                    if len(result.unanswered) < 10:
+                        result.unanswered.append(outstanding.query.hex())
                     del waiting[sock]
                     idle.append(sock)
     finally:
@@ -383,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--probe-every", type=int, default=50)
     parser.add_argument("--sockets", type=int, default=32, help="queries outstanding at once")
+    parser.add_argument(
+        "--timeout", type=float, default=1.0, help="seconds to wait for a reply (default 1)"
+    )
     args = parser.parse_args(argv)
     command = "python -m bench.dns_fuzz " + " ".join(argv if argv is not None else sys.argv[1:])
     info = machine()
@@ -411,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             result = fuzz_udp(
                 ("127.0.0.1", port), mutator, args.count, probe_every=args.probe_every,
-                sockets=args.sockets, progress=sample(),
+                sockets=args.sockets, timeout=args.timeout, progress=sample(),
             )  # fmt: skip
             fuzz_tcp(("127.0.0.1", port), mutator, args.tcp_count, result)
             elapsed = time.monotonic() - started
