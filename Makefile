@@ -9,10 +9,10 @@ PY := $(VENV)/bin/python
 DEMO_APT_PACKAGES := python3-venv python3-dev gcc iproute2 iputils-ping procps tcpdump \
 	frr pdns-server pdns-backend-sqlite3 sqlite3 dnsutils
 # What only the tests run: more peers and DNS tools to compare with, the benchmark's load
-# generator, `vagrant validate`, a Debian root booted with systemd for the service units, and
-# a headless browser for `lab ui`'s page.
+# generator, `vagrant validate`, a Debian root booted with systemd for the service units, a
+# headless browser for `lab ui`'s page, and Prometheus to scrape the lab's servers.
 TEST_APT_PACKAGES := pdns-backend-bind pdns-tools bird2 gobgpd knot-dnsutils dnsperf \
-	vagrant systemd-container debootstrap chromium chromium-driver
+	vagrant systemd-container debootstrap chromium chromium-driver prometheus
 
 .PHONY: all deps deps-demo apt apt-demo venv venv-demo test unit lint demo bench clean
 all: test

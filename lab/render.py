@@ -25,6 +25,7 @@ MODES: tuple[Mode, ...] = ("python", "reference")
 
 ZONE_TTL = 3600
 MINIDNS_PIDFILE = "minidns.pid"  # written by whoever starts minidns: the lab, or systemd
+MINIDNS_METRICS_PORT = 9153  # minidns's --metrics, on each server's loopback
 # The SOA of the zone: `pdnsutil create-zone example.com ns1.example.com` with the lab's
 # default-soa-content (PowerDNS's own default names a.misconfigured.dns.server.invalid).
 # Fields: MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 §3.3.13).
@@ -277,11 +278,12 @@ def pdns_server_args(run_dir: str) -> list[str]:
 
 
 def minidns_args(topology: Topology, node: Node, zone_path: str) -> list[str]:
-    """minidns's arguments (after `python -m minidns`): the zone, both addresses, the identity."""
+    """minidns's arguments (after `python -m minidns`): the zone, both addresses, the identity,
+    and Prometheus metrics on the server's own loopback (`lab ui` reads them)."""
     args = ["--zone", f"{topology.service.zone}={zone_path}"]
     for address in [topology.service.address, *(i.ip for i in node.interfaces)]:
         args += ["--listen", f"{address}:53"]
-    args += ["--identity", node.name]
+    args += ["--identity", node.name, "--metrics", f"127.0.0.1:{MINIDNS_METRICS_PORT}"]
     return args
 
 

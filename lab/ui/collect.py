@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -28,8 +29,9 @@ from typing import Any
 
 from lab.lab import STATE_ROOT, Lab, LabError, LabState
 from lab.nodes import process_start_time
+from lab.render import MINIDNS_METRICS_PORT
 from lab.topology import TopologyError
-from lab.ui.namespace import NETNS_DIR, links_of, namespace_identity
+from lab.ui.namespace import NETNS_DIR, links_of, namespace_identity, socket_in
 from lab.ui.probes import ProbeLane
 from lab.ui.view import BestPath, Daemon, LabView, ServerStatus
 from lab.ui.vty import VtyError, vty_commands, vty_json
@@ -247,7 +249,10 @@ class Collector:
             if answer is None:
                 view.observe_sessions(server, None)
                 return None
-            return _minibgp_status(view, server, answer)
+            status = _minibgp_status(view, server, answer)
+            metrics = await scrape(lab.prefix + server, MINIDNS_METRICS_PORT)
+            status.queries = _sum(metrics, "minidns_queries_total")
+            return status
         sessions = await _frr_sessions(view, run_dir / "bgpd.vty")
         view.observe_sessions(server, sessions)
         status = ServerStatus(queries=await _pdns_queries(run_dir))
@@ -346,6 +351,40 @@ def _minibgp_status(view: LabView, server: str, answer: dict[str, Any]) -> Serve
     if answer.get("drained") and drain == "none":
         drain = "withdrawn"
     return ServerStatus(drain=drain, bfd=bfd)
+
+
+async def scrape(namespace: str, port: int, timeout: float = 1.0) -> dict[str, float]:
+    """A Prometheus endpoint on 127.0.0.1:`port` inside `namespace`: each sample's value by
+    its name and labels as the exposition writes them (`name{a="b"}`); {} when unreachable."""
+    try:
+        sock = socket_in(namespace, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        return {}
+    try:
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", port)), timeout)
+        reader, writer = await asyncio.open_connection(sock=sock)
+        writer.write(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        data = await asyncio.wait_for(reader.read(), timeout)
+        writer.close()
+    except (OSError, TimeoutError):
+        sock.close()
+        return {}
+    _, _, body = data.partition(b"\r\n\r\n")
+    samples = {}
+    for line in body.decode(errors="replace").splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            with contextlib.suppress(ValueError):
+                samples[name] = float(value)
+    return samples
+
+
+def _sum(samples: dict[str, float], name: str) -> float | None:
+    """The sum of every sample of one metric (None: the metric is not there)."""
+    values = [v for k, v in samples.items() if k == name or k.startswith(name + "{")]
+    return sum(values) if values else None
 
 
 async def _pdns_queries(run_dir: Path) -> float | None:
