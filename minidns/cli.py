@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import ipaddress
 import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minidns import sd_notify
 from minidns.badinput import BadInputCounts
 from minidns.server import ListeningServer, TcpLimits, serve
 
@@ -194,8 +196,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"minidns: {error}", file=sys.stderr)
         return 2
     if options.workers == 1:
-        return _run_event_loop(_serve(options, zones))
+        return _run_event_loop(_serve(options, zones, ready=_notify_ready))
     return _run_workers(options, zones)
+
+
+def _notify_ready(status: str) -> None:
+    """Tell systemd (a Type=notify unit) that minidns is listening."""
+    sd_notify.notify("READY=1", f"STATUS={status}")
 
 
 # The signals minidns handles: SIGTERM and SIGINT stop it, SIGHUP reloads the zones.
@@ -217,17 +224,25 @@ def _run_workers(options: Options, zones: ZoneSet) -> int:
     # SIGTERM's default action): hold them until then. Each worker lets them in in `_serve`.
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     children: list[int] = []
+    started: list[int] = []  # a pipe per worker: one line once it listens, EOF if it failed
     for _ in range(options.workers):
+        read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
-                code = _run_event_loop(_serve(options, zones, reuse_port=True))
+                os.close(read_end)
+                ready = functools.partial(_tell_parent, write_end)
+                code = _run_event_loop(_serve(options, zones, reuse_port=True, ready=ready))
             finally:
                 os._exit(code)
+        os.close(write_end)
         children.append(pid)
+        started.append(read_end)
 
     def forward(signum: int, _frame: object) -> None:
+        if signum != signal.SIGHUP:
+            sd_notify.notify("STOPPING=1")
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signum)
@@ -235,6 +250,9 @@ def _run_workers(options: Options, zones: ZoneSet) -> int:
     for signum in SIGNALS:
         signal.signal(signum, forward)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+    statuses = [_read_line(read_end) for read_end in started]
+    if all(statuses):
+        _notify_ready(f"{statuses[0]}, {options.workers} workers")
     status = 0
     for child in children:
         _, wait_status = os.waitpid(child, 0)
@@ -242,7 +260,20 @@ def _run_workers(options: Options, zones: ZoneSet) -> int:
     return status
 
 
-async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> int:
+def _tell_parent(write_end: int, status: str) -> None:
+    os.write(write_end, status.encode() + b"\n")
+    os.close(write_end)
+
+
+def _read_line(read_end: int) -> str:
+    """What a worker said once it listened; "" when it ended first."""
+    with os.fdopen(read_end, "rb") as pipe:
+        return pipe.readline().decode().strip()
+
+
+async def _serve(
+    options: Options, zones: ZoneSet, ready: Callable[[str], None], reuse_port: bool = False
+) -> int:
     service = DnsService(zones, identity=options.identity, allow_transfer=options.allow_axfr)
     gc.freeze()  # the zones live as long as the process: keep them out of every collection
     limits = TcpLimits(idle_timeout=options.tcp_idle_timeout)
@@ -287,8 +318,13 @@ async def _serve(options: Options, zones: ZoneSet, reuse_port: bool = False) -> 
     loop.add_signal_handler(signal.SIGHUP, _reload, options, service, counts)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)  # held while a worker started
     log.info("serving %s", _zone_count(zones))
+    where = ", ".join(
+        f"{host}:{server.port}" for (host, _), server in zip(options.listen, servers, strict=True)
+    )
     reporter = BadInputReporter(service.bad_input, loop)
+    ready(f"serving {_zone_count(zones)} on {where}")
     await stop.wait()
+    sd_notify.notify("STOPPING=1")
     for server in servers:
         server.close()
     reporter.close()
@@ -337,6 +373,7 @@ def _reload(options: Options, service: DnsService, counts: ServerCounts | None =
     gc.collect()
     gc.freeze()
     log.info("reloaded %s", _zone_count(zones))
+    sd_notify.notify(f"STATUS=serving {_zone_count(zones)} (reloaded)")
 
 
 def _host_port(host: str, port: int) -> str:
