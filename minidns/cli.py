@@ -285,7 +285,9 @@ async def _serve(
 
             host, port = options.metrics
             counts = ServerCounts()
-            collector = MinidnsCollector(counts, lambda: service.zones, service.cache_hits)
+            collector = MinidnsCollector(
+                counts, lambda: service.zones, service.cache_hits, service.bad_input
+            )
             serve_metrics(host, port, collector)
             log.info("metrics on http://%s/metrics", _host_port(host, port))
         for host, port in options.listen:

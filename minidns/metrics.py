@@ -9,6 +9,7 @@ query type is read from those bytes only at scrape time, or when a thread has se
 
     minidns_queries_total{transport, qtype, rcode}      queries answered
     minidns_queries_dropped_total{transport}             queries left unanswered (malformed...)
+    minidns_bad_input_total{kind, outcome}               bad messages by kind (minidns.badinput)
     minidns_answer_latency_seconds{transport}            from a query's arrival to its answer
     minidns_cache_hits_total{transport}                  answers from the answer cache
     minidns_zone_serial{zone}                            each zone's SOA serial
@@ -34,6 +35,7 @@ from prometheus_client.core import (
     Metric,
 )
 
+from minidns.badinput import BadInputCounts
 from minidns.zone.model import ZoneSet
 
 # Seconds: an answer from the cache takes microseconds, one built from the zone a millisecond.
@@ -144,10 +146,12 @@ class MinidnsCollector:
         counts: ServerCounts,
         zones: Callable[[], ZoneSet],
         cache_hits: Callable[[], dict[str, int]],
+        bad_input: BadInputCounts | None = None,
     ) -> None:
         self.counts = counts
         self.zones = zones
         self.cache_hits = cache_hits
+        self.bad_input = bad_input
 
     def collect(self) -> Iterator[Metric]:
         counts = self.counts
@@ -184,6 +188,15 @@ class MinidnsCollector:
                 cumulative.append((_bound_text(bound), running))
             latency.add_metric([transport], cumulative, total_seconds)
         yield from (queries, dropped, latency)
+        if self.bad_input is not None:
+            bad = CounterMetricFamily(
+                "minidns_bad_input",
+                "Bad messages by kind, and what they got (dropped, FORMERR, SERVFAIL).",
+                labels=["kind", "outcome"],
+            )
+            for kind, total in dict(self.bad_input.totals).items():
+                bad.add_metric([kind.name.lower(), kind.outcome], total)
+            yield bad
         hits = CounterMetricFamily(
             "minidns_cache_hits", "Answers given from the answer cache.", labels=["transport"]
         )

@@ -6,6 +6,7 @@ from dnslib import DNSRecord
 from prometheus_client import CollectorRegistry, generate_latest
 
 from minidns import metrics
+from minidns.badinput import BadInput, BadInputCounts
 from minidns.metrics import MinidnsCollector, QueryCounts, ServerCounts, question_type
 from minidns.zone.masterfile import parse_master_file
 from minidns.zone.model import ZoneSet
@@ -70,7 +71,9 @@ def test_exposition(tmp_path: object) -> None:
     server.tcp.count(a, _response(a, 0))
     server.reloads, server.reload_failures, server.tcp_accepted = 2, 1, 4
     registry = CollectorRegistry(auto_describe=False)
-    collector = MinidnsCollector(server, lambda: ZoneSet([zone]), lambda: {"udp": 9, "tcp": 0})
+    bad = BadInputCounts()
+    bad.add(BadInput.SHORT, b"\x00")
+    collector = MinidnsCollector(server, lambda: ZoneSet([zone]), lambda: {"udp": 9, "tcp": 0}, bad)
     registry.register(collector)  # type: ignore[arg-type]
     text = generate_latest(registry).decode()
     for line in (
@@ -82,6 +85,8 @@ def test_exposition(tmp_path: object) -> None:
         "minidns_reloads_total 2.0",
         "minidns_reload_failures_total 1.0",
         "minidns_tcp_connections_accepted_total 4.0",
+        'minidns_bad_input_total{kind="short",outcome="dropped"} 1.0',
+        'minidns_bad_input_total{kind="bad_pointer",outcome="FORMERR"} 0.0',
         "# TYPE minidns_answer_latency_seconds histogram",
     ):
         assert line in text, line
