@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 
 import pytest
+
+from tests.wheel import Installed, build_and_install
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -40,6 +43,14 @@ def require_programs(*names: str) -> None:
 
 def require_root() -> None:
     require(os.geteuid() == 0, "needs root (network namespaces)")
+
+
+@pytest.fixture(scope="session")
+def installed_wheel() -> Iterator[Installed]:
+    """The project's wheel installed into a fresh virtualenv (tests/wheel.py), built once."""
+    installed = build_and_install()
+    yield installed
+    shutil.rmtree(installed.venv.parent, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

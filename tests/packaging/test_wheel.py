@@ -1,6 +1,5 @@
-"""The distribution as a user gets it: an sdist and a wheel built from the checkout, the wheel
-installed into a fresh virtualenv (its dependencies from PyPI), and the console scripts run there
-for real, away from the checkout: `minidns` answers a query, two `minibgp` speakers peer on
+"""The wheel installed into a fresh virtualenv (tests/wheel.py), and its console scripts run
+there for real, away from the checkout: `minidns` answers a query, two `minibgp` speakers peer on
 loopback and exchange a route."""
 
 from __future__ import annotations
@@ -10,17 +9,16 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from dnslib import DNSRecord
 
 from tests.minidns.differential import Query, exchange, free_port, make_query
+from tests.wheel import Installed
 
 REPO = Path(__file__).resolve().parents[2]
 # The speaker and the DNS server with their dependencies, without the lab's extra (plotting).
@@ -49,43 +47,10 @@ www  IN A   192.0.2.1
 """
 
 
-@dataclass(frozen=True)
-class Installed:
-    wheel: Path
-    venv: Path
-
-    def bin(self, name: str) -> str:
-        return str(self.venv / "bin" / name)
-
-    def run(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, cwd=self.venv.parent
-        )
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    """The wheel, built from an sdist of the checkout, installed into a fresh virtualenv."""
-    tmp = tmp_path_factory.mktemp("wheel")
-    dist = tmp / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(dist), str(REPO)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    (wheel,) = dist.glob("*.whl")
-    venv = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(wheel)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    return Installed(wheel, venv)
-
-
 def test_the_wheel_holds_the_speaker_and_the_dns_server_and_no_generic_top_level_name(
-    installed: Installed,
+    installed_wheel: Installed,
 ) -> None:
-    names = zipfile.ZipFile(installed.wheel).namelist()
+    names = zipfile.ZipFile(installed_wheel.wheel).namelist()
     top_level = {
         name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")
     }
@@ -97,8 +62,8 @@ def test_the_wheel_holds_the_speaker_and_the_dns_server_and_no_generic_top_level
             assert str(init.relative_to(REPO)) in names
 
 
-def test_installed_size_without_the_lab_extra_is_at_most_30_mb(installed: Installed) -> None:
-    sizes = json.loads(installed.run(installed.bin("python"), "-c", SIZE_SCRIPT).stdout)
+def test_installed_size_without_the_lab_extra_is_at_most_30_mb(installed_wheel: Installed) -> None:
+    sizes = json.loads(installed_wheel.run(installed_wheel.bin("python"), "-c", SIZE_SCRIPT).stdout)
     assert "matplotlib" not in sizes and "numpy" not in sizes
     total = sum(sizes.values())
     print(f"installed: {total / 1e6:.1f} MB", sizes)
@@ -106,18 +71,18 @@ def test_installed_size_without_the_lab_extra_is_at_most_30_mb(installed: Instal
 
 
 @pytest.mark.parametrize("program", ["minibgp", "minidns"])
-def test_console_script_help(installed: Installed, program: str) -> None:
-    result = installed.run(installed.bin(program), "--help")
+def test_console_script_help(installed_wheel: Installed, program: str) -> None:
+    result = installed_wheel.run(installed_wheel.bin(program), "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"usage: {program}")
     assert "--help" in result.stdout
 
 
-def test_minidns_answers_a_query_on_loopback(installed: Installed, tmp_path: Path) -> None:
+def test_minidns_answers_a_query_on_loopback(installed_wheel: Installed, tmp_path: Path) -> None:
     zone = tmp_path / "example.com.zone"
     zone.write_text(ZONE)
     port = free_port()
-    argv = [installed.bin("minidns"), "--zone", f"example.com={zone}",
+    argv = [installed_wheel.bin("minidns"), "--zone", f"example.com={zone}",
             "--listen", f"127.0.0.1:{port}", "--identity", "wheel"]  # fmt: skip
     with _running(argv, tmp_path / "minidns.log") as process:
         response = _wait_for_answer(port, process)
@@ -146,7 +111,7 @@ passive = {passive}
 
 
 def test_two_minibgp_speakers_peer_on_loopback_and_exchange_a_route(
-    installed: Installed, tmp_path: Path
+    installed_wheel: Installed, tmp_path: Path
 ) -> None:
     """Port numbers over 1024: no root needed. A announces 169.254.0.1/32; B receives it, and
     hears A's Cease when A stops."""
@@ -162,20 +127,20 @@ def test_two_minibgp_speakers_peer_on_loopback_and_exchange_a_route(
         asn=4290001234, address="127.0.0.2", port=port_b, socket=socket_b, peer_address="127.0.0.1",
         peer_asn=64520, peer_port=port_a, passive="true", announce="",
     ))  # fmt: skip
-    assert (
-        installed.run(installed.bin("minibgp"), "check", "--config", str(config_a)).returncode == 0
-    )
-    minibgp = installed.bin("minibgp")
+    minibgp = installed_wheel.bin("minibgp")
+    assert installed_wheel.run(minibgp, "check", "--config", str(config_a)).returncode == 0
     with (
         _running([minibgp, "--config", str(config_b)], tmp_path / "b.log") as speaker_b,
         _running([minibgp, "--config", str(config_a)], tmp_path / "a.log") as speaker_a,
     ):
 
         def b_routes() -> str:
-            return installed.run(minibgp, "show", "routes", "--socket", str(socket_b)).stdout
+            return installed_wheel.run(minibgp, "show", "routes", "--socket", str(socket_b)).stdout
 
         _wait(lambda: "169.254.0.1/32" in b_routes(), "B to receive A's route", speaker_b)
-        show = installed.run(minibgp, "show", "neighbors", "--json", "--socket", str(socket_a))
+        show = installed_wheel.run(
+            minibgp, "show", "neighbors", "--json", "--socket", f"{socket_a}"
+        )
         (neighbor,) = json.loads(show.stdout)["neighbors"]
         assert neighbor["state"] == "Established" and neighbor["asn"] == 4290001234
         os.kill(speaker_a.pid, signal.SIGTERM)
