@@ -186,11 +186,31 @@ def _say_ready() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.probe", description=__doc__.split("\n")[0])
-    parser.add_argument("--server", default="169.254.0.1")
-    parser.add_argument("--port", type=int, default=53)
-    parser.add_argument("--interval", type=float, default=0.01, help="seconds between queries")
-    parser.add_argument("--timeout", type=float, default=0.1, help="seconds before one is lost")
-    parser.add_argument("--duration", type=float, default=60.0, help="stop after this long")
+    parser.add_argument(
+        "--server", default="169.254.0.1", help="the address to query (default: %(default)s)"
+    )
+    parser.add_argument("--port", type=int, default=53, help="its port (default: %(default)s)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.01,
+        metavar="SECONDS",
+        help="between queries (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=0.1,
+        metavar="SECONDS",
+        help="a query unanswered this long is lost (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="stop after this long (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     probe = Probe(args.server, args.port, args.interval, args.timeout, _say_ready)
 

@@ -1,11 +1,6 @@
 """`python -m minibgp.bfd`: run BFD sessions on their own and print every state change.
 
-    python -m minibgp.bfd --local 10.0.0.1 --peer 10.0.0.2 --min-tx 100 --min-rx 100 --multiplier 3
-
-One JSON object per line on standard output: {"event": "listening"} once the sockets are open,
-then {"time": <unix time>, "peer": ..., "event": "up" | "down", "diag": ...}. SIGUSR1 prints
-each session's state and negotiated timers ({"event": "status", ...}). SIGTERM or SIGINT sends
-AdminDown to every peer and exits. Useful to try BFD against a router, and for the interop tests.
+Useful to try BFD against a router, and for the interop tests.
 """
 
 from __future__ import annotations
@@ -21,14 +16,61 @@ from collections.abc import Callable
 from minibgp.bfd.endpoint import BfdEndpoint
 from minibgp.bfd.session import Event, SessionDown, SessionParameters
 
+EPILOG = """\
+example:
+  python -m minibgp.bfd --local 10.0.0.1 --peer 10.0.0.2 --min-tx 100 --min-rx 100 --multiplier 3
+
+output, one JSON object per line on standard output:
+  {"event": "listening", "source_port": PORT}     once the sockets are open
+  {"time": UNIX_TIME, "peer": "10.0.0.2", "event": "up"}
+  {"time": UNIX_TIME, "peer": "10.0.0.2", "event": "down", "diag": "CONTROL_DETECTION_TIME_EXPIRED",
+   "remote_admin_down": false}
+
+signals:
+  SIGUSR1          print each session's state and negotiated timers ({"event": "status", ...})
+  SIGTERM, SIGINT  send AdminDown to every peer (RFC 5880 §6.8.16) and exit
+"""
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minibgp.bfd", description=__doc__)
-    parser.add_argument("--local", required=True, help="local address to bind")
-    parser.add_argument("--peer", action="append", required=True, help="peer address (repeat)")
-    parser.add_argument("--min-tx", type=int, default=300, help="Desired Min TX, ms")
-    parser.add_argument("--min-rx", type=int, default=300, help="Required Min RX, ms")
-    parser.add_argument("--multiplier", type=int, default=3, help="Detect Mult")
+    parser = argparse.ArgumentParser(
+        prog="python -m minibgp.bfd",
+        description="Run BFD sessions (RFC 5880, single hop RFC 5881) and print each state change.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--local", required=True, metavar="ADDRESS", help="the local address to send from"
+    )
+    parser.add_argument(
+        "--peer",
+        action="append",
+        required=True,
+        metavar="ADDRESS",
+        help="a peer to run a session with (repeatable)",
+    )
+    parser.add_argument(
+        "--min-tx",
+        type=int,
+        default=300,
+        metavar="MS",
+        help="Desired Min TX Interval, milliseconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--min-rx",
+        type=int,
+        default=300,
+        metavar="MS",
+        help="Required Min RX Interval, milliseconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--multiplier",
+        type=int,
+        default=3,
+        metavar="N",
+        help="Detect Mult: the session goes down after N intervals without a packet "
+        "(default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     parameters = SessionParameters(args.min_tx * 1000, args.min_rx * 1000, args.multiplier)
     asyncio.run(_run(args.local, args.peer, parameters))

@@ -1,8 +1,6 @@
 """`python -m minibgp.health --config server1.toml`: run a config's health checks on their own.
 
-Reads the `[[check]]` tables and each `[[announce]]`'s `checks`, runs them as the speaker would,
-and prints one JSON object per change: {"time": <unix time>, "prefix": ..., "up": true|false}.
-Check failures are logged on standard error. Useful to tune a check before the speaker uses it.
+Useful to tune a check before the speaker uses it.
 """
 
 from __future__ import annotations
@@ -20,11 +18,33 @@ from pathlib import Path
 from minibgp.health.config import HealthConfigError, parse_announce_checks, parse_checks
 from minibgp.health.runner import HealthMonitor
 
+EPILOG = """\
+example:
+  python -m minibgp.health --config /etc/minibgp/minibgp.toml
+
+output, one JSON object per change on standard output (failures are logged on standard error):
+  {"time": UNIX_TIME, "prefix": "169.254.0.1/32", "up": true}
+  {"time": UNIX_TIME, "prefix": "169.254.0.1/32", "up": false}
+"""
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minibgp.health", description=__doc__)
-    parser.add_argument("--config", required=True, type=Path, help="the speaker's TOML file")
-    parser.add_argument("--verbose", action="store_true", help="log every failed probe")
+    parser = argparse.ArgumentParser(
+        prog="python -m minibgp.health",
+        description="Run a minibgp config's health checks as the speaker would; print each change.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="the speaker's TOML file: its [[check]] tables and each [[announce]]'s checks",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log every failed probe (debug)"
+    )
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(message)s")
