@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from minibgp import systemd
 from minibgp.config import CONTROL_SOCKET_DIR, ConfigError, control_socket_path, load_config
 from minibgp.control import (
     ControlError,
@@ -95,7 +96,10 @@ def _run(argv: list[str]) -> int:
 def _setup_logging(level: int) -> None:
     logging.basicConfig(
         level=level,
-        format="%(asctime)s %(levelname)-7s %(message)s",
+        # the journal stamps each line with the time already
+        format="%(levelname)-7s %(message)s"
+        if systemd.stderr_is_journal()
+        else "%(asctime)s %(levelname)-7s %(message)s",
         stream=sys.stderr,
     )
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from minibgp import sd_notify
+from minibgp import systemd
 from minibgp.announce import Route
 from minibgp.bfd.endpoint import BFD_CONTROL_PORT, BfdSessions
 from minibgp.bfd.session import SessionDown as BfdSessionDown
@@ -617,11 +617,11 @@ class Speaker:
             loop.add_signal_handler(signum, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         await self.start()
-        sd_notify.notify(
+        systemd.notify(
             "READY=1", f"STATUS=AS {self.config.speaker.asn}, router id {self.router_id}"
         )
         await self._stopping.wait()
-        sd_notify.notify("STOPPING=1")
+        systemd.notify("STOPPING=1")
         if self.config.speaker.drain_on_sigterm:
             await self.drain_before_stop()
         await self.shutdown()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minidns import sd_notify
+from minidns import systemd
 from minidns.badinput import BadInputCounts
 from minidns.server import ListeningServer, TcpLimits, serve
 
@@ -189,7 +189,10 @@ def load_zones(options: Options) -> ZoneSet:
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     level = logging.DEBUG if options.verbose else logging.INFO
-    logging.basicConfig(level=level, format="minidns[%(process)d] %(levelname)s %(message)s")
+    # the journal names the program and its PID already (workers share the main one's stream)
+    alone_in_journal = options.workers == 1 and systemd.stderr_is_journal()
+    prefix = "" if alone_in_journal else "minidns[%(process)d] "
+    logging.basicConfig(level=level, format=prefix + "%(levelname)s %(message)s")
     try:
         zones = load_zones(options)
     except (ZoneError, OSError) as error:
@@ -202,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _notify_ready(status: str) -> None:
     """Tell systemd (a Type=notify unit) that minidns is listening."""
-    sd_notify.notify("READY=1", f"STATUS={status}")
+    systemd.notify("READY=1", f"STATUS={status}")
 
 
 # The signals minidns handles: SIGTERM and SIGINT stop it, SIGHUP reloads the zones.
@@ -242,7 +245,7 @@ def _run_workers(options: Options, zones: ZoneSet) -> int:
 
     def forward(signum: int, _frame: object) -> None:
         if signum != signal.SIGHUP:
-            sd_notify.notify("STOPPING=1")
+            systemd.notify("STOPPING=1")
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signum)
@@ -326,7 +329,7 @@ async def _serve(
     reporter = BadInputReporter(service.bad_input, loop)
     ready(f"serving {_zone_count(zones)} on {where}")
     await stop.wait()
-    sd_notify.notify("STOPPING=1")
+    systemd.notify("STOPPING=1")
     for server in servers:
         server.close()
     reporter.close()
@@ -375,7 +378,7 @@ def _reload(options: Options, service: DnsService, counts: ServerCounts | None =
     gc.collect()
     gc.freeze()
     log.info("reloaded %s", _zone_count(zones))
-    sd_notify.notify(f"STATUS=serving {_zone_count(zones)} (reloaded)")
+    systemd.notify(f"STATUS=serving {_zone_count(zones)} (reloaded)")
 
 
 def _host_port(host: str, port: int) -> str:

@@ -32,6 +32,7 @@ from tests.minibgp.interop.pair import (
     frr_neighbor,
     frr_route,
 )
+from tests.wheel import Installed
 
 pytestmark = pytest.mark.interop
 
@@ -105,11 +106,12 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheelhouse(installed_wheel: Installed, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's wheel and its dependencies' wheels (the container has no network)."""
     wheels = tmp_path_factory.mktemp("wheels")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(wheels), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(wheels),
+         str(installed_wheel.wheel)],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     return wheels

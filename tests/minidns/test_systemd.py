@@ -3,6 +3,7 @@ READY=1 comes from the main process once every address answers, also with --work
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from minidns.sd_notify import notify
+from lab.frr import wait_until
+from minidns.systemd import notify
 from tests.minidns.differential import Query, exchange, free_port, make_query
 from tests.notify_socket import NotifySocket
 
@@ -75,3 +77,28 @@ def test_no_ready_when_it_cannot_listen(tmp_path: Path, notify_socket: NotifySoc
 def test_nothing_is_sent_outside_systemd(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     assert notify("READY=1") is False
+
+
+def test_log_lines_leave_name_and_pid_to_the_journal(tmp_path: Path) -> None:
+    """With standard error on the journal ($JOURNAL_STREAM names it), no `minidns[PID]`."""
+    log = tmp_path / "stderr"
+    for journal in (True, False):
+        zone = tmp_path / "example.com.zone"
+        zone.write_text(ZONE)
+        with log.open("wb") as stderr:
+            stat = os.fstat(stderr.fileno())
+            env = {
+                **os.environ,
+                "JOURNAL_STREAM": f"{stat.st_dev}:{stat.st_ino}" if journal else "",
+            }
+            process = subprocess.Popen(
+                [sys.executable, "-m", "minidns", "--zone", f"example.com={zone}",
+                 "--listen", f"127.0.0.1:{free_port()}"],
+                env=env, stderr=stderr,
+            )  # fmt: skip
+        wait_until(lambda: "serving 1 zone" in log.read_text(), timeout=20, what="minidns")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        first = log.read_text().splitlines()[0]
+        expected = "INFO listening on" if journal else f"minidns[{process.pid}] INFO listening on"
+        assert first.startswith(expected), first

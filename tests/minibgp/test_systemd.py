@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from lab.frr import wait_until
 from tests.notify_socket import NotifySocket
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,3 +56,23 @@ def test_ready_with_the_control_socket_open_then_stopping(tmp_path: Path) -> Non
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_log_lines_leave_the_time_to_the_journal(tmp_path: Path) -> None:
+    """With standard error on the journal ($JOURNAL_STREAM names it), no time stamp."""
+    config = tmp_path / "minibgp.toml"
+    config.write_text(CONFIG.format(socket=tmp_path / "minibgp.sock"))
+    log = tmp_path / "stderr"
+    with log.open("wb") as stderr:
+        stat = os.fstat(stderr.fileno())
+        process = subprocess.Popen(
+            [sys.executable, "-m", "minibgp", "--config", str(config)],
+            env={**os.environ, "JOURNAL_STREAM": f"{stat.st_dev}:{stat.st_ino}"},
+            stderr=stderr, cwd=REPO,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: "control socket" in log.read_text(), timeout=20, what="minibgp")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+    assert log.read_text().splitlines()[0] == "INFO    minibgp: AS 64520, router id 192.0.2.1"
