@@ -17,6 +17,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 from lab.netns import socket_in
 from lab.probe import judge_response, probe_query
+from lab.timestamps import receive, stamp
 
 DNS_PORT = 53
 
@@ -45,44 +46,51 @@ class Answer:
 
 def ask(questions: Sequence[Question], timeout: float = 1.0) -> list[Answer]:
     """Send every question at once; the answers in the same order (unanswered after `timeout`
-    seconds: error "timeout")."""
+    seconds: error "timeout"). The sockets are all made before the first query goes, and a
+    round trip ends when the kernel received the answer (`lab.timestamps`), so that it counts
+    neither the making of the other sockets nor the wait to be read."""
     answers: list[Answer | None] = [None] * len(questions)
     selector = selectors.DefaultSelector()
+    sockets: dict[int, socket.socket] = {}
     sent: dict[int, float] = {}
     try:
         for index, question in enumerate(questions):
             family = socket.AF_INET if question.address.version == 4 else socket.AF_INET6
             sock = socket_in(question.namespace, family)
+            sockets[index] = sock
             sock.setblocking(False)
-            query = probe_query(question.zone, "SOA")
-            query[0:2] = (index % 0x10000).to_bytes(2, "big")
+            stamp(sock)
             try:
                 sock.connect((str(question.address), DNS_PORT))
-                sock.send(query)
             except OSError as error:  # no route to the address: the client cannot ask
-                sock.close()
+                answers[index] = Answer(None, error=error.strerror or "error")
+        for index, sock in sockets.items():
+            if answers[index] is not None:
+                continue
+            query = probe_query(questions[index].zone, "SOA")
+            query[0:2] = (index % 0x10000).to_bytes(2, "big")
+            sent[index] = time.monotonic()
+            try:
+                sock.send(query)
+            except OSError as error:
                 answers[index] = Answer(None, error=error.strerror or "error")
                 continue
-            sent[index] = time.monotonic()
             selector.register(sock, selectors.EVENT_READ, index)
         deadline = time.monotonic() + timeout
         while len(selector.get_map()) and time.monotonic() < deadline:
             for key, _ in selector.select(max(0.0, deadline - time.monotonic())):
                 index = key.data
-                reply = key.fileobj
-                assert isinstance(reply, socket.socket)
+                reply = sockets[index]
                 try:
-                    data = reply.recv(4096)
+                    data, _, received = receive(reply, 4096)
                 except OSError as error:  # an ICMP error: unreachable
                     answers[index] = Answer(None, error=error.strerror or "error")
                 else:
                     _, site, error_text = judge_response(data)
-                    answers[index] = Answer(site, time.monotonic() - sent[index], error_text)
+                    answers[index] = Answer(site, received - sent[index], error_text)
                 selector.unregister(reply)
-                reply.close()
     finally:
-        for key in list(selector.get_map().values()):
-            selector.unregister(key.fileobj)
-            key.fileobj.close()  # type: ignore[union-attr]
         selector.close()
+        for sock in sockets.values():
+            sock.close()
     return [answer or Answer(None, error="timeout") for answer in answers]

@@ -9,6 +9,8 @@
     failover [--mode python|reference|both] [--json] [--png FILE] [--short] [--failure KEY]
                                    fail server1 in each way, measure what the clients see
     capture NODE [--write F.pcap] [--count N] [--filter F]   tcpdump on the node's link
+    catchment [--json] [--png FILE]   which site each client reaches: DNS (NSID) and Verfploeter
+                                   (pings from the sites) side by side, with each router's path
     ui [--port P] [--address A]    a live web page of the lab (127.0.0.1:8080 by default)
     render --node NODE --out DIR | --format json   the configs the lab and Vagrant use
 
@@ -143,6 +145,22 @@ def _parser() -> argparse.ArgumentParser:
         "--filter", help='a tcpdump filter, e.g. "udp port 53" (default: everything)'
     )
     capture.set_defaults(handler=_capture)
+    catchment = command(
+        "catchment",
+        "which site each client reaches, by DNS (NSID) and by Verfploeter (pings from the sites); "
+        "exit status 1 when the two disagree or a client is not served",
+    )
+    catchment.add_argument("--json", action="store_true", help="print the catchment as JSON")
+    catchment.add_argument("--png", type=Path, metavar="FILE", help="draw the catchment as a PNG")
+    catchment.add_argument(
+        "--rounds", type=int, default=3, metavar="N",
+        help="DNS queries per client and family (default: %(default)s)",
+    )  # fmt: skip
+    catchment.add_argument(
+        "--timeout", type=float, default=1.0, metavar="S",
+        help="seconds a query or echo request may take (default: %(default)s)",
+    )  # fmt: skip
+    catchment.set_defaults(handler=_catchment)
     ui = command("ui", "serve a live web page of the lab, with its actions")
     ui.add_argument("--port", type=int, default=8080, help="default: %(default)s (0: any free)")
     ui.add_argument(
@@ -264,6 +282,33 @@ def _capture(args: argparse.Namespace) -> int:
     )  # fmt: skip
     command = lab.exec_argv(args.node, argv)
     os.execvp(command[0], command)
+
+
+def _catchment(args: argparse.Namespace) -> int:
+    import json
+
+    from lab.catchment import measure
+    from lab.catchment.report import format_table
+
+    if not 1 <= args.rounds <= 100 or not 0.01 <= args.timeout <= 10:
+        print("lab catchment: --rounds 1 to 100, --timeout 0.01 to 10 seconds", file=sys.stderr)
+        return 2
+    lab = _lab(args)
+    catchment = measure(lab, rounds=args.rounds, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(catchment.to_json(), indent=2))
+    else:
+        print(format_table(catchment))
+    if args.png:
+        try:
+            from lab.catchment.picture import draw_catchment
+        except ImportError as error:
+            print(f"lab catchment: {error.name} is missing: pip install 'anycast-bgp-dns[lab]'",
+                  file=sys.stderr)  # fmt: skip
+            return 1
+        draw_catchment(catchment, lab.topology, args.png)
+        print(f"picture written to {args.png}", file=sys.stderr if args.json else sys.stdout)
+    return 0 if catchment.agree else 1
 
 
 def _ui(args: argparse.Namespace) -> int:

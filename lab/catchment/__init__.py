@@ -1,0 +1,22 @@
+"""`python -m lab catchment`: which anycast site each client network of a running lab reaches.
+
+model.py        the catchment map, the two methods compared, moves between two maps (pure)
+verfploeter.py  the Verfploeter measurement: echo requests from the sites, replies matched (pure)
+icmp.py         echo request and reply codec, and the socket filter for the replies (pure)
+measure.py      the I/O: DNS from the clients, routes from the routers, raw sockets at the sites
+report.py       the text table
+picture.py      the PNG: the topology, each client in its site's colour
+
+For tools built on it:
+
+    from lab.catchment import measure
+    catchment = measure(Lab(name))             # DNS, Verfploeter and routes
+    catchment.sites_of(4)                      # {client: site} over IPv4
+    quick = measure(lab, verfploeter=False, routes=False, rounds=1)   # DNS alone, milliseconds
+    catchment.moves(quick)                     # the clients whose site changed
+"""
+
+from lab.catchment.measure import measure
+from lab.catchment.model import Catchment, ClientCatchment, Move, Route, Seen, Target, moves
+
+__all__ = ["Catchment", "ClientCatchment", "Move", "Route", "Seen", "Target", "measure", "moves"]

@@ -1,0 +1,139 @@
+"""`lab catchment --png FILE`: the topology drawn with each client in the colour of its site.
+
+One panel per address family. The sites are squares in their own colour; each client is a disc
+in the colour of the site that serves it (grey with a red edge when none does; a red cross when
+the two methods disagree); each router is tinted with the colour of the site its selected path
+leads to, so that a site's catchment shows as a region of the graph. Where the nodes go is
+`lab.ui.layout`'s (the live page draws the same graph the same way). matplotlib's Agg backend:
+no display needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lab.catchment.icmp import Family
+from lab.catchment.model import Catchment
+from lab.topology import Topology
+from lab.ui.layout import Point, layout
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+           "#bcbd22", "#7f7f7f", "#d62728")  # fmt: skip
+NONE_COLOUR = "#d9d9d9"
+PROBLEM_COLOUR = "#d62728"
+EDGE_COLOUR = "#b0b0b0"
+
+
+def site_colours(sites: tuple[str, ...]) -> dict[str, str]:
+    """A colour per site, in the order the topology lists them (the palette repeats past ten)."""
+    return {site: PALETTE[i % len(PALETTE)] for i, site in enumerate(sites)}
+
+
+def draw_catchment(catchment: Catchment, topology: Topology, path: Path) -> None:
+    """Write the catchment picture of `catchment` (measured on `topology`) to `path` as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(topology.nodes)
+    edges = [(link.ends[0].node, link.ends[1].node) for link in topology.links]
+    roles = {name: node.role for name, node in topology.nodes.items()}
+    places = layout(names, edges, roles)
+    panels = len(catchment.families)
+    size = min(max(6.0, 0.32 * len(names) ** 0.5 * 6), 14.0)
+    figure, axes = plt.subplots(1, panels, figsize=(size * panels, size * 0.8), squeeze=False)
+    colours = site_colours(catchment.sites)
+    for ax, family in zip(axes[0], catchment.families, strict=True):
+        _panel(ax, catchment, family, places, edges, roles, colours)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _panel(
+    ax: Any,
+    catchment: Catchment,
+    family: Family,
+    places: dict[str, Point],
+    edges: list[tuple[str, str]],
+    roles: Mapping[str, str],
+    colours: dict[str, str],
+) -> None:
+    from matplotlib.lines import Line2D
+
+    for a, b in edges:
+        (xa, ya), (xb, yb) = places[a], places[b]
+        ax.plot([xa, xb], [ya, yb], color=EDGE_COLOUR, linewidth=0.8, zorder=1)
+    small = len(places) > 25
+    for name, (x, y) in places.items():
+        role = roles[name]
+        if role == "server":
+            ax.scatter([x], [y], s=260, marker="s", color=colours[name], edgecolors="black",
+                       linewidths=1.0, zorder=3)  # fmt: skip
+        elif role == "router":
+            route = catchment.routes.get((name, family))
+            site = None if route is None else route.site
+            tint = _tint(colours[site]) if site in colours else NONE_COLOUR
+            ax.scatter([x], [y], s=90, marker="o", color=tint, edgecolors="#555555",
+                       linewidths=0.6, zorder=2)  # fmt: skip
+        else:
+            _client(ax, catchment, family, name, x, y, colours)
+        ax.annotate(name, (x, y), xytext=(0, -11 if role != "server" else 12),
+                    textcoords="offset points", ha="center", va="center",
+                    fontsize=6 if small else 8, zorder=4)  # fmt: skip
+    served = catchment.clients_of(family)
+    handles = [
+        Line2D([], [], marker="o", linestyle="", color=colour, markersize=8,
+               label=f"{site}: {len(served.get(site, []))} client(s)")
+        for site, colour in colours.items()
+    ]  # fmt: skip
+    if served.get(None):
+        handles.append(Line2D([], [], marker="o", linestyle="", color=NONE_COLOUR,
+                              markeredgecolor=PROBLEM_COLOUR, markersize=8,
+                              label=f"not served: {len(served[None])}"))  # fmt: skip
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
+              frameon=False)  # fmt: skip
+    problems = [e for e in catchment.problems() if e.family == family]
+    if not catchment.verfploeter_run:
+        verdict = "DNS only"
+    elif problems:
+        verdict = f"methods disagree for {len(problems)}"
+    else:
+        verdict = "DNS and Verfploeter agree"
+    ax.set_title(
+        f"{catchment.topology}: IPv{family} catchment, lab {catchment.lab!r} "
+        f"({catchment.mode} mode) — {verdict}",
+        fontsize=9,
+        loc="left",
+    )
+    ax.set_xlim(-0.06, 1.06)
+    ax.set_ylim(1.08, -0.08)  # y grows downwards: the sites on top, the clients below
+    ax.set_axis_off()
+
+
+def _tint(colour: str, strength: float = 0.4) -> tuple[float, float, float]:
+    """`colour` mixed with white: a router's pale version of its site's colour."""
+    from matplotlib.colors import to_rgb
+
+    red, green, blue = to_rgb(colour)
+    return (1 - strength * (1 - red), 1 - strength * (1 - green), 1 - strength * (1 - blue))
+
+
+def _client(
+    ax: Any, catchment: Catchment, family: Family, name: str, x: float, y: float,
+    colours: dict[str, str],
+) -> None:  # fmt: skip
+    try:
+        entry = catchment.get(name, family)
+    except KeyError:
+        return
+    site = entry.site
+    colour = colours.get(site or "", NONE_COLOUR)
+    edge = "black" if site is not None else PROBLEM_COLOUR
+    ax.scatter([x], [y], s=150, marker="o", color=colour, edgecolors=edge, linewidths=1.0,
+               zorder=3)  # fmt: skip
+    if catchment.verfploeter_run and entry.verdict != "agree":
+        ax.scatter([x], [y], s=60, marker="x", color=PROBLEM_COLOUR, linewidths=1.5, zorder=5)

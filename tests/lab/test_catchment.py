@@ -1,0 +1,133 @@
+"""`lab catchment` on a running lab: each client's site by DNS and by Verfploeter, the two agreeing,
+the routers' paths, the JSON and the picture; the catchment following a halted site; only this
+measurement's echo replies reaching it; nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.catchment import measure
+from lab.catchment.icmp import Echo, echo_request
+from lab.catchment.measure import _site_sockets
+from lab.lab import Lab
+from tests.conftest import require_programs, require_root, tagged
+from tests.lab.test_lab_up_down import assert_nothing_left
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = {"client1": "server1", "client2": "server2"}
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    require_root()
+    require_programs("/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh")
+    lab = Lab(tagged("catchment"))
+    lab.down()
+    lab.up("python")
+    try:
+        yield lab
+    finally:
+        lab.down()
+        assert_nothing_left(lab)
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_the_command_prints_each_clients_site_by_both_methods(lab: Lab, tmp_path: Path) -> None:
+    picture = tmp_path / "catchment.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "lab", "catchment", "--name", lab.name, "--json",
+         "--png", str(picture)],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["lab"], data["mode"], data["agree"]) == (lab.name, "python", True)
+    assert data["methods"] == ["dns", "verfploeter"] and data["families"] == ["ipv4"]
+    assert data["catchment"]["ipv4"] == {"server1": ["client1"], "server2": ["client2"]}
+    for client, site in SEED.items():
+        entry = data["clients"][client]["families"]["ipv4"]
+        assert entry["site"] == site and entry["verdict"] == "agree"
+        assert entry["dns"]["sites"] == {site: 3}
+        assert entry["verfploeter"]["sites"] == {site: 2}  # sent from both sites, back at one
+        assert 0 < entry["dns"]["rtt_ms"] < 100 and 0 < entry["verfploeter"]["rtt_ms"] < 100
+        assert entry["route"]["site"] == site
+        assert entry["route"]["as_path"] == str(lab.topology.node(site).asn)
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    table = subprocess.run(
+        [sys.executable, "-m", "lab", "catchment", "--name", lab.name],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert table.returncode == 0, table.stderr
+    assert "✔ DNS and Verfploeter agree for every client network (2) over IPv4" in table.stdout
+
+
+def test_the_catchment_follows_a_halted_site(lab: Lab) -> None:
+    descriptors = _open_descriptors()
+    before = measure(lab)
+    assert before.agree and before.sites_of(4) == SEED
+    lab.halt("server1")
+    try:
+        lab.wait_for_preferences({"router1": "server2", "router2": "server2"}, timeout=20)
+        after = measure(lab)
+        # A halted site neither answers nor sends nor captures: both methods see server2.
+        assert after.agree, after.problems()
+        assert (
+            after.sites_of(4, "dns")
+            == after.sites_of(4, "verfploeter")
+            == {"client1": "server2", "client2": "server2"}
+        )
+        assert after.get("client1").route.as_path == "64530"  # type: ignore[union-attr]
+        assert [(m.client, m.before, m.after) for m in before.moves(after)] == [
+            ("client1", "server1", "server2")
+        ]
+    finally:
+        lab.start("server1")
+    assert measure(lab).sites_of(4) == SEED
+    assert _open_descriptors() == descriptors  # every socket closed
+
+
+def test_only_this_measurements_echo_replies_reach_the_site_sockets(lab: Lab) -> None:
+    """The socket filter passes echo replies with the measurement's identifier, nothing else
+    (not the clients' own pings to the anycast address, not other identifiers)."""
+    client1 = lab.topology.node("client1").interfaces[0].ip
+    ping = lab.host("client1").command(["ping", "-c", "2", "-i", "0.2", "169.254.0.1"])
+    with _site_sockets(lab, ["server1"], [4], 0x4242) as sockets:
+        sock = sockets[("server1", 4)]
+        subprocess.run(ping, capture_output=True, timeout=10, check=True)
+        for identifier in (0x4343, 0x4242):
+            sock.sendto(echo_request(4, Echo(identifier, 1, b"test")), (str(client1), 0))
+        received = []
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                received.append(sock.recv(2048))
+            except BlockingIOError:
+                time.sleep(0.01)
+    assert len(received) == 1
+    packet = received[0]
+    header = (packet[0] & 0x0F) * 4
+    assert packet[header] == 0 and int.from_bytes(packet[header + 4 : header + 6], "big") == 0x4242
+
+
+def test_a_lab_that_is_not_up_is_refused() -> None:
+    require_root()
+    result = subprocess.run(
+        [sys.executable, "-m", "lab", "catchment", "--name", tagged("nosuchlab")],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "is not up" in result.stderr and "Traceback" not in result.stderr
