@@ -25,9 +25,11 @@ from minibgp.wire.attributes.origin import Origin, OriginType
 from minibgp.wire.context import CodecContext
 from minibgp.wire.header import MAX_MESSAGE_LENGTH
 from minibgp.wire.messages import Update
-from minibgp.wire.nlri import AFI, IPV4_UNICAST, SAFI, Family, Prefix
+from minibgp.wire.nlri import AFI, IPV4_UNICAST, SAFI, Family, IPAddress, Prefix
 
-IPAddress = IPv4Address | IPv6Address
+# Our AS at most this many extra times: enough to move any catchment, short enough that no
+# router's maximum AS path length filter drops the route.
+MAX_AS_PATH_PREPEND = 32
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,10 @@ class Route:
         object.__setattr__(self, "communities", tuple(self.communities))
         object.__setattr__(self, "large_communities", tuple(self.large_communities))
         object.__setattr__(self, "origin", OriginType(self.origin))
-        if not 0 <= self.as_path_prepend <= 64:
-            raise ValueError(f"AS path prepend {self.as_path_prepend} is not in 0..64")
+        if not 0 <= self.as_path_prepend <= MAX_AS_PATH_PREPEND:
+            raise ValueError(
+                f"AS path prepend {self.as_path_prepend} is not in 0..{MAX_AS_PATH_PREPEND}"
+            )
         if self.med is not None and not 0 <= self.med <= 0xFFFFFFFF:
             raise ValueError(f"MED {self.med} does not fit in 4 octets")
         if self.local_pref is not None and not 0 <= self.local_pref <= 0xFFFFFFFF:

@@ -1,6 +1,6 @@
 """The speaker's TOML configuration: parsed into frozen dataclasses and checked key by key.
 
-The smallest config (DESIGN.md) is accepted unchanged::
+The smallest config::
 
     [speaker]
     asn = 64520
@@ -27,35 +27,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from minibgp.announce import MAX_AS_PATH_PREPEND
 from minibgp.bfd.config import BfdConfigError, parse_bfd
 from minibgp.bfd.session import SessionParameters
 from minibgp.health.checks import Check
 from minibgp.health.config import HealthConfigError, parse_announce_checks, parse_checks
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from minibgp.wire.attributes.communities import community_from_text
+from minibgp.wire.attributes.large_community import large_community_from_text
+from minibgp.wire.capabilities import MAX_ASN
+from minibgp.wire.nlri import IPAddress, Prefix
 
 BGP_PORT = 179  # RFC 4271 §8.2.1 (TCP port 179)
 DEFAULT_HOLD_TIME = 90  # RFC 4271 §10, suggested value
 DEFAULT_CONNECT_RETRY = 5  # seconds before the first retry; the speaker backs off from there
 DEFAULT_DRAIN_TIME = 2.0  # seconds routes carry GRACEFUL_SHUTDOWN before they are withdrawn
-MAX_ASN = 2**32 - 1  # RFC 6793: AS numbers are 4 octets
 MAX_MD5_KEY_LENGTH = 80  # Linux TCP_MD5SIG_MAXKEYLEN
-MAX_PREPEND = 32
 CONTROL_SOCKET_DIR = Path("/run/minibgp")
-
-# Well-known communities by the names operators write (RFC 1997 §3, RFC 3765, RFC 7611,
-# RFC 7999, RFC 8326).
-WELL_KNOWN_COMMUNITIES: dict[str, int] = {
-    "graceful-shutdown": 0xFFFF0000,  # RFC 8326
-    "accept-own": 0xFFFF0001,  # RFC 7611
-    "blackhole": 0xFFFF029A,  # RFC 7999
-    "no-export": 0xFFFFFF01,  # RFC 1997
-    "no-advertise": 0xFFFFFF02,  # RFC 1997
-    "no-export-subconfed": 0xFFFFFF03,  # RFC 1997 (a.k.a. local-AS)
-    "local-as": 0xFFFFFF03,
-    "no-peer": 0xFFFFFF04,  # RFC 3765
-}
 
 
 class ConfigError(Exception):
@@ -98,7 +85,7 @@ class PeerConfig:
 
 @dataclass(frozen=True)
 class AnnounceConfig:
-    prefix: IPNetwork
+    prefix: Prefix
     next_hop: IPAddress | None = None
     communities: tuple[int, ...] = ()  # RFC 1997, each a 32-bit value
     large_communities: tuple[tuple[int, int, int], ...] = ()  # RFC 8092
@@ -281,7 +268,9 @@ class _Parser:
             )
         )
         med = self.optional(table, "med", key, lambda v, k: self.integer(v, k, 0, 2**32 - 1))
-        prepend = self.integer(table.get("as_path_prepend", 0), f"{key}.as_path_prepend", 0, 32)
+        prepend = self.integer(
+            table.get("as_path_prepend", 0), f"{key}.as_path_prepend", 0, MAX_AS_PATH_PREPEND
+        )
         subset = None
         if "peers" in table:
             known = {peer.address for peer in peers}
@@ -350,22 +339,18 @@ class _Parser:
         return text
 
     def community(self, value: object, key: str) -> int:
-        """ "ASN:VALUE" (two 16-bit numbers) or a well-known name (RFC 1997)."""
-        text = self.typed(value, str, key).strip().lower()
-        if text in WELL_KNOWN_COMMUNITIES:
-            return WELL_KNOWN_COMMUNITIES[text]
-        parts = text.split(":")
-        if len(parts) != 2 or not all(p.isdigit() and int(p) <= 0xFFFF for p in parts):
-            names = ", ".join(sorted(WELL_KNOWN_COMMUNITIES))
-            raise self.error(key, f"{value!r} is not ASN:VALUE (each 0..65535) nor one of {names}")
-        return int(parts[0]) << 16 | int(parts[1])
+        """ "ASN:VALUE" or a well-known name (RFC 1997; minibgp.wire.attributes.communities)."""
+        try:
+            return community_from_text(self.typed(value, str, key))
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
 
     def large_community(self, value: object, key: str) -> tuple[int, int, int]:
         """ "GLOBAL:LOCAL1:LOCAL2", three 32-bit numbers (RFC 8092 §3)."""
-        parts = self.typed(value, str, key).split(":")
-        if len(parts) != 3 or not all(p.isdigit() and int(p) <= MAX_ASN for p in parts):
-            raise self.error(key, f"{value!r} is not GLOBAL:LOCAL1:LOCAL2 (each 0..4294967295)")
-        return int(parts[0]), int(parts[1]), int(parts[2])
+        try:
+            return large_community_from_text(self.typed(value, str, key))
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
 
     def ip(self, value: object, key: str) -> IPAddress:
         text = self.typed(value, str, key)
@@ -381,7 +366,7 @@ class _Parser:
         except ValueError:
             raise self.error(key, f"{text!r} is not an IPv4 address") from None
 
-    def network(self, value: object, key: str) -> IPNetwork:
+    def network(self, value: object, key: str) -> Prefix:
         text = self.typed(value, str, key)
         try:
             return ipaddress.ip_network(text)

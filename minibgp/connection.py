@@ -27,14 +27,14 @@ Inputs
 
 Outputs
     data_to_send() -> bytes           write these to the TCP connection, after every input
-    next_event() -> Event | None      what happened (`minibgp.events`), until None
+    next_event() -> ConnectionEvent | None      what happened (`minibgp.events`), until None
     get_timer() -> float | None       when to call `handle_timer()` next
 
 After each input the shell writes `data_to_send()`, then handles events until `next_event()`
 is None: `ConnectRequested` → open a TCP connection to the peer and report the outcome with
 `tcp_connected` or `tcp_failed`; `CloseRequested` → close the TCP connection (or abandon the
 attempt) once the bytes already handed over are written; the others are news to log or to apply
-(`UpdateReceived` to the Adj-RIB-In, `SessionDown` → forget the peer's routes). Then it sleeps
+(`UpdateReceived` to the Adj-RIB-In, `SessionEnded` → forget the peer's routes). Then it sleeps
 until `get_timer()` or the next bytes.
 
 Read-only state for `show neighbors`: `state`, `peer_open`, `negotiated` (hold time, families,
@@ -68,27 +68,35 @@ from collections.abc import Callable, Iterable
 from ipaddress import ip_address, ip_network
 
 from minibgp.announce import AdjRibOut, Advertising, Route, end_of_rib
-from minibgp.errors import BGPError, CeaseSubcode, ErrorCode, OpenErrorSubcode, error_name
 from minibgp.events import (
     CloseRequested,
+    ConnectionEvent,
     ConnectRequested,
     EndOfRibReceived,
-    Event,
     MessageReceived,
     MessageSent,
     NotificationReceived,
     NotificationSent,
     RouteRefreshReceived,
-    SessionDown,
+    SessionEnded,
     SessionEstablished,
     StateChanged,
     UpdateReceived,
 )
-from minibgp.fsm import FSM_ERROR_SUBCODE, Action, State, event_for_error, transition
-from minibgp.fsm import Event as FsmEvent
+from minibgp.fsm import (
+    FSM_ERROR_SUBCODE,
+    MESSAGE_EVENTS,
+    Action,
+    Event,
+    State,
+    event_for_error,
+    expects,
+    transition,
+)
 from minibgp.negotiation import OPEN_SENT_HOLD_TIME, Negotiated, build_open, negotiate
-from minibgp.settings import IPAddress, SessionSettings
+from minibgp.settings import SessionSettings
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import BGPError, CeaseSubcode, ErrorCode, OpenErrorSubcode, error_name
 from minibgp.wire.header import MessageReader, MessageType
 from minibgp.wire.messages import (
     Keepalive,
@@ -100,26 +108,9 @@ from minibgp.wire.messages import (
     decode_message,
     encode_message,
 )
-from minibgp.wire.nlri import Family, Prefix
+from minibgp.wire.nlri import Family, IPAddress, Prefix
 
 _MESSAGE_NAMES = {int(t): t.name for t in MessageType}
-_MESSAGE_EVENTS: dict[int, FsmEvent] = {
-    MessageType.KEEPALIVE: FsmEvent.KeepAliveMsg,
-    MessageType.UPDATE: FsmEvent.UpdateMsg,
-    MessageType.ROUTE_REFRESH: FsmEvent.RouteRefreshMsg,
-    MessageType.OPEN: FsmEvent.BGPOpen,
-}
-
-# The messages each state takes in; any other is an unexpected message (RFC 6608 §4).
-_EXPECTED_MESSAGES = frozenset(
-    {
-        (State.OpenSent, FsmEvent.BGPOpen),
-        (State.OpenConfirm, FsmEvent.KeepAliveMsg),
-        (State.Established, FsmEvent.KeepAliveMsg),
-        (State.Established, FsmEvent.UpdateMsg),
-        (State.Established, FsmEvent.RouteRefreshMsg),
-    }
-)
 
 
 class Connection:
@@ -128,7 +119,7 @@ class Connection:
     def __init__(self, settings: SessionSettings) -> None:
         self.settings = settings
         self._state = State.Idle
-        self._events: deque[Event] = deque()
+        self._events: deque[ConnectionEvent] = deque()
         self._outgoing = bytearray()
         self._reader = MessageReader()
         self._codec = CodecContext(four_octet_as=False)
@@ -230,7 +221,7 @@ class Connection:
         self._outgoing.clear()
         return data
 
-    def next_event(self) -> Event | None:
+    def next_event(self) -> ConnectionEvent | None:
         """The next event, or None when there is none."""
         return self._events.popleft() if self._events else None
 
@@ -255,9 +246,9 @@ class Connection:
             self._failures = 0
             self._restart_at = None
         if self._passive:
-            self._handle(FsmEvent.ManualStart_with_PassiveTcpEstablishment, now)
+            self._handle(Event.ManualStart_with_PassiveTcpEstablishment, now)
         else:
-            self._handle(FsmEvent.ManualStart, now)
+            self._handle(Event.ManualStart, now)
 
     def stop(
         self,
@@ -279,7 +270,7 @@ class Connection:
         if self._state is State.Established:
             for update in self._rib_out.withdraw_all(self._codec):
                 self._send_update(update, now)
-        self._handle(FsmEvent.ManualStop, now)
+        self._handle(Event.ManualStop, now)
 
     def tcp_connected(
         self, now: float, local_address: str | IPAddress | None = None, inbound: bool = False
@@ -294,41 +285,41 @@ class Connection:
             # The peer is connecting while we wait out our back-off: start now (Event 5)
             # instead of refusing it, as the peer's attempt makes waiting pointless.
             self._restart_at = None
-            self._handle(FsmEvent.AutomaticStart_with_PassiveTcpEstablishment, now)
+            self._handle(Event.AutomaticStart_with_PassiveTcpEstablishment, now)
         if inbound:
-            self._handle(FsmEvent.TcpConnectionConfirmed, now)
+            self._handle(Event.TcpConnectionConfirmed, now)
         else:
-            self._handle(FsmEvent.Tcp_CR_Acked, now)
+            self._handle(Event.Tcp_CR_Acked, now)
 
     def tcp_failed(self, now: float, reason: str = "TCP connection failed") -> None:
         """Our connection attempt failed, or the connection broke (Event 18)."""
-        self._handle(FsmEvent.TcpConnectionFails, now, reason)
+        self._handle(Event.TcpConnectionFails, now, reason)
 
     def tcp_closed(self, now: float) -> None:
         """The peer closed the TCP connection (Event 18)."""
-        self._handle(FsmEvent.TcpConnectionFails, now, "the peer closed the TCP connection")
+        self._handle(Event.TcpConnectionFails, now, "the peer closed the TCP connection")
 
     def collision_lost(self, now: float) -> None:
         """This connection lost a collision (RFC 4271 §6.8): OpenCollisionDump (Event 23)."""
-        self._handle(FsmEvent.OpenCollisionDump, now)
+        self._handle(Event.OpenCollisionDump, now)
 
     def handle_timer(self, now: float) -> None:
         """Fire every timer whose time has come (RFC 4271 §8.1.3)."""
         if self._hold_at is not None and now >= self._hold_at:
             self._hold_at = None
-            self._handle(FsmEvent.HoldTimer_Expires, now)
+            self._handle(Event.HoldTimer_Expires, now)
         if self._keepalive_at is not None and now >= self._keepalive_at:
             self._keepalive_at = None
-            self._handle(FsmEvent.KeepaliveTimer_Expires, now)
+            self._handle(Event.KeepaliveTimer_Expires, now)
         if self._connect_retry_at is not None and now >= self._connect_retry_at:
             self._connect_retry_at = None
-            self._handle(FsmEvent.ConnectRetryTimer_Expires, now)
+            self._handle(Event.ConnectRetryTimer_Expires, now)
         if self._restart_at is not None and now >= self._restart_at:
             self._restart_at = None
             if self._passive:
-                self._handle(FsmEvent.AutomaticStart_with_PassiveTcpEstablishment, now)
+                self._handle(Event.AutomaticStart_with_PassiveTcpEstablishment, now)
             else:
-                self._handle(FsmEvent.AutomaticStart, now)
+                self._handle(Event.AutomaticStart, now)
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes read from the TCP connection."""
@@ -383,7 +374,7 @@ class Connection:
 
     # ------------------------------------------------------------------ the FSM
 
-    def _handle(self, event: FsmEvent, now: float, detail: object = None) -> None:
+    def _handle(self, event: Event, now: float, detail: object = None) -> None:
         """Run the transition RFC 4271 §8.2.2 gives for `event` in the current state."""
         action, next_state = transition(self._state, event)
         self._actions[action](now, detail)
@@ -398,7 +389,7 @@ class Connection:
         if old is State.Established:
             self._established_at = None
             self._rib_out.forget_advertised()
-            self._events.append(SessionDown(self._down_reason))
+            self._events.append(SessionEnded(self._down_reason))
         if new is State.Established:
             assert self._peer_open is not None and self._negotiated is not None
             self._established_at = now
@@ -407,7 +398,7 @@ class Connection:
             self._peer_open = None
             self._negotiated = None
 
-    def _decode(self, msg_type: int, body: bytes) -> tuple[FsmEvent, Message | None]:
+    def _decode(self, msg_type: int, body: bytes) -> tuple[Event, Message | None]:
         """The FSM event a received message is, and the message (decoded when it matters)."""
         self.messages_received[_MESSAGE_NAMES[msg_type]] += 1
         message: Message | None = None
@@ -420,14 +411,14 @@ class Connection:
                 ErrorCode.OPEN_MESSAGE_ERROR,
                 OpenErrorSubcode.UNSUPPORTED_VERSION_NUMBER,
             )
-            event = FsmEvent.NotifMsgVerErr if is_version_error else FsmEvent.NotifMsg
+            event = Event.NotifMsgVerErr if is_version_error else Event.NotifMsg
         else:
-            event = _MESSAGE_EVENTS[msg_type]
+            event = MESSAGE_EVENTS[msg_type]
             # Decode only what this state expects: an UPDATE needs the negotiated codec, and an
             # out-of-place message is an FSM error whatever its content (RFC 6608 §4).
-            if (self._state, event) in _EXPECTED_MESSAGES:
+            if expects(self._state, event):
                 message = decode_message(msg_type, body, self._codec)
-            if event is FsmEvent.BGPOpen and message is not None:
+            if event is Event.BGPOpen and message is not None:
                 assert isinstance(message, Open)
                 self._negotiated = negotiate(self.settings, message)
                 self._peer_open = message
@@ -539,7 +530,7 @@ class Connection:
 
     def _send_error_notification(self, now: float, detail: object) -> None:
         assert isinstance(detail, BGPError)
-        self._send_notification(detail.to_notification(), detail.reason)
+        self._send_notification(Notification.from_error(detail), detail.reason)
         self._note_failure(f"sent {error_name(detail.code, detail.subcode)}: {detail.reason}", now)
         self._go_idle(self.last_error, now, restart=True)
 

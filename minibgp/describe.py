@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import string
 
-from minibgp.errors import BGPError, ErrorCode, error_name
 from minibgp.wire.attributes import ATTRIBUTE_CLASSES, AttributeFlag, UnknownAttribute
 from minibgp.wire.attributes.base import attribute_type_name, flags_text
 from minibgp.wire.capabilities import AS_TRANS, CAPABILITY_CLASSES, decode_capabilities
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import BGPError, ErrorCode, error_name
 from minibgp.wire.header import HEADER_LENGTH, MARKER, MessageType, check_header
 from minibgp.wire.messages import Notification, Update, decode_message
 from minibgp.wire.nlri import PrefixList, family_name, split_prefixes

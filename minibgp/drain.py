@@ -19,13 +19,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 from minibgp.announce import Route
-
-IPAddress = IPv4Address | IPv6Address
-IPNetwork = IPv4Network | IPv6Network
+from minibgp.wire.nlri import IPAddress, Prefix
 
 GRACEFUL_SHUTDOWN = 0xFFFF0000  # RFC 8326 §3: the well-known community 65535:0
 GRACEFUL_SHUTDOWN_LOCAL_PREF = 0  # RFC 8326 §4: the lowest preference, for internal peers
@@ -40,10 +37,10 @@ class DrainPhase(enum.Enum):
 class DrainScope:
     """Which routes a drain covers: some prefixes and/or some peers; None means all."""
 
-    prefixes: frozenset[IPNetwork] | None = None
+    prefixes: frozenset[Prefix] | None = None
     peers: frozenset[IPAddress] | None = None
 
-    def covers(self, peer: IPAddress, prefix: IPNetwork) -> bool:
+    def covers(self, peer: IPAddress, prefix: Prefix) -> bool:
         return (self.prefixes is None or prefix in self.prefixes) and (
             self.peers is None or peer in self.peers
         )
@@ -137,7 +134,7 @@ class Drains:
             drain.withdraw(now)
         return bool(waiting)
 
-    def phase(self, peer: IPAddress, prefix: IPNetwork) -> DrainPhase | None:
+    def phase(self, peer: IPAddress, prefix: Prefix) -> DrainPhase | None:
         """The furthest phase of the drains covering `prefix` to `peer` (None: not drained)."""
         phases = {d.phase for d in self.drains if d.scope.covers(peer, prefix)}
         if DrainPhase.WITHDRAWN in phases:

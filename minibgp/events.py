@@ -15,12 +15,12 @@ if TYPE_CHECKING:
     from minibgp.wire.messages import Message, Notification, Open, Update
 
 
-class Event:
+class ConnectionEvent:
     """Base class of everything `Connection.next_event()` returns."""
 
 
 @dataclass(frozen=True)
-class StateChanged(Event):
+class StateChanged(ConnectionEvent):
     """The FSM moved from `old` to `new` (RFC 4271 §8.2.2)."""
 
     old: State
@@ -28,17 +28,17 @@ class StateChanged(Event):
 
 
 @dataclass(frozen=True)
-class ConnectRequested(Event):
+class ConnectRequested(ConnectionEvent):
     """Open a TCP connection to the peer, then call `tcp_connected` or `tcp_failed`."""
 
 
 @dataclass(frozen=True)
-class CloseRequested(Event):
+class CloseRequested(ConnectionEvent):
     """Close the TCP connection (or give up the attempt) once `data_to_send()` is written."""
 
 
 @dataclass(frozen=True)
-class SessionEstablished(Event):
+class SessionEstablished(ConnectionEvent):
     """The session reached Established; `negotiated` is what both OPENs agreed on."""
 
     peer_open: Open
@@ -46,14 +46,14 @@ class SessionEstablished(Event):
 
 
 @dataclass(frozen=True)
-class SessionDown(Event):
+class SessionEnded(ConnectionEvent):
     """An Established session ended; every route learned from the peer is gone."""
 
     reason: str
 
 
 @dataclass(frozen=True)
-class UpdateReceived(Event):
+class UpdateReceived(ConnectionEvent):
     """An UPDATE that is not an End-of-RIB marker.
 
     RFC 7606 outcomes are on the update itself (`update.treat_as_withdraw`: its announced
@@ -64,7 +64,7 @@ class UpdateReceived(Event):
 
 
 @dataclass(frozen=True)
-class EndOfRibReceived(Event):
+class EndOfRibReceived(ConnectionEvent):
     """The peer finished sending its routes of one family (RFC 4724 §2)."""
 
     afi: int
@@ -72,7 +72,7 @@ class EndOfRibReceived(Event):
 
 
 @dataclass(frozen=True)
-class RouteRefreshReceived(Event):
+class RouteRefreshReceived(ConnectionEvent):
     """The peer asked for our routes of a family again (RFC 2918); they are being re-sent."""
 
     afi: int
@@ -80,14 +80,14 @@ class RouteRefreshReceived(Event):
 
 
 @dataclass(frozen=True)
-class NotificationReceived(Event):
+class NotificationReceived(ConnectionEvent):
     """The peer sent a NOTIFICATION and the connection is closing (RFC 4271 §6)."""
 
     notification: Notification
 
 
 @dataclass(frozen=True)
-class NotificationSent(Event):
+class NotificationSent(ConnectionEvent):
     """We sent a NOTIFICATION; `reason` says why in words."""
 
     notification: Notification
@@ -95,14 +95,14 @@ class NotificationSent(Event):
 
 
 @dataclass(frozen=True)
-class MessageReceived(Event):
+class MessageReceived(ConnectionEvent):
     """Any message received (only with `SessionSettings.trace`)."""
 
     message: Message
 
 
 @dataclass(frozen=True)
-class MessageSent(Event):
+class MessageSent(ConnectionEvent):
     """Any message sent (only with `SessionSettings.trace`)."""
 
     message: Message

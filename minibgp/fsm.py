@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from enum import Enum
 
-from minibgp.errors import ErrorCode, FsmErrorSubcode
+from minibgp.wire.errors import ErrorCode, FsmErrorSubcode
+from minibgp.wire.header import MessageType
 
 
 class State(Enum):
@@ -99,6 +100,15 @@ class Action(Enum):
 
 
 Transition = tuple[Action, State]
+
+# The event each received message is (RFC 4271 §8.1.5); a NOTIFICATION is NotifMsg or, with a
+# version error, NotifMsgVerErr.
+MESSAGE_EVENTS: dict[int, Event] = {
+    MessageType.OPEN: Event.BGPOpen,
+    MessageType.KEEPALIVE: Event.KeepAliveMsg,
+    MessageType.UPDATE: Event.UpdateMsg,
+    MessageType.ROUTE_REFRESH: Event.RouteRefreshMsg,
+}
 
 _S, _E, _A = State, Event, Action
 
@@ -202,6 +212,12 @@ OTHER_EVENTS: dict[State, Transition] = {
 def transition(state: State, event: Event) -> Transition:
     """The action to take and the state to move to when `event` happens in `state`."""
     return TRANSITIONS.get((state, event), OTHER_EVENTS[state])
+
+
+def expects(state: State, event: Event) -> bool:
+    """Whether `state` has a rule of its own for `event`: for a received message, whether the
+    message is expected there; any other is unexpected (RFC 6608 §4) and not worth decoding."""
+    return (state, event) in TRANSITIONS
 
 
 # RFC 6608 §3: the FSM Error subcode names the state in which the unexpected message arrived.

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from minibgp.errors import BGPError, ErrorCode, OpenErrorSubcode
 from minibgp.settings import SessionSettings
 from minibgp.wire.capabilities import (
     Capability,
     FourOctetAS,
     Multiprotocol,
-    RouteRefresh,
+    RouteRefreshCapability,
 )
+from minibgp.wire.errors import BGPError, ErrorCode, OpenErrorSubcode
 from minibgp.wire.messages import Open
 from minibgp.wire.nlri import IPV4_UNICAST, Family
 
@@ -47,7 +47,7 @@ def build_open(settings: SessionSettings) -> Open:
     """The OPEN we send."""
     capabilities: list[Capability] = [Multiprotocol(afi, safi) for afi, safi in settings.families]
     if settings.route_refresh:
-        capabilities.append(RouteRefresh())
+        capabilities.append(RouteRefreshCapability())
     # RFC 6793 §3: always offered; `Open` puts AS_TRANS in My AS when our AS needs 4 octets.
     capabilities.append(FourOctetAS(settings.local_as))
     return Open(
@@ -97,5 +97,5 @@ def negotiate(settings: SessionSettings, peer_open: Open) -> Negotiated:
         families=frozenset(set(settings.families) & peer_families),
         # RFC 6793 §3: 4-octet AS numbers only when both sides advertised the capability.
         four_octet_as=peer_open.four_octet_as,
-        route_refresh=any(isinstance(c, RouteRefresh) for c in peer_open.capabilities),
+        route_refresh=any(isinstance(c, RouteRefreshCapability) for c in peer_open.capabilities),
     )

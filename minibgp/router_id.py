@@ -9,8 +9,7 @@ import ipaddress
 
 import netifaces
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from minibgp.wire.nlri import IPAddress, Prefix
 
 
 def local_addresses() -> set[IPAddress]:
@@ -48,7 +47,7 @@ def default_router_id(addresses: set[IPAddress] | None = None) -> ipaddress.IPv4
     return max(candidates)
 
 
-def is_on_local_interface(prefix: IPNetwork, addresses: set[IPAddress] | None = None) -> bool:
+def is_on_local_interface(prefix: Prefix, addresses: set[IPAddress] | None = None) -> bool:
     """Whether some local interface holds an address inside `prefix`.
 
     An anycast server that announces 169.254.0.1/32 without having 169.254.0.1 on an interface

@@ -4,13 +4,10 @@ to wait for what, and what to offer in our OPEN."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, ip_address
 
-from minibgp.wire.nlri import IPV4_UNICAST, IPV6_UNICAST, Family
-
-IPAddress = IPv4Address | IPv6Address
-
-MAX_AS = 2**32 - 1
+from minibgp.wire.capabilities import MAX_ASN
+from minibgp.wire.nlri import IPV4_UNICAST, IPV6_UNICAST, Family, IPAddress
 
 
 @dataclass(frozen=True)
@@ -46,10 +43,10 @@ class SessionSettings:
         object.__setattr__(self, "peer_address", ip_address(self.peer_address))
         if self.local_address is not None:
             object.__setattr__(self, "local_address", ip_address(self.local_address))
-        if not 0 < self.local_as <= MAX_AS:
-            raise ValueError(f"local AS {self.local_as} is not an AS number (1..{MAX_AS})")
-        if self.peer_as is not None and not 0 < self.peer_as <= MAX_AS:
-            raise ValueError(f"peer AS {self.peer_as} is not an AS number (1..{MAX_AS})")
+        if not 0 < self.local_as <= MAX_ASN:
+            raise ValueError(f"local AS {self.local_as} is not an AS number (1..{MAX_ASN})")
+        if self.peer_as is not None and not 0 < self.peer_as <= MAX_ASN:
+            raise ValueError(f"peer AS {self.peer_as} is not an AS number (1..{MAX_ASN})")
         # RFC 4271 §4.2: "The Hold Time MUST be either zero or at least three seconds."
         if not (self.hold_time == 0 or 3 <= self.hold_time <= 65535):
             raise ValueError(f"hold time {self.hold_time} must be 0 or 3..65535 seconds")
@@ -57,8 +54,3 @@ class SessionSettings:
             raise ValueError("connect retry time must be positive and at most its maximum")
         if int(self.router_id) == 0:
             raise ValueError("router id 0.0.0.0 is not a valid BGP Identifier (RFC 6286 §2.1)")
-
-    @property
-    def is_ibgp(self) -> bool:
-        """The peer is in our AS (RFC 4271 §1.1 internal peer)."""
-        return self.peer_as == self.local_as

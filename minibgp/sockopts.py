@@ -13,7 +13,7 @@ import ipaddress
 import socket
 import struct
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from minibgp.wire.nlri import IPAddress
 
 # Option numbers from the Linux UAPI headers (<linux/tcp.h>, <linux/in.h>, <linux/in6.h>);
 # older Pythons do not name them all.

@@ -45,7 +45,6 @@ from minibgp.config import (
     AnnounceConfig,
     Config,
     ConfigError,
-    IPAddress,
     Listen,
     PeerConfig,
     SpeakerConfig,
@@ -56,18 +55,17 @@ from minibgp.connection import Connection
 from minibgp.control import advertised_route_json, route_json, route_summary, start_control_server
 from minibgp.describe import describe_message
 from minibgp.drain import Drain, DrainPhase, Drains, DrainScope
-from minibgp.errors import CeaseSubcode
 from minibgp.events import (
     CloseRequested,
+    ConnectionEvent,
     ConnectRequested,
     EndOfRibReceived,
-    Event,
     MessageReceived,
     MessageSent,
     NotificationReceived,
     NotificationSent,
     RouteRefreshReceived,
-    SessionDown,
+    SessionEnded,
     SessionEstablished,
     StateChanged,
     UpdateReceived,
@@ -79,8 +77,9 @@ from minibgp.router_id import default_router_id, is_on_local_interface, local_ad
 from minibgp.settings import SessionSettings
 from minibgp.sockopts import set_md5_key, set_ttl_security
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import CeaseSubcode
 from minibgp.wire.messages import Update, encode_message
-from minibgp.wire.nlri import family_name
+from minibgp.wire.nlri import IPAddress, family_name
 
 log = logging.getLogger("minibgp")
 
@@ -305,7 +304,7 @@ class PeerSession:
         if data and channel.protocol is not None and channel.protocol.transport is not None:
             channel.protocol.transport.write(data)
 
-    def _on_event(self, channel: _Channel, event: Event) -> None:
+    def _on_event(self, channel: _Channel, event: ConnectionEvent) -> None:
         if isinstance(event, ConnectRequested):
             self._cancel_connect(channel)
             channel.connecting = asyncio.create_task(self._connect(channel))
@@ -330,7 +329,7 @@ class PeerSession:
                 log.info("%s: announced %s", self.name, ", ".join(map(str, advertised)))
             else:
                 log.info("%s: nothing to announce", self.name)
-        elif isinstance(event, SessionDown):
+        elif isinstance(event, SessionEnded):
             count = len(self.rib_in)
             self.rib_in.clear()
             log.warning(

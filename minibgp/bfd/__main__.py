@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from minibgp.bfd.endpoint import BfdEndpoint
-from minibgp.bfd.session import Event, SessionDown, SessionParameters
+from minibgp.bfd.session import BfdEvent, SessionDown, SessionParameters
 
 EPILOG = """\
 example:
@@ -88,8 +88,8 @@ async def _run(local: str, peers: list[str], parameters: SessionParameters) -> N
         loop.add_signal_handler(signum, stop.set)
     endpoint = BfdEndpoint(local, loop)
 
-    def reporter(peer: str) -> Callable[[Event], None]:
-        def report(event: Event) -> None:
+    def reporter(peer: str) -> Callable[[BfdEvent], None]:
+        def report(event: BfdEvent) -> None:
             if isinstance(event, SessionDown):
                 _emit(
                     time=time.time(),

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from minibgp.bfd.packet import BfdPacketError, ControlPacket, State
-from minibgp.bfd.session import Event, Session, SessionParameters
+from minibgp.bfd.session import BfdEvent, Session, SessionParameters
 
 BFD_CONTROL_PORT = 3784  # RFC 5881 §4
 SOURCE_PORTS = range(49152, 65536)  # RFC 5881 §4
@@ -38,7 +38,7 @@ _ANCILLARY_SIZE = socket.CMSG_SPACE(4)
 
 logger = logging.getLogger(__name__)
 
-StateChangeCallback = Callable[[Event], None]
+StateChangeCallback = Callable[[BfdEvent], None]
 
 
 @dataclass

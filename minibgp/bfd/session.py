@@ -62,7 +62,7 @@ class SessionDown:
     remote_admin_down: bool = False
 
 
-Event = SessionUp | SessionDown
+BfdEvent = SessionUp | SessionDown
 
 
 class Session:
@@ -79,7 +79,7 @@ class Session:
             raise ValueError("the local discriminator must be a nonzero 32-bit number")
         self._parameters = parameters or SessionParameters()
         self._random = random
-        self._events: deque[Event] = deque()
+        self._events: deque[BfdEvent] = deque()
 
         # RFC 5880 §6.8.1 state variables, with their initial values.
         self.state = State.DOWN  # bfd.SessionState
@@ -234,7 +234,7 @@ class Session:
         times = [t for t in (self._next_tx_at(), self._detection_deadline()) if t is not None]
         return min(times, default=None)
 
-    def next_event(self) -> Event | None:
+    def next_event(self) -> BfdEvent | None:
         """The oldest event not yet taken, or None."""
         return self._events.popleft() if self._events else None
 

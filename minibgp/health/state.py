@@ -75,7 +75,7 @@ class PrefixDown:
     failing: tuple[str, ...]
 
 
-Event = CheckUp | CheckDown | PrefixUp | PrefixDown
+HealthEvent = CheckUp | CheckDown | PrefixUp | PrefixDown
 
 
 @dataclass
@@ -126,7 +126,7 @@ class HealthState:
         self._checks = {name: CheckState(timing) for name, timing in checks.items()}
         self._prefixes = {prefix: tuple(names) for prefix, names in prefixes.items()}
         self._prefix_up = {prefix: not names for prefix, names in self._prefixes.items()}
-        self._events: deque[Event] = deque(
+        self._events: deque[HealthEvent] = deque(
             PrefixUp(prefix) for prefix, up in self._prefix_up.items() if up
         )
         self._next_probe_id = 1
@@ -192,7 +192,7 @@ class HealthState:
         ]
         return min(times, default=None)
 
-    def next_event(self) -> Event | None:
+    def next_event(self) -> HealthEvent | None:
         return self._events.popleft() if self._events else None
 
     # -- internals -------------------------------------------------------------------------

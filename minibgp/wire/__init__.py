@@ -5,9 +5,9 @@ Public API (see each module for details):
 - `MessageReader` (header.py): `feed(bytes)`, then `next_message()` / iterate for
   `(type, body)` pairs; raises `BGPError` for RFC 4271 §6.1 header errors.
 - `decode_message(msg_type, body, ctx) -> Message` and `encode_message(msg, ctx) -> bytes`
-  (messages.py); `Message` is `Open | Update | Notification | Keepalive | RouteRefreshMessage`.
+  (messages.py); `Message` is `Open | Update | Notification | Keepalive | RouteRefresh`.
   Each message class has `message_type` (a ClassVar). Malformed input raises `BGPError`
-  (minibgp.errors), whose `to_notification()` is the NOTIFICATION to send.
+  (errors.py); `Notification.from_error(error)` is the NOTIFICATION that answers it.
 - `CodecContext(four_octet_as=...)` (context.py): what the OPEN exchange negotiated; set
   `four_octet_as` to whether BOTH OPENs carry `FourOctetAS`, before the first UPDATE. It also
   caches decoded attribute sets, so use one context per session. Give it `local_as` and
@@ -21,20 +21,16 @@ Public API (see each module for details):
   `discarded_attributes`, `attribute_set(family)` (the shared `AttributeSet` of the routes);
   for the Adj-RIB-In, `announced_groups()` / `withdrawn_groups()` hand out prefix keys (wire
   octets) instead of ipaddress objects. `update.nlri` / `withdrawn` / MP NLRI are sequences of
-  ipaddress networks built lazily from those keys.
+  ipaddress networks built lazily from those keys. When `treat_as_withdraw`, `announced()` is
+  empty and `withdrawn_prefixes()` includes the NLRI.
 - `Notification.cease(subcode, message)` builds a Cease (with RFC 8203 text); `str(notification)`
   says it in words.
 - Capabilities (capabilities.py): `Multiprotocol(afi, safi)`, `FourOctetAS(asn)`,
-  `RouteRefresh()`, `UnknownCapability(code, value)`.
+  `RouteRefreshCapability()`, `UnknownCapability(code, value)`.
 - Attributes: one class each in `minibgp.wire.attributes` (ORIGIN ... LARGE_COMMUNITY,
   `UnknownAttribute`); `AttributeSet` gives `origin`, `as_path` (AS4_PATH merged), `next_hop`,
   `med`, `local_pref`, `communities`, `large_communities`, `aggregator`, `to_json()`.
-- `AFI`, `SAFI`, `IPV4_UNICAST`, `IPV6_UNICAST` (nlri.py).
-
-Differences from the brief: `Update.errors` (treat-as-withdraw reasons) was added;
-`announced()` is empty and `withdrawn_prefixes()` includes the NLRI when `treat_as_withdraw`;
-the ROUTE-REFRESH message class is exported as `RouteRefreshMessage` here, because
-`RouteRefresh` is the capability.
+- `AFI`, `SAFI`, `IPV4_UNICAST`, `IPV6_UNICAST`, `Prefix`, `IPAddress` (nlri.py).
 """
 
 from minibgp.wire.attributes import (
@@ -60,7 +56,7 @@ from minibgp.wire.capabilities import (
     Capability,
     FourOctetAS,
     Multiprotocol,
-    RouteRefresh,
+    RouteRefreshCapability,
     UnknownCapability,
 )
 from minibgp.wire.context import CodecContext
@@ -70,12 +66,12 @@ from minibgp.wire.messages import (
     Message,
     Notification,
     Open,
+    RouteRefresh,
     Update,
     decode_message,
     encode_message,
 )
-from minibgp.wire.messages import RouteRefresh as RouteRefreshMessage
-from minibgp.wire.nlri import AFI, IPV4_UNICAST, IPV6_UNICAST, SAFI, Family, Prefix
+from minibgp.wire.nlri import AFI, IPV4_UNICAST, IPV6_UNICAST, SAFI, Family, IPAddress, Prefix
 
 __all__ = [
     "AFI",
@@ -93,6 +89,7 @@ __all__ = [
     "Communities",
     "Family",
     "FourOctetAS",
+    "IPAddress",
     "Keepalive",
     "LargeCommunity",
     "LocalPref",
@@ -111,7 +108,7 @@ __all__ = [
     "PathAttribute",
     "Prefix",
     "RouteRefresh",
-    "RouteRefreshMessage",
+    "RouteRefreshCapability",
     "UnknownAttribute",
     "UnknownCapability",
     "Update",

@@ -12,10 +12,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from minibgp.errors import BGPError, ErrorCode, OpenErrorSubcode
+from minibgp.wire.errors import BGPError, ErrorCode, OpenErrorSubcode
 from minibgp.wire.nlri import family_name
 
 AS_TRANS = 23456  # RFC 6793 §9
+MAX_ASN = 2**32 - 1  # RFC 6793: AS numbers are 4 octets
 
 CAPABILITIES_OPTIONAL_PARAMETER = 2  # RFC 5492 §4
 EXTENDED_LENGTH_MARKER = 255  # RFC 9072 §2
@@ -80,7 +81,7 @@ class Multiprotocol(Capability):
 
 
 @dataclass(frozen=True)
-class RouteRefresh(Capability):
+class RouteRefreshCapability(Capability):
     """The speaker accepts ROUTE-REFRESH messages (RFC 2918 §2)."""
 
     code: ClassVar[int] = 2
@@ -170,7 +171,7 @@ OTHER_CAPABILITIES: dict[int, tuple[str, str]] = {
 
 
 CAPABILITY_CLASSES: dict[int, type[Capability]] = {
-    cls.code: cls for cls in (Multiprotocol, RouteRefresh, FourOctetAS)
+    cls.code: cls for cls in (Multiprotocol, RouteRefreshCapability, FourOctetAS)
 }
 
 

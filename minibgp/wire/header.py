@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from enum import IntEnum
 
-from minibgp.errors import BGPError, ErrorCode, HeaderErrorSubcode
+from minibgp.wire.errors import BGPError, ErrorCode, HeaderErrorSubcode
 
 MARKER = b"\xff" * 16
 HEADER_LENGTH = 19

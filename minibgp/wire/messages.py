@@ -7,16 +7,6 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import ClassVar
 
-from minibgp.errors import (
-    BGPError,
-    CeaseSubcode,
-    ErrorCode,
-    HeaderErrorSubcode,
-    OpenErrorSubcode,
-    RouteRefreshErrorSubcode,
-    UpdateErrorSubcode,
-    error_name,
-)
 from minibgp.wire.attributes import (
     Aggregator,
     As4Aggregator,
@@ -40,6 +30,16 @@ from minibgp.wire.capabilities import (
     encode_optional_parameters,
 )
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import (
+    BGPError,
+    CeaseSubcode,
+    ErrorCode,
+    HeaderErrorSubcode,
+    OpenErrorSubcode,
+    RouteRefreshErrorSubcode,
+    UpdateErrorSubcode,
+    error_name,
+)
 from minibgp.wire.header import (
     HEADER_LENGTH,
     MAX_MESSAGE_LENGTH,
@@ -430,6 +430,11 @@ class Notification:
     data: bytes = b""
 
     message_type: ClassVar[MessageType] = MessageType.NOTIFICATION
+
+    @classmethod
+    def from_error(cls, error: BGPError) -> Notification:
+        """The NOTIFICATION that answers a malformed or unacceptable message (RFC 4271 §6)."""
+        return cls(error.code, error.subcode, error.data)
 
     @classmethod
     def cease(

@@ -13,8 +13,9 @@ from enum import IntEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import overload
 
-from minibgp.errors import BGPError, ErrorCode, UpdateErrorSubcode
+from minibgp.wire.errors import BGPError, ErrorCode, UpdateErrorSubcode
 
+# The two address types of the whole project: an IP prefix and an IP address, either family.
 Prefix = IPv4Network | IPv6Network
 IPAddress = IPv4Address | IPv6Address
 
@@ -36,8 +37,6 @@ class SAFI(IntEnum):
 Family = tuple[int, int]
 IPV4_UNICAST: Family = (AFI.IPV4, SAFI.UNICAST)
 IPV6_UNICAST: Family = (AFI.IPV6, SAFI.UNICAST)
-
-ADDRESS_BITS = {AFI.IPV4: 32, AFI.IPV6: 128}
 
 
 def family_name(afi: int, safi: int) -> str:

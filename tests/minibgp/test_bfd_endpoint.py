@@ -7,7 +7,7 @@ import socket
 
 from minibgp.bfd.endpoint import SOURCE_PORTS, BfdEndpoint, BfdSessions
 from minibgp.bfd.packet import ControlPacket, Diagnostic, State
-from minibgp.bfd.session import Event, SessionDown, SessionParameters, SessionUp
+from minibgp.bfd.session import BfdEvent, SessionDown, SessionParameters, SessionUp
 
 A, B = "127.66.0.1", "127.66.0.2"
 PORT = 38784  # not 3784: other tests on this machine may run real BFD
@@ -22,8 +22,8 @@ async def wait_for(condition: object, timeout: float = 5.0) -> None:
 
 async def test_two_endpoints_come_up_and_admin_down_is_heard() -> None:
     a, b = BfdEndpoint(A, port=PORT), BfdEndpoint(B, port=PORT)
-    a_events: list[Event] = []
-    b_events: list[Event] = []
+    a_events: list[BfdEvent] = []
+    b_events: list[BfdEvent] = []
     a.add_peer(B, PARAMETERS, a_events.append)
     b.add_peer(A, PARAMETERS, b_events.append)
     a.start()
@@ -75,8 +75,8 @@ async def test_packets_not_sent_with_ttl_255_are_dropped() -> None:
 
 async def test_bfd_sessions_open_one_endpoint_per_local_address() -> None:
     a, b = BfdSessions(port=PORT), BfdSessions(port=PORT)
-    a_events: list[Event] = []
-    b_events: list[Event] = []
+    a_events: list[BfdEvent] = []
+    b_events: list[BfdEvent] = []
     try:
         a.add_peer(B, PARAMETERS, a_events.append, local_address=A)
         b.add_peer(A, PARAMETERS, b_events.append, local_address=B)

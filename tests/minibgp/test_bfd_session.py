@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from minibgp.bfd.packet import ControlPacket, Diagnostic, State
 from minibgp.bfd.session import (
-    Event,
+    BfdEvent,
     Session,
     SessionDown,
     SessionParameters,
@@ -29,7 +29,7 @@ LINK_DELAY = 0.001
 class Side:
     session: Session
     sent: list[tuple[float, ControlPacket]] = field(default_factory=list)
-    events: list[tuple[float, Event]] = field(default_factory=list)
+    events: list[tuple[float, BfdEvent]] = field(default_factory=list)
     states: list[State] = field(default_factory=list)
     receives: bool = True  # packets towards this side get through
     frozen: bool = False  # neither sends nor runs its timers (a hung host)

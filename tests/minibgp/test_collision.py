@@ -16,9 +16,9 @@ from minibgp.collision import (
     surviving_initiator,
 )
 from minibgp.connection import Connection
-from minibgp.errors import CeaseSubcode, ErrorCode
 from minibgp.fsm import State
 from minibgp.settings import SessionSettings
+from minibgp.wire.errors import CeaseSubcode, ErrorCode
 
 LOW = IPv4Address("192.168.57.10")
 HIGH = IPv4Address("192.168.57.100")

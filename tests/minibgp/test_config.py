@@ -1,4 +1,4 @@
-"""The TOML config: DESIGN.md's form unchanged, the extensions, errors naming file and key."""
+"""The TOML config: the smallest form, the extensions, errors naming file and key."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from minibgp.config import (
     parse_config,
 )
 
-DESIGN_CONFIG = """\
+MINIMAL_CONFIG = """\
 [speaker]
 asn = 64520
 router_id = "192.168.57.100"
@@ -73,7 +73,7 @@ def parse(text: str) -> object:
 
 
 def test_the_design_config_is_accepted_unchanged_with_defaults() -> None:
-    config = parse_config(DESIGN_CONFIG, Path("server1.toml"))
+    config = parse_config(MINIMAL_CONFIG, Path("server1.toml"))
     assert config.speaker.asn == 64520
     assert config.speaker.router_id == ipaddress.IPv4Address("192.168.57.100")
     assert config.speaker.listen == Listen("", 179)
@@ -161,15 +161,15 @@ BAD_CONFIGS = [
 def test_a_bad_config_is_refused_naming_file_key_and_reason(
     old: str, new: str, message: str
 ) -> None:
-    text = DESIGN_CONFIG.replace(old, new, 1)
-    assert text != DESIGN_CONFIG
+    text = MINIMAL_CONFIG.replace(old, new, 1)
+    assert text != MINIMAL_CONFIG
     with pytest.raises(ConfigError) as info:
         parse(text)
     assert str(info.value).startswith(f"server1.toml: {message}")
 
 
 def test_a_peer_configured_twice_is_refused() -> None:
-    text = DESIGN_CONFIG + '[[peer]]\naddress = "192.168.57.10"\nasn = 1\n'
+    text = MINIMAL_CONFIG + '[[peer]]\naddress = "192.168.57.10"\nasn = 1\n'
     with pytest.raises(ConfigError, match=r"^server1.toml: peer\[1\].address: .* configured twice"):
         parse(text)
 
@@ -187,7 +187,7 @@ def test_a_peer_configured_twice_is_refused() -> None:
 )
 def test_listen_forms(value: str, expected: Listen | None) -> None:
     config = parse_config(
-        DESIGN_CONFIG.replace("[speaker]", f"[speaker]\nlisten = {value}"), Path("x")
+        MINIMAL_CONFIG.replace("[speaker]", f"[speaker]\nlisten = {value}"), Path("x")
     )
     assert config.speaker.listen == expected
 
@@ -201,3 +201,13 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 def test_the_shipped_examples_are_valid(name: str) -> None:
     config = load_config(Path(__file__).resolve().parents[2] / "examples" / name)
     assert config.peers and config.announcements
+
+
+def test_the_config_accepts_every_community_name_the_wire_codec_knows() -> None:
+    """One vocabulary: a name is accepted in a config exactly when the codec parses it."""
+    from minibgp.wire.attributes.communities import COMMUNITY_NAMES, community_from_text
+
+    names = ", ".join(f'"{name}"' for name in COMMUNITY_NAMES)
+    config = parse_config(MINIMAL_CONFIG + f"communities = [{names}]\n", Path("c.toml"))
+    assert config.announcements[0].communities == tuple(map(community_from_text, COMMUNITY_NAMES))
+    assert {"no-peer", "local-as", "no-export", "graceful-shutdown"} <= set(COMMUNITY_NAMES)

@@ -16,14 +16,6 @@ from hypothesis import strategies as st
 from minibgp import events as ev
 from minibgp.announce import Route
 from minibgp.connection import Connection
-from minibgp.errors import (
-    CeaseSubcode,
-    ErrorCode,
-    FsmErrorSubcode,
-    HeaderErrorSubcode,
-    OpenErrorSubcode,
-    UpdateErrorSubcode,
-)
 from minibgp.fsm import State
 from minibgp.settings import SessionSettings
 from minibgp.wire.attributes.as_path import AsPath
@@ -34,21 +26,29 @@ from minibgp.wire.capabilities import (
     Capability,
     FourOctetAS,
     Multiprotocol,
-    RouteRefresh,
+    RouteRefreshCapability,
     UnknownCapability,
 )
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import (
+    CeaseSubcode,
+    ErrorCode,
+    FsmErrorSubcode,
+    HeaderErrorSubcode,
+    OpenErrorSubcode,
+    UpdateErrorSubcode,
+)
 from minibgp.wire.header import MessageReader
 from minibgp.wire.messages import (
     Keepalive,
     Message,
     Notification,
     Open,
+    RouteRefresh,
     Update,
     decode_message,
     encode_message,
 )
-from minibgp.wire.messages import RouteRefresh as RouteRefreshMessage
 from minibgp.wire.nlri import AFI, IPV4_UNICAST, IPV6_UNICAST, SAFI
 
 ROUTER_AS = 4290001234
@@ -80,7 +80,7 @@ def router_open(
         capabilities = [
             Multiprotocol(AFI.IPV4, SAFI.UNICAST),
             Multiprotocol(AFI.IPV6, SAFI.UNICAST),
-            RouteRefresh(),
+            RouteRefreshCapability(),
             FourOctetAS(asn),
         ]
     return encode_message(Open(asn, hold_time, IPv4Address(identifier), capabilities), CTX)
@@ -96,7 +96,7 @@ def sent(connection: Connection) -> list[Message]:
     return [decode_message(t, body, CTX) for t, body in reader]
 
 
-def events(connection: Connection) -> list[ev.Event]:
+def events(connection: Connection) -> list[ev.ConnectionEvent]:
     out = []
     while (event := connection.next_event()) is not None:
         out.append(event)
@@ -179,7 +179,7 @@ def test_tcp_up_sends_our_open() -> None:
     capabilities = set(our_open.capabilities)
     assert Multiprotocol(AFI.IPV4, SAFI.UNICAST) in capabilities
     assert Multiprotocol(AFI.IPV6, SAFI.UNICAST) in capabilities
-    assert RouteRefresh() in capabilities
+    assert RouteRefreshCapability() in capabilities
     assert FourOctetAS(SERVER_AS) in capabilities
     assert all(c.capability_code() != 64 for c in capabilities)  # no Graceful Restart
     # RFC 4271 §8.2.2: the HoldTimer waits "a large value" (4 minutes) for the peer's OPEN.
@@ -332,7 +332,7 @@ def test_open_sent_hold_timer_expiry_sends_hold_timer_expired() -> None:
         (KEEPALIVE, FsmErrorSubcode.UNEXPECTED_MESSAGE_IN_OPENSENT),
         (encode_message(Update(), CTX), FsmErrorSubcode.UNEXPECTED_MESSAGE_IN_OPENSENT),
         (
-            encode_message(RouteRefreshMessage(AFI.IPV4, SAFI.UNICAST), CTX),
+            encode_message(RouteRefresh(AFI.IPV4, SAFI.UNICAST), CTX),
             FsmErrorSubcode.UNEXPECTED_MESSAGE_IN_OPENSENT,
         ),
     ],
@@ -537,7 +537,7 @@ def test_a_silent_peer_hits_the_hold_timer() -> None:
     assert messages[:-1] == [Keepalive(), Keepalive()]
     assert messages[-1] == Notification(ErrorCode.HOLD_TIMER_EXPIRED, 0)
     happened = events(connection)
-    assert any(isinstance(e, ev.SessionDown) for e in happened)
+    assert any(isinstance(e, ev.SessionEnded) for e in happened)
     assert ev.CloseRequested() in happened
 
 
@@ -619,7 +619,7 @@ def test_malformed_bytes_mid_session_get_the_right_notification(
     assert (notification.code, notification.subcode) == (code, subcode)
     happened = events(connection)
     assert any(isinstance(e, ev.NotificationSent) for e in happened)
-    assert any(isinstance(e, ev.SessionDown) for e in happened)
+    assert any(isinstance(e, ev.SessionEnded) for e in happened)
     # The session comes back by itself after the back-off.
     assert connection.get_timer() == 6.0
 
@@ -648,7 +648,7 @@ def test_a_notification_from_the_peer_ends_the_session_quietly() -> None:
     assert sent(connection) == []
     happened = events(connection)
     assert ev.NotificationReceived(cease) in happened
-    assert any(isinstance(e, ev.SessionDown) for e in happened)
+    assert any(isinstance(e, ev.SessionEnded) for e in happened)
 
 
 # --- advertising -----------------------------------------------------------------------------
@@ -705,7 +705,7 @@ def test_route_refresh_resends_our_routes_of_that_family() -> None:
     connection = established()
     connection.announce([Route("169.254.0.1/32"), Route("2001:db8::53/128")], 1.0)
     sent(connection)
-    refresh = encode_message(RouteRefreshMessage(AFI.IPV4, SAFI.UNICAST), CTX)
+    refresh = encode_message(RouteRefresh(AFI.IPV4, SAFI.UNICAST), CTX)
     connection.receive_data(refresh, 2.0)
     [update] = sent(connection)
     assert isinstance(update, Update)
@@ -717,7 +717,7 @@ def test_route_refresh_for_a_family_not_negotiated_is_ignored() -> None:
     connection = established()
     connection.announce([Route("169.254.0.1/32")], 1.0)
     sent(connection)
-    refresh = encode_message(RouteRefreshMessage(AFI.IPV4, SAFI.MULTICAST), CTX)
+    refresh = encode_message(RouteRefresh(AFI.IPV4, SAFI.MULTICAST), CTX)
     connection.receive_data(refresh, 2.0)
     assert sent(connection) == []
     assert connection.state is State.Established
@@ -726,7 +726,7 @@ def test_route_refresh_for_a_family_not_negotiated_is_ignored() -> None:
 def test_request_route_refresh_needs_the_peers_capability() -> None:
     connection = established()
     assert connection.request_route_refresh(AFI.IPV6, SAFI.UNICAST, 1.0)
-    assert sent(connection) == [RouteRefreshMessage(AFI.IPV6, SAFI.UNICAST)]
+    assert sent(connection) == [RouteRefresh(AFI.IPV6, SAFI.UNICAST)]
     no_refresh = router_open(capabilities=[Multiprotocol(AFI.IPV4, SAFI.UNICAST)])
     without = established(peer_open=no_refresh)
     assert not without.request_route_refresh(AFI.IPV4, SAFI.UNICAST, 1.0)

@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 
 from minibgp.describe import parse_hex
-from minibgp.errors import BGPError
 from minibgp.wire import (
     CodecContext,
     FourOctetAS,
@@ -37,6 +36,7 @@ from minibgp.wire import (
     decode_message,
     encode_message,
 )
+from minibgp.wire.errors import BGPError
 from minibgp.wire.nlri import family_name
 from tests.conftest import require
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from minibgp.describe import describe_message
-from minibgp.errors import BGPError, ErrorCode, HeaderErrorSubcode
 from minibgp.wire import CodecContext, MessageReader, decode_message
+from minibgp.wire.errors import BGPError, ErrorCode, HeaderErrorSubcode
 from tests.conftest import require
 
 GOBGP = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora" / "gobgp-bad-len"

@@ -15,8 +15,8 @@ from ipaddress import ip_network
 
 import pytest
 
-from minibgp.errors import BGPError
 from minibgp.wire import CodecContext, MessageReader, Update, decode_message
+from minibgp.wire.errors import BGPError
 
 MARKER = "ff" * 16
 ORIGIN = "40 01 01 00"

@@ -11,7 +11,6 @@ from ipaddress import IPv4Address
 import pytest
 
 from minibgp.connection import Connection
-from minibgp.errors import ErrorCode, FsmErrorSubcode
 from minibgp.fsm import (
     FSM_ERROR_SUBCODE,
     OTHER_EVENTS,
@@ -23,6 +22,7 @@ from minibgp.fsm import (
     transition,
 )
 from minibgp.settings import SessionSettings
+from minibgp.wire.errors import ErrorCode, FsmErrorSubcode
 
 S, E, A = State, Event, Action
 

@@ -8,7 +8,7 @@ import pytest
 from minibgp.health.state import (
     CheckDown,
     CheckUp,
-    Event,
+    HealthEvent,
     HealthState,
     PrefixDown,
     PrefixUp,
@@ -27,10 +27,10 @@ class Driver:
         self.state = state
         self.results = results
         self.now = 0.0
-        self.events: list[tuple[float, Event]] = []
+        self.events: list[tuple[float, HealthEvent]] = []
         self.started: list[tuple[float, str]] = []
 
-    def run_until(self, end: float) -> list[Event]:
+    def run_until(self, end: float) -> list[HealthEvent]:
         first = len(self.events)
         for _ in range(10_000):
             for request in self.state.probes_to_start(self.now):

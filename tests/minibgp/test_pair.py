@@ -14,10 +14,10 @@ from typing import TypeVar
 from minibgp import events as ev
 from minibgp.announce import Route
 from minibgp.connection import Connection
-from minibgp.errors import CeaseSubcode, ErrorCode, OpenErrorSubcode
 from minibgp.fsm import State
 from minibgp.settings import SessionSettings
 from minibgp.wire.attributes.attribute_set import AttributeSet
+from minibgp.wire.errors import CeaseSubcode, ErrorCode, OpenErrorSubcode
 from minibgp.wire.nlri import AFI, SAFI, Prefix
 
 SERVER_AS = 64520
@@ -25,7 +25,7 @@ ROUTER_AS = 4290001234
 SERVER_ADDRESS = "192.168.57.100"
 ROUTER_ADDRESS = "192.168.57.10"
 
-T = TypeVar("T", bound=ev.Event)
+T = TypeVar("T", bound=ev.ConnectionEvent)
 
 
 def server_settings(**changes: object) -> SessionSettings:
@@ -57,11 +57,11 @@ class Side:
     def __init__(self, connection: Connection, address: str) -> None:
         self.connection = connection
         self.address = address
-        self.events: list[ev.Event] = []
+        self.events: list[ev.ConnectionEvent] = []
         self.routes: dict[Prefix, AttributeSet] = {}  # a minimal Adj-RIB-In
         self.delivering = True  # False: what this side sends is lost (it "goes silent")
 
-    def learn(self, event: ev.Event) -> None:
+    def learn(self, event: ev.ConnectionEvent) -> None:
         self.events.append(event)
         if isinstance(event, ev.UpdateReceived):
             update = event.update
@@ -69,7 +69,7 @@ class Side:
                 self.routes.pop(prefix, None)
             for afi, safi, prefix in update.announced():
                 self.routes[prefix] = update.attribute_set((afi, safi))
-        elif isinstance(event, ev.SessionDown):
+        elif isinstance(event, ev.SessionEnded):
             self.routes.clear()
 
     def of_type(self, kind: type[T]) -> list[T]:
@@ -248,7 +248,7 @@ def test_stop_is_seen_as_cease_administrative_shutdown() -> None:
         e for e in pair.router.of_type(ev.UpdateReceived) if e.update.withdrawn_prefixes()
     ]
     assert len(withdrawals) == 1
-    assert pair.router.of_type(ev.SessionDown)
+    assert pair.router.of_type(ev.SessionEnded)
     assert pair.server.connection.state is State.Idle
     # The stopped server stays down; the passive router waits for it.
     pair.advance(600)

@@ -174,6 +174,9 @@ def test_unknown_optional_non_transitive_is_dropped() -> None:
         ("NO_ADVERTISE", 0xFFFFFF02),
         ("graceful-shutdown", 0xFFFF0000),  # RFC 8326
         ("blackhole", 0xFFFF029A),  # RFC 7999
+        ("no-peer", 0xFFFFFF04),  # RFC 3765 NOPEER, as FRR writes it
+        ("NOPEER", 0xFFFFFF04),
+        ("local-as", 0xFFFFFF03),  # NO_EXPORT_SUBCONFED, as FRR and Cisco write it
     ],
 )
 def test_community_text(text: str, value: int) -> None:

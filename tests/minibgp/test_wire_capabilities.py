@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from minibgp.errors import BGPError
-from minibgp.wire import FourOctetAS, Multiprotocol, RouteRefresh, UnknownCapability
+from minibgp.wire import FourOctetAS, Multiprotocol, RouteRefreshCapability, UnknownCapability
 from minibgp.wire.capabilities import (
     Capability,
     decode_capabilities,
     decode_optional_parameters,
     encode_optional_parameters,
 )
+from minibgp.wire.errors import BGPError
 
 
 @pytest.mark.parametrize(
@@ -19,7 +19,7 @@ from minibgp.wire.capabilities import (
     [
         (Multiprotocol(1, 1), "01 04 0001 00 01"),  # RFC 4760 §8: AFI, Reserved, SAFI
         (Multiprotocol(2, 1), "01 04 0002 00 01"),
-        (RouteRefresh(), "02 00"),  # RFC 2918 §2
+        (RouteRefreshCapability(), "02 00"),  # RFC 2918 §2
         (FourOctetAS(4290001234), "41 04 ffb43952"),  # RFC 6793 §3
         (UnknownCapability(64, b"\x00\x78"), "40 02 0078"),  # e.g. Graceful Restart: kept
     ],
@@ -37,7 +37,7 @@ def test_several_capabilities_in_one_parameter() -> None:
 
 
 def test_optional_parameters_round_trip() -> None:
-    capabilities: list[Capability] = [Multiprotocol(1, 1), RouteRefresh(), FourOctetAS(1)]
+    capabilities: list[Capability] = [Multiprotocol(1, 1), RouteRefreshCapability(), FourOctetAS(1)]
     raw = encode_optional_parameters(capabilities)
     assert raw == bytes.fromhex("14 0206010400010001 02020200 0206410400000001".replace(" ", ""))
     assert decode_optional_parameters(raw) == capabilities

@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minibgp.describe import decode_hex, describe_message
-from minibgp.errors import BGPError
 from minibgp.wire import (
     AsPath,
     CodecContext,
@@ -22,7 +21,7 @@ from minibgp.wire import (
     Notification,
     Open,
     Origin,
-    RouteRefresh,
+    RouteRefreshCapability,
     Update,
     decode_message,
     encode_message,
@@ -37,6 +36,7 @@ from minibgp.wire.attributes import (
     Segment,
     SegmentType,
 )
+from minibgp.wire.errors import BGPError
 
 CTX = CodecContext()
 VALID = [
@@ -45,7 +45,7 @@ VALID = [
             4290001234,
             90,
             IPv4Address("192.0.2.1"),
-            [Multiprotocol(1, 1), RouteRefresh(), FourOctetAS(1)],
+            [Multiprotocol(1, 1), RouteRefreshCapability(), FourOctetAS(1)],
         ),
         CTX,
     ),

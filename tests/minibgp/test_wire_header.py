@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from minibgp.errors import BGPError, ErrorCode, HeaderErrorSubcode
-from minibgp.wire import MessageReader, MessageType
+from minibgp.wire import MessageReader, MessageType, Notification
+from minibgp.wire.errors import BGPError, ErrorCode, HeaderErrorSubcode
 from minibgp.wire.header import encode_header
 
 MARKER = b"\xff" * 16
@@ -68,5 +68,5 @@ def test_header_errors(raw: bytes, subcode: int, data: bytes) -> None:
         reader.next_message()
     assert (caught.value.code, caught.value.subcode) == (ErrorCode.MESSAGE_HEADER_ERROR, subcode)
     assert caught.value.data == data
-    notification = caught.value.to_notification()
+    notification = Notification.from_error(caught.value)
     assert (notification.code, notification.subcode, notification.data) == (1, subcode, data)

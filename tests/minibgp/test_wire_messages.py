@@ -6,7 +6,6 @@ from ipaddress import IPv4Address, IPv6Address, ip_network
 
 import pytest
 
-from minibgp.errors import BGPError, ErrorCode, OpenErrorSubcode
 from minibgp.wire import (
     AS_TRANS,
     AsPath,
@@ -22,13 +21,14 @@ from minibgp.wire import (
     Open,
     Origin,
     RouteRefresh,
-    RouteRefreshMessage,
+    RouteRefreshCapability,
     UnknownCapability,
     Update,
     decode_message,
     encode_message,
 )
 from minibgp.wire.attributes import Aggregator, As4Aggregator, As4Path, AttributeType
+from minibgp.wire.errors import BGPError, ErrorCode, OpenErrorSubcode
 
 MARKER = "ff" * 16
 FOUR = CodecContext(four_octet_as=True)
@@ -68,7 +68,7 @@ def test_open_golden_bytes() -> None:
         64520,
         90,
         IPv4Address("192.168.57.100"),
-        [Multiprotocol(1, 1), Multiprotocol(2, 1), RouteRefresh(), FourOctetAS(64520)],
+        [Multiprotocol(1, 1), Multiprotocol(2, 1), RouteRefreshCapability(), FourOctetAS(64520)],
     )
     assert encode_message(message, FOUR) == OPEN_64520
     assert decode(OPEN_64520) == message
@@ -169,9 +169,9 @@ def test_notification_with_data() -> None:
 def test_route_refresh_golden_bytes() -> None:
     """RFC 2918 §3: AFI, Reserved (RFC 7313 subtype), SAFI."""
     raw = h(MARKER + "0017 05 0002 00 01")
-    assert encode_message(RouteRefreshMessage(2, 1), FOUR) == raw
-    assert decode(raw) == RouteRefreshMessage(2, 1)
-    assert decode(h(MARKER + "0017 05 0001 02 01")) == RouteRefreshMessage(1, 1, subtype=2)
+    assert encode_message(RouteRefresh(2, 1), FOUR) == raw
+    assert decode(raw) == RouteRefresh(2, 1)
+    assert decode(h(MARKER + "0017 05 0001 02 01")) == RouteRefresh(1, 1, subtype=2)
 
 
 def test_route_refresh_borr_with_extra_octets() -> None:

@@ -21,7 +21,7 @@ from minibgp.wire import (
     Origin,
     OriginType,
     PathAttribute,
-    RouteRefresh,
+    RouteRefreshCapability,
     UnknownCapability,
     Update,
     decode_message,
@@ -129,7 +129,7 @@ def test_open_round_trip(
     unknown: list[UnknownCapability],
 ) -> None:
     capabilities: list[Capability] = [Multiprotocol(afi, safi) for afi, safi in families]
-    capabilities += [RouteRefresh()] if route_refresh else []
+    capabilities += [RouteRefreshCapability()] if route_refresh else []
     capabilities += [*unknown, FourOctetAS(my_as)]
     message = Open(my_as, hold_time, identifier, capabilities)
     assert round_trip(message, CodecContext()) == message

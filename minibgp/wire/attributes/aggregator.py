@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import ClassVar, Self
 
-from minibgp.errors import ErrorAction
 from minibgp.wire.attributes.base import OPTIONAL_TRANSITIVE, AttributeType, PathAttribute
 from minibgp.wire.capabilities import AS_TRANS
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import ErrorAction
 
 
 @dataclass(frozen=True)

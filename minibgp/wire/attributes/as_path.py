@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Self
 
-from minibgp.errors import ErrorAction, UpdateErrorSubcode
 from minibgp.wire.attributes.base import (
     OPTIONAL_TRANSITIVE,
     WELL_KNOWN,
@@ -16,6 +15,7 @@ from minibgp.wire.attributes.base import (
 )
 from minibgp.wire.capabilities import AS_TRANS
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import ErrorAction, UpdateErrorSubcode
 
 MAX_SEGMENT_LENGTH = 255  # the segment length is one octet
 

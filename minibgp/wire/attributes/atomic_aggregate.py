@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from minibgp.errors import ErrorAction
 from minibgp.wire.attributes.base import WELL_KNOWN, AttributeType, PathAttribute
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import ErrorAction
 
 
 @dataclass(frozen=True)

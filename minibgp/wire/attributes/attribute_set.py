@@ -12,13 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from minibgp.errors import (
-    BGPError,
-    ErrorAction,
-    ErrorCode,
-    MalformedAttribute,
-    UpdateErrorSubcode,
-)
 from minibgp.wire.attributes.aggregator import Aggregator, As4Aggregator
 from minibgp.wire.attributes.as_path import As4Path, AsPath, SegmentType, merge_as4_path
 from minibgp.wire.attributes.atomic_aggregate import AtomicAggregate
@@ -38,6 +31,13 @@ from minibgp.wire.attributes.origin import Origin, OriginType
 from minibgp.wire.attributes.unknown import UnknownAttribute
 from minibgp.wire.capabilities import AS_TRANS
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import (
+    BGPError,
+    ErrorAction,
+    ErrorCode,
+    MalformedAttribute,
+    UpdateErrorSubcode,
+)
 from minibgp.wire.nlri import IPAddress
 
 ATTRIBUTE_CLASSES: dict[int, type[PathAttribute]] = {

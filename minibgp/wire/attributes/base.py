@@ -6,8 +6,8 @@ from abc import ABC, abstractmethod
 from enum import IntEnum, IntFlag
 from typing import ClassVar, Self
 
-from minibgp.errors import ErrorAction, MalformedAttribute, UpdateErrorSubcode
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import ErrorAction, MalformedAttribute, UpdateErrorSubcode
 
 
 class AttributeFlag(IntFlag):

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from minibgp.errors import ErrorAction
 from minibgp.wire.attributes.base import OPTIONAL_TRANSITIVE, AttributeType, PathAttribute
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import ErrorAction
 
-# IANA "BGP Well-known Communities", with the RFC that defines each.
+# IANA "BGP Well-known Communities": the value, the name shown, and the RFC that defines each.
 WELL_KNOWN_COMMUNITIES: dict[int, str] = {
     0xFFFF0000: "GRACEFUL_SHUTDOWN",  # RFC 8326
     0xFFFF0001: "ACCEPT_OWN",  # RFC 7611
@@ -22,7 +22,13 @@ WELL_KNOWN_COMMUNITIES: dict[int, str] = {
     0xFFFFFF03: "NO_EXPORT_SUBCONFED",  # RFC 1997
     0xFFFFFF04: "NOPEER",  # RFC 3765
 }
-_BY_NAME = {name: value for value, name in WELL_KNOWN_COMMUNITIES.items()}
+# Other names operators write for some of them (FRR and Cisco say local-AS and no-peer).
+_ALIASES = {"LOCAL_AS": 0xFFFFFF03, "NO_PEER": 0xFFFFFF04}
+_BY_NAME = {name: value for value, name in WELL_KNOWN_COMMUNITIES.items()} | _ALIASES
+
+# The names as they are written in a config file or on the command line (`no-export`), any
+# case, `-` or `_`.
+COMMUNITY_NAMES = tuple(sorted(name.lower().replace("_", "-") for name in _BY_NAME))
 
 
 def community_to_text(community: int) -> str:
@@ -32,15 +38,16 @@ def community_to_text(community: int) -> str:
 
 
 def community_from_text(text: str) -> int:
-    """Parse '64520:100' or a well-known name ('no-export', 'GRACEFUL_SHUTDOWN'); ValueError."""
+    """Parse 'ASN:VALUE' (two 16-bit numbers) or a well-known name ('no-export',
+    'GRACEFUL_SHUTDOWN', 'local-as'); ValueError saying what is accepted."""
     name = text.strip().upper().replace("-", "_")
     if name in _BY_NAME:
         return _BY_NAME[name]
     high, sep, low = text.strip().partition(":")
-    if not sep or not high.isdigit() or not low.isdigit():
-        raise ValueError(f"community {text!r} is neither ASN:VALUE nor a well-known name")
-    if int(high) > 0xFFFF or int(low) > 0xFFFF:
-        raise ValueError(f"community {text!r}: both halves must be 0..65535")
+    if not (sep and high.isdigit() and low.isdigit() and max(int(high), int(low)) <= 0xFFFF):
+        raise ValueError(
+            f"{text!r} is not ASN:VALUE (each 0..65535) nor one of {', '.join(COMMUNITY_NAMES)}"
+        )
     return (int(high) << 16) | int(low)
 
 

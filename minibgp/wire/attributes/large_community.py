@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from minibgp.errors import ErrorAction
 from minibgp.wire.attributes.base import OPTIONAL_TRANSITIVE, AttributeType, PathAttribute
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import ErrorAction
 
 LargeCommunityValue = tuple[int, int, int]
 
@@ -17,7 +17,7 @@ def large_community_from_text(text: str) -> LargeCommunityValue:
     """Parse 'GLOBAL:LOCAL1:LOCAL2' (RFC 8092 §3), each part 0..4294967295; ValueError."""
     parts = text.strip().split(":")
     if len(parts) != 3 or not all(p.isdigit() and int(p) <= 0xFFFFFFFF for p in parts):
-        raise ValueError(f"large community {text!r} is not GLOBAL:LOCAL1:LOCAL2")
+        raise ValueError(f"{text!r} is not GLOBAL:LOCAL1:LOCAL2 (each 0..4294967295)")
     return int(parts[0]), int(parts[1]), int(parts[2])
 
 

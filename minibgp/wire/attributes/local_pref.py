@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from minibgp.errors import ErrorAction
 from minibgp.wire.attributes.base import WELL_KNOWN, AttributeType, FourOctetValue
+from minibgp.wire.errors import ErrorAction
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import ClassVar, Self
 
-from minibgp.errors import BGPError, ErrorAction, UpdateErrorSubcode
 from minibgp.wire.attributes.base import OPTIONAL_NON_TRANSITIVE, AttributeType, PathAttribute
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import BGPError, ErrorAction, UpdateErrorSubcode
 from minibgp.wire.nlri import (
     AFI,
     SAFI,

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Self
 
-from minibgp.errors import ErrorAction, UpdateErrorSubcode
 from minibgp.wire.attributes.base import WELL_KNOWN, AttributeType, PathAttribute
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import ErrorAction, UpdateErrorSubcode
 
 
 class OriginType(IntEnum):

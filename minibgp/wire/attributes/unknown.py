@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar, Self
 
-from minibgp.errors import ErrorAction
 from minibgp.wire.attributes.base import AttributeFlag, PathAttribute, attribute_type_name
 from minibgp.wire.context import CodecContext
+from minibgp.wire.errors import ErrorAction
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Every malformed message raises `BGPError`, which carries the NOTIFICATION Error Code, Error
 Subcode and Data the RFCs prescribe (RFC 4271 §4.5, §6). The session turns it into a NOTIFICATION
-in one place, with `BGPError.to_notification()`.
+in one place, with `Notification.from_error()` (minibgp.wire.messages).
 
 Path attribute errors that RFC 7606 does not punish with a session reset raise
 `MalformedAttribute`, whose `action` says what to do instead (treat-as-withdraw, attribute
@@ -12,10 +12,6 @@ discard); the UPDATE decoder catches those and records the outcome on the `Updat
 from __future__ import annotations
 
 from enum import Enum, IntEnum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from minibgp.wire.messages import Notification
 
 
 class ErrorCode(IntEnum):
@@ -178,12 +174,6 @@ class BGPError(Exception):
         self.data = bytes(data)
         self.reason = reason or error_name(code, subcode)
         super().__init__(f"{error_name(code, subcode)}: {self.reason}")
-
-    def to_notification(self) -> Notification:
-        """The NOTIFICATION message to send for this error."""
-        from minibgp.wire.messages import Notification
-
-        return Notification(self.code, self.subcode, self.data)
 
 
 class ErrorAction(Enum):
