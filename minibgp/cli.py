@@ -26,13 +26,8 @@ from typing import Any
 
 from minibgp import systemd
 from minibgp.config import CONTROL_SOCKET_DIR, ConfigError, control_socket_path, load_config
-from minibgp.control import (
-    ControlError,
-    render_neighbors,
-    render_routes,
-    request,
-    request_steps,
-)
+from minibgp.control import ControlError, request, request_steps
+from minibgp.control.text import render_neighbors, render_routes
 from minibgp.describe import decode_hex, parse_hex
 from minibgp.router_id import default_router_id
 from minibgp.wire.context import CodecContext

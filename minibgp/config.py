@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from minibgp.announce import MAX_AS_PATH_PREPEND
+from minibgp.adj_rib_out import MAX_AS_PATH_PREPEND
 from minibgp.bfd.config import BfdConfigError, parse_bfd
 from minibgp.bfd.session import SessionParameters
 from minibgp.health.checks import Check
 from minibgp.health.config import HealthConfigError, parse_announce_checks, parse_checks
+from minibgp.settings import SessionSettings
 from minibgp.wire.attributes.communities import community_from_text
 from minibgp.wire.attributes.large_community import large_community_from_text
 from minibgp.wire.capabilities import MAX_ASN
@@ -81,6 +82,23 @@ class PeerConfig:
     next_hop: IPAddress | None = None
     description: str = ""
     bfd: SessionParameters | None = None  # BFD to this peer (docs/failover.md)
+
+    def session_settings(
+        self, local_as: int, router_id: ipaddress.IPv4Address, trace: bool = False
+    ) -> SessionSettings:
+        """What a BGP session with this peer needs to know (minibgp.settings)."""
+        return SessionSettings(
+            local_as=local_as,
+            router_id=router_id,
+            peer_address=self.address,
+            peer_as=self.asn,
+            hold_time=self.hold_time,
+            connect_retry_time=self.connect_retry,
+            max_connect_retry_time=max(120.0, self.connect_retry),
+            passive=self.passive,
+            local_address=self.local_address,
+            trace=trace,
+        )
 
 
 @dataclass(frozen=True)

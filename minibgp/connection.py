@@ -1,36 +1,38 @@
 """One BGP session with one peer, without I/O: bytes and the time in; bytes, events and the next
 timer deadline out (the shape of aioquic's QuicConnection and h11's Connection).
 
-The code that drives a `Connection` (the shell, `minibgp.speaker`) owns the socket and the clock.
-Every input takes `now`, a monotonic time in seconds (`time.monotonic()`); nothing in here
-sleeps, reads a clock or touches a socket.
+The code that drives a `Connection` (`minibgp.peer`, and the asyncio shell around it) owns the
+socket and the clock. Every input takes `now=`, keyword-only and last: a monotonic time in
+seconds (the event loop's clock); nothing in here sleeps, reads a clock or touches a socket.
 
 Inputs
-    start(now, passive=None)          ManualStart (RFC 4271 §8.1.2 Event 1), or with passive
+    start(passive=None, *, now)       ManualStart (RFC 4271 §8.1.2 Event 1), or with passive
                                       ManualStart_with_PassiveTcpEstablishment (Event 4)
-    stop(now, subcode=ADMINISTRATIVE_SHUTDOWN, message="")
+    stop(subcode=ADMINISTRATIVE_SHUTDOWN, message="", *, now)
                                       ManualStop (Event 2): withdraw our routes, send Cease
-    tcp_connected(now, local_address=None, inbound=False)
+    tcp_connected(local_address=None, inbound=False, *, now)
                                       our connection is up (Tcp_CR_Acked, Event 16) or the
                                       peer's was accepted (TcpConnectionConfirmed, Event 17)
-    tcp_failed(now) / tcp_closed(now) TcpConnectionFails (Event 18)
-    receive_data(data, now)           bytes read from the TCP connection
-    handle_timer(now)                 call when `get_timer()` is reached: ConnectRetryTimer
+    tcp_failed(reason, *, now) / tcp_closed(*, now)
+                                      TcpConnectionFails (Event 18)
+    receive_data(data, *, now)        bytes read from the TCP connection
+    handle_timer(*, now)              call when `get_timer()` is reached: ConnectRetryTimer
                                       (Event 9), HoldTimer (Event 10), KeepaliveTimer (Event 11)
                                       and the back-off before an automatic restart
-    collision_lost(now)               this connection lost a collision (RFC 4271 §6.8,
-                                      OpenCollisionDump, Event 23); see `minibgp.collision`
-    announce(routes, now) / withdraw(prefixes, now) / replace_routes(routes, now)
+    collision_lost(*, now)            this connection lost a collision (RFC 4271 §6.8,
+                                      OpenCollisionDump, Event 23); see `minibgp.peer`
+    announce(routes, *, now) / withdraw(prefixes, *, now) / replace_routes(routes, *, now)
                                       change what we advertise; sent at once when Established
-    request_route_refresh(afi, safi, now)
+    request_route_refresh(afi, safi, *, now)
                                       ask the peer to send its routes again (RFC 2918)
 
 Outputs
     data_to_send() -> bytes           write these to the TCP connection, after every input
-    next_event() -> ConnectionEvent | None      what happened (`minibgp.events`), until None
+    next_event() -> ConnectionEvent | None
+                                      what happened (`minibgp.events`), until None
     get_timer() -> float | None       when to call `handle_timer()` next
 
-After each input the shell writes `data_to_send()`, then handles events until `next_event()`
+After each input the driver writes `data_to_send()`, then handles events until `next_event()`
 is None: `ConnectRequested` → open a TCP connection to the peer and report the outcome with
 `tcp_connected` or `tcp_failed`; `CloseRequested` → close the TCP connection (or abandon the
 attempt) once the bytes already handed over are written; the others are news to log or to apply
@@ -38,20 +40,14 @@ attempt) once the bytes already handed over are written; the others are news to 
 until `get_timer()` or the next bytes.
 
 Read-only state for `show neighbors`: `state`, `peer_open`, `negotiated` (hold time, families,
-4-octet AS, route refresh), `negotiated_hold_time`, `established_at`, `uptime(now)`, `routes`
-(what we advertise), `advertised_prefixes`, `messages_sent` / `messages_received` (counts by
+4-octet AS, route refresh), `negotiated_hold_time`, `established_at`, `uptime(now=)`, `routes`
+(what we advertise), `advertised` (what was sent), `messages_sent` / `messages_received` (counts by
 message type name) and `last_error`.
 
-A Connection carries one TCP connection at a time. A connection from the peer goes to it with
-`tcp_connected(now, inbound=True)` while it is in Idle (refused unless an automatic restart is
-pending), Connect (the shell then gives up its own attempt) or Active. While it is Established,
-the shell refuses the newcomer (RFC 4271 §6.8). While it is in OpenSent or OpenConfirm, the
-newcomer may be a collision: the shell gives it a Connection of its own
-(`start(now, passive=True)`, then `tcp_connected(now, inbound=True)`). Whenever either of them
-reports `StateChanged` into OpenConfirm (an OPEN arrived), the shell calls
-`minibgp.collision.collision_loser()` at once and tells the loser `collision_lost(now)`. The
-connection may already be Established by then, when the KEEPALIVE came in the same read;
-`collision_lost` works in any state.
+A Connection carries one TCP connection at a time. Two TCP connections to one peer (both sides
+connected at once, RFC 4271 §6.8) are two Connections, and `minibgp.peer.Peer` decides which
+one goes; `collision_lost` works in any state (the loser may already be Established when the
+KEEPALIVE came in the same read as the OPEN).
 
 Retries back off: after each consecutive failure the ConnectRetry interval doubles, from
 `settings.connect_retry_time` up to `settings.max_connect_retry_time`. It starts afresh when the
@@ -64,10 +60,11 @@ and then starts again by itself (AutomaticStart, Event 3 or 5); only `stop()` ke
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from ipaddress import ip_address, ip_network
+from typing import Protocol
 
-from minibgp.announce import AdjRibOut, Advertising, Route, end_of_rib
+from minibgp.adj_rib_out import AdjRibOut, Advertising, Route, end_of_rib
 from minibgp.events import (
     CloseRequested,
     ConnectionEvent,
@@ -95,9 +92,10 @@ from minibgp.fsm import (
 )
 from minibgp.negotiation import OPEN_SENT_HOLD_TIME, Negotiated, build_open, negotiate
 from minibgp.settings import SessionSettings
+from minibgp.wire.attributes import PathAttribute
 from minibgp.wire.context import CodecContext
 from minibgp.wire.errors import BGPError, CeaseSubcode, ErrorCode, OpenErrorSubcode, error_name
-from minibgp.wire.header import MessageReader, MessageType
+from minibgp.wire.header import MAX_MESSAGE_LENGTH, MessageReader, MessageType, encode_header
 from minibgp.wire.messages import (
     Keepalive,
     Message,
@@ -113,10 +111,17 @@ from minibgp.wire.nlri import Family, IPAddress, Prefix
 _MESSAGE_NAMES = {int(t): t.name for t in MessageType}
 
 
+class _Action(Protocol):
+    """A Connection method that does one `Action` of the FSM table."""
+
+    def __call__(self, detail: object, *, now: float) -> None: ...
+
+
 class Connection:
     """The BGP finite state machine (RFC 4271 §8) and message exchange for one peer."""
 
-    def __init__(self, settings: SessionSettings) -> None:
+    def __init__(self, settings: SessionSettings, routes: Iterable[Route] = ()) -> None:
+        """A session in Idle that will advertise `routes` once Established."""
         self.settings = settings
         self._state = State.Idle
         self._events: deque[ConnectionEvent] = deque()
@@ -124,6 +129,7 @@ class Connection:
         self._reader = MessageReader()
         self._codec = CodecContext(four_octet_as=False)
         self._rib_out = AdjRibOut()
+        self._rib_out.replace(routes)
         self._passive = settings.passive
         self._local_address: IPAddress | None = settings.local_address
         # Timers, as the time they fire (None: not running).
@@ -140,7 +146,7 @@ class Connection:
         self.last_error = ""
         self.messages_received: Counter[str] = Counter()
         self.messages_sent: Counter[str] = Counter()
-        self._actions: dict[Action, Callable[[float, object], None]] = {
+        self._actions: dict[Action, _Action] = {
             Action.IGNORE: self._ignore,
             Action.REFUSE_CONNECTION: self._refuse_connection,
             Action.CANCEL_RESTART: self._cancel_restart,
@@ -188,11 +194,18 @@ class Connection:
         return None if self._negotiated is None else self._negotiated.hold_time
 
     @property
+    def local_address(self) -> IPAddress | None:
+        """Our end of the current TCP connection (our next hop), while there is one."""
+        if self._state in (State.OpenSent, State.OpenConfirm, State.Established):
+            return self._local_address
+        return None
+
+    @property
     def established_at(self) -> float | None:
         """When the session reached Established (the shell's clock), while it is up."""
         return self._established_at
 
-    def uptime(self, now: float) -> float | None:
+    def uptime(self, *, now: float) -> float | None:
         """Seconds since the session reached Established, or None when it is not up."""
         return None if self._established_at is None else now - self._established_at
 
@@ -202,9 +215,9 @@ class Connection:
         return self._rib_out.routes
 
     @property
-    def advertised_prefixes(self) -> list[Prefix]:
-        """The prefixes the peer has been sent on the current session."""
-        return list(self._rib_out.advertised)
+    def advertised(self) -> dict[Prefix, tuple[PathAttribute, ...]]:
+        """What the peer has been sent on the current session: prefix → path attributes."""
+        return self._rib_out.advertised
 
     @property
     def connect_retry_interval(self) -> float:
@@ -236,7 +249,7 @@ class Connection:
 
     # ------------------------------------------------------------------ inputs
 
-    def start(self, now: float, passive: bool | None = None) -> None:
+    def start(self, passive: bool | None = None, *, now: float) -> None:
         """Start the session: ManualStart (Event 1), or Event 4 when passive.
 
         `passive` overrides `settings.passive`: a passive session waits for the peer to connect.
@@ -246,15 +259,16 @@ class Connection:
             self._failures = 0
             self._restart_at = None
         if self._passive:
-            self._handle(Event.ManualStart_with_PassiveTcpEstablishment, now)
+            self._handle(Event.ManualStart_with_PassiveTcpEstablishment, now=now)
         else:
-            self._handle(Event.ManualStart, now)
+            self._handle(Event.ManualStart, now=now)
 
     def stop(
         self,
-        now: float,
         subcode: int = CeaseSubcode.ADMINISTRATIVE_SHUTDOWN,
         message: str = "",
+        *,
+        now: float,
     ) -> None:
         """Stop the session and keep it down: ManualStop (Event 2).
 
@@ -269,11 +283,11 @@ class Connection:
         self._cease = Notification.cease(subcode, message if shutdown_communication else "")
         if self._state is State.Established:
             for update in self._rib_out.withdraw_all(self._codec):
-                self._send_update(update, now)
-        self._handle(Event.ManualStop, now)
+                self._send_update(update, now=now)
+        self._handle(Event.ManualStop, now=now)
 
     def tcp_connected(
-        self, now: float, local_address: str | IPAddress | None = None, inbound: bool = False
+        self, local_address: str | IPAddress | None = None, inbound: bool = False, *, now: float
     ) -> None:
         """The TCP connection is up: ours (Event 16) or, with `inbound`, the peer's (Event 17).
 
@@ -285,77 +299,84 @@ class Connection:
             # The peer is connecting while we wait out our back-off: start now (Event 5)
             # instead of refusing it, as the peer's attempt makes waiting pointless.
             self._restart_at = None
-            self._handle(Event.AutomaticStart_with_PassiveTcpEstablishment, now)
+            self._handle(Event.AutomaticStart_with_PassiveTcpEstablishment, now=now)
         if inbound:
-            self._handle(Event.TcpConnectionConfirmed, now)
+            self._handle(Event.TcpConnectionConfirmed, now=now)
         else:
-            self._handle(Event.Tcp_CR_Acked, now)
+            self._handle(Event.Tcp_CR_Acked, now=now)
 
-    def tcp_failed(self, now: float, reason: str = "TCP connection failed") -> None:
+    def tcp_failed(self, reason: str = "TCP connection failed", *, now: float) -> None:
         """Our connection attempt failed, or the connection broke (Event 18)."""
-        self._handle(Event.TcpConnectionFails, now, reason)
+        self._handle(Event.TcpConnectionFails, reason, now=now)
 
-    def tcp_closed(self, now: float) -> None:
+    def tcp_closed(self, *, now: float) -> None:
         """The peer closed the TCP connection (Event 18)."""
-        self._handle(Event.TcpConnectionFails, now, "the peer closed the TCP connection")
+        self._handle(Event.TcpConnectionFails, "the peer closed the TCP connection", now=now)
 
-    def collision_lost(self, now: float) -> None:
+    def collision_lost(self, *, now: float) -> None:
         """This connection lost a collision (RFC 4271 §6.8): OpenCollisionDump (Event 23)."""
-        self._handle(Event.OpenCollisionDump, now)
+        self._handle(Event.OpenCollisionDump, now=now)
 
-    def handle_timer(self, now: float) -> None:
+    def handle_timer(self, *, now: float) -> None:
         """Fire every timer whose time has come (RFC 4271 §8.1.3)."""
         if self._hold_at is not None and now >= self._hold_at:
             self._hold_at = None
-            self._handle(Event.HoldTimer_Expires, now)
+            self._handle(Event.HoldTimer_Expires, now=now)
         if self._keepalive_at is not None and now >= self._keepalive_at:
             self._keepalive_at = None
-            self._handle(Event.KeepaliveTimer_Expires, now)
+            self._handle(Event.KeepaliveTimer_Expires, now=now)
         if self._connect_retry_at is not None and now >= self._connect_retry_at:
             self._connect_retry_at = None
-            self._handle(Event.ConnectRetryTimer_Expires, now)
+            self._handle(Event.ConnectRetryTimer_Expires, now=now)
         if self._restart_at is not None and now >= self._restart_at:
             self._restart_at = None
             if self._passive:
-                self._handle(Event.AutomaticStart_with_PassiveTcpEstablishment, now)
+                self._handle(Event.AutomaticStart_with_PassiveTcpEstablishment, now=now)
             else:
-                self._handle(Event.AutomaticStart, now)
+                self._handle(Event.AutomaticStart, now=now)
 
-    def receive_data(self, data: bytes, now: float) -> None:
+    def receive_data(self, data: bytes, *, now: float) -> None:
         """Bytes read from the TCP connection."""
         if self._state not in (State.OpenSent, State.OpenConfirm, State.Established):
             return  # no BGP connection to read from (late bytes of a closed one)
         self._reader.feed(data)
         while self._state in (State.OpenSent, State.OpenConfirm, State.Established):
             try:
-                cut = self._reader.next_message()
+                try:
+                    cut = self._reader.next_message()
+                except BGPError:
+                    if self.settings.trace:  # what arrived, as far as it goes
+                        self._trace(MessageReceived, self._reader.unread()[:MAX_MESSAGE_LENGTH])
+                    raise
                 if cut is None:
                     return
+                if self.settings.trace:
+                    self._trace(MessageReceived, encode_header(*cut))
                 event, message = self._decode(*cut)
             except BGPError as error:
                 # The one place where malformed input becomes a NOTIFICATION (RFC 4271 §6).
-                self._handle(event_for_error(error.code), now, error)
+                self._handle(event_for_error(error.code), error, now=now)
                 return
-            self._handle(event, now, message)
+            self._handle(event, message, now=now)
 
-    def announce(self, routes: Iterable[Route], now: float) -> None:
+    def announce(self, routes: Iterable[Route], *, now: float) -> None:
         """Advertise `routes` (replacing routes of the same prefixes)."""
         for route in routes:
             self._rib_out.set(route)
-        self._send_route_changes(now)
+        self._send_route_changes(now=now)
 
-    def withdraw(self, prefixes: Iterable[str | Prefix], now: float) -> None:
+    def withdraw(self, prefixes: Iterable[str | Prefix], *, now: float) -> None:
         """Stop advertising `prefixes`."""
         for prefix in prefixes:
             self._rib_out.remove(ip_network(prefix))
-        self._send_route_changes(now)
+        self._send_route_changes(now=now)
 
-    def replace_routes(self, routes: Iterable[Route], now: float) -> None:
+    def replace_routes(self, routes: Iterable[Route], *, now: float) -> None:
         """Advertise exactly `routes`: only the difference is sent."""
         self._rib_out.replace(routes)
-        self._send_route_changes(now)
+        self._send_route_changes(now=now)
 
-    def request_route_refresh(self, afi: int, safi: int, now: float) -> bool:
+    def request_route_refresh(self, afi: int, safi: int, *, now: float) -> bool:
         """Ask the peer to re-send its routes of a family (RFC 2918 §3).
 
         False (and nothing sent) unless the session is Established, the peer advertised the
@@ -374,13 +395,13 @@ class Connection:
 
     # ------------------------------------------------------------------ the FSM
 
-    def _handle(self, event: Event, now: float, detail: object = None) -> None:
+    def _handle(self, event: Event, detail: object = None, *, now: float) -> None:
         """Run the transition RFC 4271 §8.2.2 gives for `event` in the current state."""
         action, next_state = transition(self._state, event)
-        self._actions[action](now, detail)
-        self._set_state(next_state, now)
+        self._actions[action](detail, now=now)
+        self._set_state(next_state, now=now)
 
-    def _set_state(self, new: State, now: float) -> None:
+    def _set_state(self, new: State, *, now: float) -> None:
         old = self._state
         if new is old:
             return
@@ -422,48 +443,46 @@ class Connection:
                 assert isinstance(message, Open)
                 self._negotiated = negotiate(self.settings, message)
                 self._peer_open = message
-        if message is not None and self.settings.trace:
-            self._events.append(MessageReceived(message))
         return event, message
 
     # ------------------------------------------------------------------ actions
 
-    def _ignore(self, now: float, detail: object) -> None:
+    def _ignore(self, detail: object, *, now: float) -> None:
         pass
 
-    def _refuse_connection(self, now: float, detail: object) -> None:
+    def _refuse_connection(self, detail: object, *, now: float) -> None:
         self._events.append(CloseRequested())
 
-    def _cancel_restart(self, now: float, detail: object) -> None:
+    def _cancel_restart(self, detail: object, *, now: float) -> None:
         self._restart_at = None
 
-    def _initiate_connection(self, now: float, detail: object) -> None:
-        self._start_connect_retry_timer(now)
+    def _initiate_connection(self, detail: object, *, now: float) -> None:
+        self._start_connect_retry_timer(now=now)
         self._events.append(ConnectRequested())
 
-    def _listen(self, now: float, detail: object) -> None:
-        self._start_connect_retry_timer(now)
+    def _listen(self, detail: object, *, now: float) -> None:
+        self._start_connect_retry_timer(now=now)
 
-    def _retry_connection(self, now: float, detail: object) -> None:
+    def _retry_connection(self, detail: object, *, now: float) -> None:
         self._events.append(CloseRequested())
-        self._start_connect_retry_timer(now)
+        self._start_connect_retry_timer(now=now)
         self._events.append(ConnectRequested())
 
-    def _send_open(self, now: float, detail: object) -> None:
+    def _send_open(self, detail: object, *, now: float) -> None:
         self._connect_retry_at = None
         self._reader = MessageReader()
         self._codec = CodecContext(four_octet_as=False)
         self._send(build_open(self.settings))
         self._hold_at = now + OPEN_SENT_HOLD_TIME  # RFC 4271 §8.2.2: "a large value"
 
-    def _connection_lost(self, now: float, detail: object) -> None:
+    def _connection_lost(self, detail: object, *, now: float) -> None:
         # RFC 4271 §8.2.2 (OpenSent, Event 18): close, restart the ConnectRetryTimer, listen.
-        self._note_failure(str(detail), now)
+        self._note_failure(str(detail), now=now)
         self._stop_timers()
         self._events.append(CloseRequested())
-        self._start_connect_retry_timer(now)
+        self._start_connect_retry_timer(now=now)
 
-    def _accept_open(self, now: float, detail: object) -> None:
+    def _accept_open(self, detail: object, *, now: float) -> None:
         negotiated = self._negotiated
         assert negotiated is not None
         self._connect_retry_at = None
@@ -474,27 +493,27 @@ class Connection:
             peer_as=negotiated.peer_as,
         )
         self._send(Keepalive())
-        self._start_hold_and_keepalive_timers(now)
+        self._start_hold_and_keepalive_timers(now=now)
 
-    def _establish(self, now: float, detail: object) -> None:
-        self._restart_hold_timer(now, detail)
+    def _establish(self, detail: object, *, now: float) -> None:
+        self._restart_hold_timer(detail, now=now)
         # RFC 4724 §2: after the initial routes, an End-of-RIB for each family.
-        self._send_route_changes(now, force=True)
+        self._send_route_changes(force=True, now=now)
         negotiated = self._negotiated
         assert negotiated is not None
         for family in sorted(negotiated.families):
-            self._send_update(end_of_rib(family), now)
+            self._send_update(end_of_rib(family), now=now)
 
-    def _send_keepalive(self, now: float, detail: object) -> None:
+    def _send_keepalive(self, detail: object, *, now: float) -> None:
         self._send(Keepalive())
-        self._restart_keepalive_timer(now)
+        self._restart_keepalive_timer(now=now)
 
-    def _restart_hold_timer(self, now: float, detail: object) -> None:
+    def _restart_hold_timer(self, detail: object, *, now: float) -> None:
         hold_time = self.negotiated_hold_time
         self._hold_at = now + hold_time if hold_time else None
 
-    def _process_update(self, now: float, detail: object) -> None:
-        self._restart_hold_timer(now, detail)
+    def _process_update(self, detail: object, *, now: float) -> None:
+        self._restart_hold_timer(detail, now=now)
         assert isinstance(detail, Update)
         family = detail.is_end_of_rib()
         if family is not None:
@@ -502,8 +521,8 @@ class Connection:
         else:
             self._events.append(UpdateReceived(detail))
 
-    def _process_route_refresh(self, now: float, detail: object) -> None:
-        self._restart_hold_timer(now, detail)
+    def _process_route_refresh(self, detail: object, *, now: float) -> None:
+        self._restart_hold_timer(detail, now=now)
         assert isinstance(detail, RouteRefresh)
         negotiated = self._negotiated
         assert negotiated is not None
@@ -514,64 +533,66 @@ class Connection:
             return  # RFC 7313 §3.2 markers, from a peer that ignored our capabilities
         self._events.append(RouteRefreshReceived(detail.afi, detail.safi))
         self._rib_out.forget_advertised(family)
-        self._send_route_changes(now)
+        self._send_route_changes(now=now)
 
-    def _stop(self, now: float, detail: object) -> None:
-        self._go_idle("stopped", now, restart=False)
+    def _stop(self, detail: object, *, now: float) -> None:
+        self._go_idle("stopped", restart=False, now=now)
 
-    def _stop_with_cease(self, now: float, detail: object) -> None:
+    def _stop_with_cease(self, detail: object, *, now: float) -> None:
         self._send_notification(self._cease, "stopped")
-        self._go_idle(f"stopped: {self._cease}", now, restart=False)
+        self._go_idle(f"stopped: {self._cease}", restart=False, now=now)
 
-    def _drop(self, now: float, detail: object) -> None:
+    def _drop(self, detail: object, *, now: float) -> None:
         reason = str(detail) if isinstance(detail, str) else "unexpected event"
-        self._note_failure(reason, now)
-        self._go_idle(reason, now, restart=True)
+        self._note_failure(reason, now=now)
+        self._go_idle(reason, restart=True, now=now)
 
-    def _send_error_notification(self, now: float, detail: object) -> None:
+    def _send_error_notification(self, detail: object, *, now: float) -> None:
         assert isinstance(detail, BGPError)
         self._send_notification(Notification.from_error(detail), detail.reason)
-        self._note_failure(f"sent {error_name(detail.code, detail.subcode)}: {detail.reason}", now)
-        self._go_idle(self.last_error, now, restart=True)
+        self._note_failure(
+            f"sent {error_name(detail.code, detail.subcode)}: {detail.reason}", now=now
+        )
+        self._go_idle(self.last_error, restart=True, now=now)
 
-    def _send_hold_timer_expired(self, now: float, detail: object) -> None:
+    def _send_hold_timer_expired(self, detail: object, *, now: float) -> None:
         reason = "no message from the peer within the hold time"
         self._send_notification(Notification(ErrorCode.HOLD_TIMER_EXPIRED, 0, b""), reason)
-        self._note_failure(f"sent Hold Timer Expired: {reason}", now)
-        self._go_idle(self.last_error, now, restart=True)
+        self._note_failure(f"sent Hold Timer Expired: {reason}", now=now)
+        self._go_idle(self.last_error, restart=True, now=now)
 
-    def _send_fsm_error(self, now: float, detail: object) -> None:
+    def _send_fsm_error(self, detail: object, *, now: float) -> None:
         # RFC 6608 §4: an unexpected message gets FSM Error with the state as subcode.
         subcode = FSM_ERROR_SUBCODE[self._state]
         reason = f"unexpected message in {self._state.value}"
         notification = Notification(ErrorCode.FINITE_STATE_MACHINE_ERROR, subcode, b"")
         self._send_notification(notification, reason)
-        self._note_failure(f"sent {error_name(notification.code, subcode)}: {reason}", now)
-        self._go_idle(self.last_error, now, restart=True)
+        self._note_failure(f"sent {error_name(notification.code, subcode)}: {reason}", now=now)
+        self._go_idle(self.last_error, restart=True, now=now)
 
-    def _peer_notification(self, now: float, detail: object) -> None:
+    def _peer_notification(self, detail: object, *, now: float) -> None:
         assert isinstance(detail, Notification)
         self._events.append(NotificationReceived(detail))
-        self._note_failure(f"received {error_name(detail.code, detail.subcode)}", now)
-        self._go_idle(self.last_error, now, restart=True)
+        self._note_failure(f"received {error_name(detail.code, detail.subcode)}", now=now)
+        self._go_idle(self.last_error, restart=True, now=now)
 
-    def _collision_dump(self, now: float, detail: object) -> None:
+    def _collision_dump(self, detail: object, *, now: float) -> None:
         subcode = CeaseSubcode.CONNECTION_COLLISION_RESOLUTION
         reason = "the other connection to this peer won the collision (RFC 4271 §6.8)"
         self._send_notification(Notification(ErrorCode.CEASE, subcode, b""), reason)
         # The other connection carries the session: no automatic restart from this one.
-        self._go_idle(reason, now, restart=False)
+        self._go_idle(reason, restart=False, now=now)
 
     # ------------------------------------------------------------------ helpers of actions
 
-    def _go_idle(self, reason: str, now: float, *, restart: bool) -> None:
+    def _go_idle(self, reason: str, *, restart: bool, now: float) -> None:
         """Release the connection; with `restart`, start again after the back-off."""
         self._down_reason = reason
         self._stop_timers()
         self._events.append(CloseRequested())
         self._restart_at = now + self.connect_retry_interval if restart else None
 
-    def _note_failure(self, reason: str, now: float) -> None:
+    def _note_failure(self, reason: str, *, now: float) -> None:
         stable_since = self._established_at
         if stable_since is not None and now - stable_since >= self.settings.max_connect_retry_time:
             # The session had been up longer than the longest back-off: start afresh.
@@ -582,15 +603,15 @@ class Connection:
     def _stop_timers(self) -> None:
         self._connect_retry_at = self._hold_at = self._keepalive_at = None
 
-    def _start_connect_retry_timer(self, now: float) -> None:
+    def _start_connect_retry_timer(self, *, now: float) -> None:
         # A passive session never connects by itself, and this timer's expiry means "connect".
         self._connect_retry_at = None if self._passive else now + self.connect_retry_interval
 
-    def _start_hold_and_keepalive_timers(self, now: float) -> None:
-        self._restart_hold_timer(now, None)
-        self._restart_keepalive_timer(now)
+    def _start_hold_and_keepalive_timers(self, *, now: float) -> None:
+        self._restart_hold_timer(None, now=now)
+        self._restart_keepalive_timer(now=now)
 
-    def _restart_keepalive_timer(self, now: float) -> None:
+    def _restart_keepalive_timer(self, *, now: float) -> None:
         negotiated = self._negotiated
         if negotiated is None or negotiated.hold_time == 0:
             self._keepalive_at = None  # RFC 4271 §4.4: Hold Time 0, no KEEPALIVEs
@@ -598,22 +619,32 @@ class Connection:
             self._keepalive_at = now + negotiated.keepalive_time
 
     def _send(self, message: Message) -> None:
-        self._outgoing += encode_message(message, self._codec)
+        octets = encode_message(message, self._codec)
+        self._outgoing += octets
         self.messages_sent[_MESSAGE_NAMES[message.message_type]] += 1
         if self.settings.trace:
-            self._events.append(MessageSent(message))
+            self._trace(MessageSent, octets)
 
-    def _send_update(self, update: Update, now: float) -> None:
+    def _trace(self, kind: type[MessageReceived | MessageSent], octets: bytes) -> None:
+        """`--trace`: the octets as they are on the wire, and how this session reads them."""
+        codec = CodecContext(
+            four_octet_as=self._codec.four_octet_as,
+            local_as=self._codec.local_as,
+            peer_as=self._codec.peer_as,
+        )
+        self._events.append(kind(octets, codec))
+
+    def _send_update(self, update: Update, *, now: float) -> None:
         self._send(update)
         # RFC 4271 §8.2.2: sending an UPDATE restarts the KeepaliveTimer.
         if self._keepalive_at is not None:
-            self._restart_keepalive_timer(now)
+            self._restart_keepalive_timer(now=now)
 
     def _send_notification(self, notification: Notification, reason: str) -> None:
         self._send(notification)
         self._events.append(NotificationSent(notification, reason))
 
-    def _send_route_changes(self, now: float, force: bool = False) -> None:
+    def _send_route_changes(self, force: bool = False, *, now: float) -> None:
         if self._state is not State.Established and not force:
             return
         negotiated = self._negotiated
@@ -626,4 +657,4 @@ class Connection:
             codec=self._codec,
         )
         for update in self._rib_out.pending_updates(session):
-            self._send_update(update, now)
+            self._send_update(update, now=now)

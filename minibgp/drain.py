@@ -10,7 +10,7 @@ A drain takes the routes it covers through two phases:
    are withdrawn.
 
 `Drains` is a sans-I/O core like the protocol ones: it is given the current time and says when
-its next timer is due (`get_timer()`, `handle_timer(now)`); the speaker asks it what each peer
+its next timer is due (`get_timer()`, `handle_timer(now=)`); the speaker asks it what each peer
 should be sent (`apply(peer, routes)`).
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from minibgp.announce import Route
+from minibgp.adj_rib_out import Route
 from minibgp.wire.nlri import IPAddress, Prefix
 
 GRACEFUL_SHUTDOWN = 0xFFFF0000  # RFC 8326 §3: the well-known community 65535:0
@@ -64,19 +64,19 @@ def graceful_shutdown_route(route: Route) -> Route:
 class Drain:
     """One drain: its scope, and when it moves from graceful shutdown to withdrawn."""
 
-    def __init__(self, scope: DrainScope, now: float, drain_time: float) -> None:
+    def __init__(self, scope: DrainScope, drain_time: float, *, now: float) -> None:
         self.scope = scope
         self.started = now
         self.deadline = now + drain_time
         self.phase = DrainPhase.GRACEFUL_SHUTDOWN
         self.withdrawn_at: float | None = None
 
-    def withdraw(self, now: float) -> None:
+    def withdraw(self, *, now: float) -> None:
         if self.phase is DrainPhase.GRACEFUL_SHUTDOWN:
             self.phase = DrainPhase.WITHDRAWN
             self.withdrawn_at = now
 
-    def to_json(self, now: float) -> dict[str, Any]:
+    def to_json(self, *, now: float) -> dict[str, Any]:
         return {
             **self.scope.to_json(),
             "phase": self.phase.value,
@@ -99,11 +99,11 @@ class Drains:
     def __bool__(self) -> bool:
         return bool(self.drains)
 
-    def start(self, scope: DrainScope, now: float, drain_time: float) -> Drain:
+    def start(self, scope: DrainScope, drain_time: float, *, now: float) -> Drain:
         """Begin a drain; with `drain_time` 0 its routes are withdrawn at once."""
-        drain = Drain(scope, now, drain_time)
+        drain = Drain(scope, drain_time, now=now)
         if drain_time <= 0:
-            drain.withdraw(now)
+            drain.withdraw(now=now)
         self.drains.append(drain)
         return drain
 
@@ -118,20 +118,20 @@ class Drains:
             default=None,
         )
 
-    def handle_timer(self, now: float) -> bool:
+    def handle_timer(self, *, now: float) -> bool:
         """Withdraw the drains whose time is up; True if any did."""
         due = [
             d for d in self.drains if d.phase is DrainPhase.GRACEFUL_SHUTDOWN and now >= d.deadline
         ]
         for drain in due:
-            drain.withdraw(now)
+            drain.withdraw(now=now)
         return bool(due)
 
-    def skip_wait(self, now: float) -> bool:
+    def skip_wait(self, *, now: float) -> bool:
         """Withdraw every drain now, without waiting for its time; True if any changed."""
         waiting = [d for d in self.drains if d.phase is DrainPhase.GRACEFUL_SHUTDOWN]
         for drain in waiting:
-            drain.withdraw(now)
+            drain.withdraw(now=now)
         return bool(waiting)
 
     def phase(self, peer: IPAddress, prefix: Prefix) -> DrainPhase | None:
@@ -152,5 +152,5 @@ class Drains:
                 result.append(graceful_shutdown_route(route))
         return result
 
-    def to_json(self, now: float) -> list[dict[str, Any]]:
-        return [d.to_json(now) for d in self.drains]
+    def to_json(self, *, now: float) -> list[dict[str, Any]]:
+        return [d.to_json(now=now) for d in self.drains]

@@ -1,6 +1,7 @@
-"""What a `Connection` tells the code driving it, one small class per kind of news.
+"""What a `Connection` and a `Peer` tell the code driving them, one small class per kind of news.
 
-Read them with `Connection.next_event()` after every call into the connection.
+Read them with `Connection.next_event()` (or `Peer.next_event()`, which hands them on with the
+channel they happened on) after every call into the connection.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from minibgp.fsm import State
 
 if TYPE_CHECKING:
     from minibgp.negotiation import Negotiated
-    from minibgp.wire.messages import Message, Notification, Open, Update
+    from minibgp.wire.context import CodecContext
+    from minibgp.wire.messages import Notification, Open, Update
 
 
 class ConnectionEvent:
@@ -96,13 +98,39 @@ class NotificationSent(ConnectionEvent):
 
 @dataclass(frozen=True)
 class MessageReceived(ConnectionEvent):
-    """Any message received (only with `SessionSettings.trace`)."""
+    """A message as it arrived, header included, before it is decoded: also a malformed or an
+    unexpected one (only with `SessionSettings.trace`). `codec` is how the session reads it."""
 
-    message: Message
+    octets: bytes
+    codec: CodecContext
 
 
 @dataclass(frozen=True)
 class MessageSent(ConnectionEvent):
-    """Any message sent (only with `SessionSettings.trace`)."""
+    """A message as it was sent (only with `SessionSettings.trace`)."""
 
-    message: Message
+    octets: bytes
+    codec: CodecContext
+
+
+class PeerEvent:
+    """Base class of what a `Peer` adds to its Connections' events."""
+
+
+@dataclass(frozen=True)
+class CollisionResolved(PeerEvent):
+    """This channel lost a connection collision (RFC 4271 §6.8) and is being closed."""
+
+
+@dataclass(frozen=True)
+class ConnectionRefused(PeerEvent):
+    """A connection from the peer was refused; `reason` says why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoutesForgotten(PeerEvent):
+    """The session ended, and the `count` routes the peer had sent are forgotten."""
+
+    count: int

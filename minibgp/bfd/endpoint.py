@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from minibgp.bfd.packet import BfdPacketError, ControlPacket, State
 from minibgp.bfd.session import BfdEvent, Session, SessionParameters
+from minibgp.timer import CoreTimer
 
 BFD_CONTROL_PORT = 3784  # RFC 5881 §4
 SOURCE_PORTS = range(49152, 65536)  # RFC 5881 §4
@@ -48,7 +49,7 @@ class BfdPeer:
     address: str
     session: Session
     on_state_change: StateChangeCallback
-    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    timer: CoreTimer | None = field(default=None, repr=False)
 
 
 class BfdEndpoint:
@@ -131,7 +132,7 @@ class BfdEndpoint:
             peer.timer.cancel()
         peer.session.admin_down()
         if self._tx is not None and self._loop is not None:
-            for data in peer.session.packets_to_send(self._loop.time()):
+            for data in peer.session.packets_to_send(now=self._loop.time()):
                 self._send(peer, data)
 
     def peer(self, address: str) -> BfdPeer:
@@ -154,14 +155,11 @@ class BfdEndpoint:
         """Send what the session has due, re-arm its timer, then pass on its events."""
         assert self._loop is not None
         now = self._loop.time()
-        for data in peer.session.packets_to_send(now):
+        for data in peer.session.packets_to_send(now=now):
             self._send(peer, data)
-        if peer.timer is not None:
-            peer.timer.cancel()
-            peer.timer = None
-        when = peer.session.get_timer()
-        if when is not None:
-            peer.timer = self._loop.call_at(max(when, now), self._on_timer, peer)
+        if peer.timer is None:
+            peer.timer = CoreTimer(self._loop, lambda: self._on_timer(peer))
+        peer.timer.rearm(peer.session.get_timer())
         while (event := peer.session.next_event()) is not None:
             logger.info("BFD %s: %s", peer.address, event)
             try:
@@ -172,8 +170,7 @@ class BfdEndpoint:
     def _on_timer(self, peer: BfdPeer) -> None:
         if self._peers.get(peer.address) is not peer or self._loop is None:
             return
-        peer.timer = None
-        peer.session.handle_timer(self._loop.time())
+        peer.session.handle_timer(now=self._loop.time())
         self._service(peer)
 
     def _send(self, peer: BfdPeer, data: bytes) -> None:
@@ -216,7 +213,7 @@ class BfdEndpoint:
         if peer is None or peer.address != source:
             self._drop("no session")
             return
-        if not peer.session.receive_control_packet(packet, self._loop.time()):
+        if not peer.session.receive_control_packet(packet, now=self._loop.time()):
             self._drop("discarded by session")
         self._service(peer)
 

@@ -2,12 +2,13 @@
 
 The session takes received Control packets and the current time, and gives back packets to send,
 the time its next timer fires, and events (`SessionUp`, `SessionDown`). It never reads a clock or
-touches a socket: the caller passes `now` (seconds, any monotonic origin) into every call.
+touches a socket: the caller passes `now=` (seconds, any monotonic origin; keyword-only and
+last) into every call.
 
     session = Session(local_discriminator=7, parameters=SessionParameters(100_000, 100_000, 3))
-    for data in session.packets_to_send(now): sock.send(data)
-    session.receive_packet(data, now)          # then packets_to_send(now) again
-    session.handle_timer(now)                  # when now >= session.get_timer()
+    for data in session.packets_to_send(now=now): sock.send(data)
+    session.receive_packet(data, now=now)      # then packets_to_send(now=now) again
+    session.handle_timer(now=now)              # when now >= session.get_timer()
     while (event := session.next_event()) is not None: ...
 
 Demand mode, the Echo function and authentication are not implemented; the session always takes
@@ -137,15 +138,15 @@ class Session:
 
     # -- input -----------------------------------------------------------------------------
 
-    def receive_packet(self, data: bytes, now: float) -> bool:
+    def receive_packet(self, data: bytes, *, now: float) -> bool:
         """Process one received UDP payload; return False if it was discarded."""
         try:
             packet = ControlPacket.decode(data)
         except BfdPacketError:
             return False
-        return self.receive_control_packet(packet, now)
+        return self.receive_control_packet(packet, now=now)
 
-    def receive_control_packet(self, packet: ControlPacket, now: float) -> bool:
+    def receive_control_packet(self, packet: ControlPacket, *, now: float) -> bool:
         """Process a decoded Control packet (RFC 5880 §6.8.6); return False if it was
         discarded."""
         if packet.your_discriminator not in (0, self.local_discriminator):
@@ -183,7 +184,7 @@ class Session:
             self._final_due = True  # RFC 5880 §6.8.7: answer a Poll at once, with Final
         return True
 
-    def handle_timer(self, now: float) -> None:
+    def handle_timer(self, *, now: float) -> None:
         """Run the Detection Time rule (RFC 5880 §6.8.4) if its time has come; transmission is
         done by `packets_to_send`."""
         deadline = self._detection_deadline()
@@ -213,7 +214,7 @@ class Session:
 
     # -- output ----------------------------------------------------------------------------
 
-    def packets_to_send(self, now: float) -> list[bytes]:
+    def packets_to_send(self, *, now: float) -> list[bytes]:
         """The packets due at `now`: a Final answering a Poll, and the periodic packet."""
         packets = []
         if self._final_due:

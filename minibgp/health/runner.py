@@ -4,6 +4,7 @@ asks for and tells the speaker when a prefix should be announced or withdrawn.
     monitor = HealthMonitor(checks, {"169.254.0.1/32": ["dns-local"]}, on_change)
     monitor.start()                 # in the running loop
     ...                             # on_change("169.254.0.1/32", True) once the checks pass
+    monitor.reconfigure(checks, prefixes)   # SIGHUP: unchanged checks keep their state
     await monitor.close()
 
 `on_change(prefix, up)` is called only when a prefix changes: announce when `up`, withdraw when
@@ -26,6 +27,7 @@ from minibgp.health.state import (
     PrefixUp,
     ProbeRequest,
 )
+from minibgp.timer import CoreTimer
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +47,10 @@ class HealthMonitor:
         self.state = HealthState({c.name: c.timing for c in checks}, prefixes)
         self.on_change = on_change
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: CoreTimer | None = None
         self._probes: dict[str, tuple[int, asyncio.Task[ProbeResult]]] = {}
-        self._watchers: list[asyncio.Task[None]] = []
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._stopping: list[asyncio.Task[object]] = []  # cancelled, awaited by close()
 
     def is_up(self, prefix: str) -> bool:
         return self.state.is_up(prefix)
@@ -55,26 +58,36 @@ class HealthMonitor:
     def start(self) -> None:
         """Start the watchers and the first probes (in the running event loop)."""
         self._loop = asyncio.get_running_loop()
-        for name, check in self.checks.items():
-            watcher = check.watcher()
-            if watcher is not None:
-                self._watchers.append(
-                    self._loop.create_task(watcher.run(self._lost_callback(name)))
-                )
+        self._timer = CoreTimer(self._loop, self._on_timer)
+        for name in self.checks:
+            self._start_watcher(name)
         self._service()
+
+    def reconfigure(self, checks: Sequence[Check], prefixes: Mapping[str, Sequence[str]]) -> None:
+        """New checks and prefixes (SIGHUP). A check whose definition is unchanged keeps its
+        state, its probe in flight and its watcher: prefixes that depend only on unchanged
+        checks are neither withdrawn nor announced again."""
+        new = {check.name: check for check in checks}
+        unchanged = {name for name, check in new.items() if self.checks.get(name) == check}
+        for name in set(self.checks) - unchanged:
+            self._stop(name)
+        self.checks = new
+        self.state.reconfigure({c.name: c.timing for c in checks}, prefixes, unchanged)
+        if self._loop is not None:
+            for name in set(new) - unchanged:
+                self._start_watcher(name)
+            self._service()
 
     async def close(self) -> None:
         """Stop every probe, watcher and timer."""
         if self._timer is not None:
             self._timer.cancel()
-        tasks = [task for _, task in self._probes.values()] + self._watchers
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+        for name in list(self.checks):
+            self._stop(name)
+        for task in self._stopping:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._probes.clear()
-        self._watchers.clear()
+        self._stopping.clear()
         self._loop = None
 
     # -- moving time and results -------------------------------------------------------------
@@ -82,25 +95,21 @@ class HealthMonitor:
     def _service(self) -> None:
         """Start due probes, drop abandoned ones, re-arm the timer, pass on the events."""
         loop = self._loop
-        if loop is None:
+        if loop is None or self._timer is None:
             return
         now = loop.time()
-        for request in self.state.probes_to_start(now):
+        for request in self.state.probes_to_start(now=now):
             self._start_probe(request)
         for name, (probe_id, task) in list(self._probes.items()):
             if self.state.in_flight(name) != probe_id:  # timed out: the result is moot
                 task.cancel()
                 del self._probes[name]
-        if self._timer is not None:
-            self._timer.cancel()
-        when = self.state.get_timer()
-        self._timer = None if when is None else loop.call_at(max(when, now), self._on_timer)
+        self._timer.rearm(self.state.get_timer())
         self._dispatch_events()
 
     def _on_timer(self) -> None:
         if self._loop is not None:
-            self._timer = None
-            self.state.handle_timer(self._loop.time())
+            self.state.handle_timer(now=self._loop.time())
             self._service()
 
     def _start_probe(self, request: ProbeRequest) -> None:
@@ -118,15 +127,33 @@ class HealthMonitor:
         result = ProbeResult(False, f"probe failed: {error!r}") if error else task.result()
         if not result.ok:
             logger.debug("probe of %s failed: %s", request.check, result.reason)
-        self.state.probe_result(
-            request.check, request.probe_id, result.ok, self._loop.time(), result.reason
-        )
+        if request.check in self.checks:
+            self.state.probe_result(
+                request.check, request.probe_id, result.ok, result.reason, now=self._loop.time()
+            )
         self._service()
+
+    def _start_watcher(self, name: str) -> None:
+        assert self._loop is not None
+        watcher = self.checks[name].watcher()
+        if watcher is not None:
+            self._watchers[name] = self._loop.create_task(watcher.run(self._lost_callback(name)))
+
+    def _stop(self, name: str) -> None:
+        """Cancel the probe and the watcher of check `name` (close() awaits them)."""
+        tasks: list[asyncio.Task[object]] = []
+        if name in self._probes:
+            tasks.append(self._probes.pop(name)[1])
+        if name in self._watchers:
+            tasks.append(self._watchers.pop(name))
+        for task in tasks:
+            task.cancel()
+        self._stopping = [t for t in self._stopping if not t.done()] + tasks
 
     def _lost_callback(self, name: str) -> Callable[[str], None]:
         def lost(reason: str) -> None:
-            if self._loop is not None:
-                self.state.watch_lost(name, self._loop.time(), reason)
+            if self._loop is not None and name in self.checks:
+                self.state.watch_lost(name, reason, now=self._loop.time())
                 self._service()
 
         return lost

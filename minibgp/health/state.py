@@ -1,9 +1,9 @@
 """Health of anycast prefixes from their checks: rise/fall per check, all-must-pass per prefix.
 
-A sans-I/O scheduler in the style of the protocol cores: the caller passes `now` (seconds) into
-every call, starts the probes `probes_to_start(now)` asks for, reports each result with
-`probe_result`, reports a watcher's loss with `watch_lost`, calls `handle_timer(now)` when
-`get_timer()` comes, and reads events with `next_event()`.
+A sans-I/O scheduler in the style of the protocol cores: the caller passes `now=` (seconds,
+keyword-only and last) into every call, starts the probes `probes_to_start(now=)` asks for,
+reports each result with `probe_result`, reports a watcher's loss with `watch_lost`, calls
+`handle_timer(now=)` when `get_timer()` comes, and reads events with `next_event()`.
 
 Rules:
 - A check starts failing. It passes after `rise` consecutive successful probes and fails again
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -119,10 +119,7 @@ class HealthState:
     """The checks of a speaker and the prefixes that depend on them."""
 
     def __init__(self, checks: Mapping[str, Timing], prefixes: Mapping[str, Sequence[str]]) -> None:
-        for prefix, names in prefixes.items():
-            unknown = [name for name in names if name not in checks]
-            if unknown:
-                raise ValueError(f"prefix {prefix} depends on unknown checks {unknown}")
+        _check_prefixes(checks, prefixes)
         self._checks = {name: CheckState(timing) for name, timing in checks.items()}
         self._prefixes = {prefix: tuple(names) for prefix, names in prefixes.items()}
         self._prefix_up = {prefix: not names for prefix, names in self._prefixes.items()}
@@ -130,6 +127,32 @@ class HealthState:
             PrefixUp(prefix) for prefix, up in self._prefix_up.items() if up
         )
         self._next_probe_id = 1
+
+    def reconfigure(
+        self,
+        checks: Mapping[str, Timing],
+        prefixes: Mapping[str, Sequence[str]],
+        unchanged: Collection[str] = (),
+    ) -> None:
+        """New checks and prefixes (the config was reloaded). The checks named in `unchanged`
+        keep their state (passing or not, counts, the probe in flight); the others start
+        afresh, failing. Events say only what changed: a prefix whose checks are all unchanged
+        is neither announced nor withdrawn again."""
+        _check_prefixes(checks, prefixes)
+        self._checks = {
+            name: self._checks[name]
+            if name in unchanged and name in self._checks
+            else CheckState(timing)
+            for name, timing in checks.items()
+        }
+        was_up = self._prefix_up
+        self._prefixes = {prefix: tuple(names) for prefix, names in prefixes.items()}
+        self._prefix_up = {prefix: was_up.get(prefix, False) for prefix in self._prefixes}
+        for prefix, names in self._prefixes.items():
+            if not names and not self._prefix_up[prefix]:
+                self._prefix_up[prefix] = True
+                self._events.append(PrefixUp(prefix))
+        self._update_prefixes()
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -146,7 +169,7 @@ class HealthState:
 
     # -- input -----------------------------------------------------------------------------
 
-    def probes_to_start(self, now: float) -> list[ProbeRequest]:
+    def probes_to_start(self, *, now: float) -> list[ProbeRequest]:
         """The probes due at `now`; each is in flight until its result or its deadline."""
         requests = []
         for name, check in self._checks.items():
@@ -159,7 +182,7 @@ class HealthState:
         return requests
 
     def probe_result(
-        self, check: str, probe_id: int, ok: bool, now: float, reason: str = ""
+        self, check: str, probe_id: int, ok: bool, reason: str = "", *, now: float
     ) -> None:
         """A probe finished; results of probes no longer awaited are ignored."""
         state = self._checks[check]
@@ -168,13 +191,13 @@ class HealthState:
         state.in_flight = None
         self._record(check, ok, reason or "probe failed")
 
-    def watch_lost(self, check: str, now: float, reason: str) -> None:
+    def watch_lost(self, check: str, reason: str, *, now: float) -> None:
         """The check's watcher saw its target go away: fail the check now."""
         if self._checks[check].lose_watch(reason):
             self._events.append(CheckDown(check, reason))
             self._update_prefixes()
 
-    def handle_timer(self, now: float) -> None:
+    def handle_timer(self, *, now: float) -> None:
         """Fail the probes whose deadline has passed."""
         for name, state in self._checks.items():
             request = state.in_flight
@@ -206,9 +229,17 @@ class HealthState:
             self._update_prefixes()
 
     def _update_prefixes(self) -> None:
+        """Emit PrefixUp / PrefixDown for every prefix whose checks now say otherwise."""
         for prefix, names in self._prefixes.items():
             failing = tuple(name for name in names if not self._checks[name].passing)
             up = not failing
             if up != self._prefix_up[prefix]:
                 self._prefix_up[prefix] = up
                 self._events.append(PrefixUp(prefix) if up else PrefixDown(prefix, failing))
+
+
+def _check_prefixes(checks: Mapping[str, Timing], prefixes: Mapping[str, Sequence[str]]) -> None:
+    for prefix, names in prefixes.items():
+        unknown = [name for name in names if name not in checks]
+        if unknown:
+            raise ValueError(f"prefix {prefix} depends on unknown checks {unknown}")

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import math
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -80,10 +79,11 @@ class DnsConnectionWatch:
             # RFC 7766 §6.2.3: a server may close a connection it finds idle or has used long
             # enough. Reconnecting at once tells that apart from a dead server, whose port
             # refuses; a server that keeps closing connections is reconnected to less often.
-            wait = last_quick_reconnect + self.retry_interval - time.monotonic()
+            loop = asyncio.get_running_loop()
+            wait = last_quick_reconnect + self.retry_interval - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            last_quick_reconnect = time.monotonic()
+            last_quick_reconnect = loop.time()
 
     async def _hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Keep the connection in use until the server closes it (or it breaks); return whether

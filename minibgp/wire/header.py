@@ -99,6 +99,10 @@ class MessageReader:
         """Octets received but not yet returned as a message."""
         return len(self._buffer) - self._offset
 
+    def unread(self) -> bytes:
+        """The octets received but not yet returned as a message (a bad header among them)."""
+        return bytes(self._buffer[self._offset :])
+
     def next_message(self) -> tuple[int, bytes] | None:
         """The next whole message as (type, body), or None until more bytes arrive."""
         buffer, start = self._buffer, self._offset

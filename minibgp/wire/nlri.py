@@ -39,6 +39,14 @@ IPV4_UNICAST: Family = (AFI.IPV4, SAFI.UNICAST)
 IPV6_UNICAST: Family = (AFI.IPV6, SAFI.UNICAST)
 
 
+def address_text(address: IPAddress) -> str:
+    """An address as minibgp writes it: an IPv4-mapped IPv6 address as ::ffff:a.b.c.d
+    (RFC 5952 §5), whatever the Python version's own spelling."""
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
+
+
 def family_name(afi: int, safi: int) -> str:
     """'ipv4 unicast', 'ipv6 unicast', or the numbers for families we do not know."""
     try:

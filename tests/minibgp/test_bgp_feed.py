@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bench.bgp_table import PREFIX_LENGTH_MIX, end_of_rib, make_feed
-from minibgp.rib import AdjRibIn
+from minibgp.adj_rib_in import AdjRibIn
 from minibgp.wire.context import CodecContext
 from minibgp.wire.header import MessageReader
 from minibgp.wire.messages import Update, decode_message

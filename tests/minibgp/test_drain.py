@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address, ip_network
 
-from minibgp.announce import AdjRibOut, Advertising, Route
+from minibgp.adj_rib_out import AdjRibOut, Advertising, Route
 from minibgp.drain import (
     GRACEFUL_SHUTDOWN,
     DrainPhase,
@@ -31,15 +31,15 @@ def test_graceful_shutdown_adds_65535_0_and_local_pref_0_once() -> None:
 
 def test_a_drain_announces_with_the_community_then_withdraws_at_its_time() -> None:
     drains = Drains()
-    drains.start(DrainScope(), now=100.0, drain_time=2.0)
+    drains.start(DrainScope(), drain_time=2.0, now=100.0)
     assert drains.apply(ROUTER1, ROUTES) == [graceful_shutdown_route(r) for r in ROUTES]
     assert drains.get_timer() == 102.0
-    assert drains.handle_timer(101.9) is False  # not yet
+    assert drains.handle_timer(now=101.9) is False  # not yet
     assert drains.apply(ROUTER1, ROUTES)[0].communities[-1] == GRACEFUL_SHUTDOWN
-    assert drains.handle_timer(102.0) is True
+    assert drains.handle_timer(now=102.0) is True
     assert drains.apply(ROUTER1, ROUTES) == []
     assert drains.get_timer() is None
-    assert drains.to_json(103.0) == [
+    assert drains.to_json(now=103.0) == [
         {"prefixes": None, "peers": None, "phase": "withdrawn", "drain_time": 2.0,
          "seconds_since_start": 3.0, "withdraw_in": None}
     ]  # fmt: skip
@@ -47,8 +47,8 @@ def test_a_drain_announces_with_the_community_then_withdraws_at_its_time() -> No
 
 def test_undrain_announces_normally_again() -> None:
     drains = Drains()
-    drains.start(DrainScope(), now=0.0, drain_time=1.0)
-    drains.handle_timer(1.0)
+    drains.start(DrainScope(), drain_time=1.0, now=0.0)
+    drains.handle_timer(now=1.0)
     drains.clear()
     assert drains.apply(ROUTER1, ROUTES) == ROUTES
     assert not drains
@@ -56,20 +56,22 @@ def test_undrain_announces_normally_again() -> None:
 
 def test_a_drain_covers_only_its_prefixes_and_peers() -> None:
     drains = Drains()
-    drains.start(DrainScope(prefixes=frozenset({ANYCAST}), peers=frozenset({ROUTER1})), 0.0, 1.0)
+    drains.start(
+        DrainScope(prefixes=frozenset({ANYCAST}), peers=frozenset({ROUTER1})), 1.0, now=0.0
+    )
     assert drains.apply(ROUTER1, ROUTES) == [graceful_shutdown_route(ROUTES[0]), ROUTES[1]]
     assert drains.apply(ROUTER2, ROUTES) == ROUTES
-    drains.handle_timer(1.0)
+    drains.handle_timer(now=1.0)
     assert drains.apply(ROUTER1, ROUTES) == [ROUTES[1]]
     assert drains.apply(ROUTER2, ROUTES) == ROUTES
 
 
 def test_overlapping_drains_the_furthest_phase_wins() -> None:
     drains = Drains()
-    drains.start(DrainScope(prefixes=frozenset({ANYCAST})), 0.0, 1.0)
-    drains.start(DrainScope(), 0.5, 5.0)
+    drains.start(DrainScope(prefixes=frozenset({ANYCAST})), 1.0, now=0.0)
+    drains.start(DrainScope(), 5.0, now=0.5)
     assert drains.get_timer() == 1.0
-    drains.handle_timer(1.0)
+    drains.handle_timer(now=1.0)
     assert drains.phase(ROUTER1, ANYCAST) is DrainPhase.WITHDRAWN
     assert drains.phase(ROUTER1, OTHER) is DrainPhase.GRACEFUL_SHUTDOWN
     assert drains.get_timer() == 5.5
@@ -77,12 +79,12 @@ def test_overlapping_drains_the_furthest_phase_wins() -> None:
 
 def test_skip_wait_withdraws_at_once_and_zero_time_never_announces_the_community() -> None:
     drains = Drains()
-    drains.start(DrainScope(), 0.0, 60.0)
-    assert drains.skip_wait(0.1) is True
+    drains.start(DrainScope(), 60.0, now=0.0)
+    assert drains.skip_wait(now=0.1) is True
     assert drains.apply(ROUTER1, ROUTES) == []
-    assert drains.skip_wait(0.2) is False  # nothing left to cut short
+    assert drains.skip_wait(now=0.2) is False  # nothing left to cut short
     immediate = Drains()
-    assert immediate.start(DrainScope(), 0.0, 0.0).phase is DrainPhase.WITHDRAWN
+    assert immediate.start(DrainScope(), 0.0, now=0.0).phase is DrainPhase.WITHDRAWN
     assert immediate.get_timer() is None
 
 
@@ -113,13 +115,13 @@ def test_the_drain_is_one_update_then_one_withdraw() -> None:
     rib.replace(routes)
     rib.pending_updates(session)
     drains = Drains()
-    drains.start(DrainScope(), 0.0, 2.0)
+    drains.start(DrainScope(), 2.0, now=0.0)
     rib.replace(drains.apply(ROUTER1, routes))
     (reannounce,) = rib.pending_updates(session)
     assert sorted(map(str, reannounce.nlri)) == ["169.254.0.1/32", "169.254.0.2/32"]
     rib.replace(drains.apply(ROUTER1, routes))
     assert rib.pending_updates(session) == []  # nothing changed: nothing sent
-    drains.handle_timer(2.0)
+    drains.handle_timer(now=2.0)
     rib.replace(drains.apply(ROUTER1, routes))
     (withdraw,) = rib.pending_updates(session)
     assert sorted(map(str, withdraw.withdrawn)) == ["169.254.0.1/32", "169.254.0.2/32"]

@@ -33,10 +33,10 @@ class Driver:
     def run_until(self, end: float) -> list[HealthEvent]:
         first = len(self.events)
         for _ in range(10_000):
-            for request in self.state.probes_to_start(self.now):
+            for request in self.state.probes_to_start(now=self.now):
                 self.started.append((self.now, request.check))
                 self._answer(request)
-            self.state.handle_timer(self.now)
+            self.state.handle_timer(now=self.now)
             self._collect()
             timer = self.state.get_timer()
             if timer is None or timer > end:
@@ -48,7 +48,7 @@ class Driver:
     def _answer(self, request: ProbeRequest) -> None:
         ok = self.results[request.check]
         if ok is not None:
-            self.state.probe_result(request.check, request.probe_id, ok, self.now, "refused")
+            self.state.probe_result(request.check, request.probe_id, ok, "refused", now=self.now)
 
     def _collect(self) -> None:
         while (event := self.state.next_event()) is not None:
@@ -96,7 +96,7 @@ def test_an_unanswered_probe_fails_at_its_timeout_and_a_late_answer_is_ignored()
     assert events[0] == CheckDown("dns", "no answer within 0.3 s")
     assert driver.events[-1][0] == pytest.approx(1.3)  # the probe of t=1 timed out at 1.3
     assert (1.0, "dns") in driver.started
-    driver.state.probe_result("dns", 2, True, 1.4)  # probe 2 (t=1) answers after its deadline
+    driver.state.probe_result("dns", 2, True, now=1.4)  # probe 2 (t=1) answers after its deadline
     assert not driver.state.check_passing("dns")
 
 
@@ -123,7 +123,7 @@ def test_a_watcher_failure_is_immediate_whatever_fall_is() -> None:
     driver = one_check(Timing(interval=1.0, rise=2, fall=5))
     driver.run_until(1.5)
     assert driver.state.is_up(ANYCAST)
-    driver.state.watch_lost("dns", 1.7, "the server closed the TCP connection")
+    driver.state.watch_lost("dns", "the server closed the TCP connection", now=1.7)
     assert driver.run_until(1.7) == [
         CheckDown("dns", "the server closed the TCP connection"),
         PrefixDown(ANYCAST, ("dns",)),
@@ -136,7 +136,7 @@ def test_a_watcher_failure_is_immediate_whatever_fall_is() -> None:
 def test_a_watcher_failure_while_failing_restarts_the_rise_count() -> None:
     driver = one_check(Timing(interval=1.0, rise=2, fall=1))
     driver.run_until(0.5)  # one success of two
-    driver.state.watch_lost("dns", 0.6, "process exited")
+    driver.state.watch_lost("dns", "process exited", now=0.6)
     assert driver.run_until(1.5) == []  # t=1: again one success of two
     assert driver.run_until(2.5) == [CheckUp("dns"), PrefixUp(ANYCAST)]
 
@@ -148,7 +148,7 @@ def test_no_change_means_no_event() -> None:
     driver.results["dns"] = False
     driver.run_until(61.0)
     assert driver.run_until(120.0) == []
-    driver.state.watch_lost("dns", 120.0, "gone")  # already failing
+    driver.state.watch_lost("dns", "gone", now=120.0)  # already failing
     assert driver.run_until(120.0) == []
 
 

@@ -12,7 +12,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import TypeVar
 
 from minibgp import events as ev
-from minibgp.announce import Route
+from minibgp.adj_rib_out import Route
 from minibgp.connection import Connection
 from minibgp.fsm import State
 from minibgp.settings import SessionSettings
@@ -89,8 +89,8 @@ class ConnectionPair:
         return self.router if side is self.server else self.server
 
     def start(self) -> None:
-        self.router.connection.start(self.now)
-        self.server.connection.start(self.now)
+        self.router.connection.start(now=self.now)
+        self.server.connection.start(now=self.now)
         self.pump()
 
     def pump(self) -> None:
@@ -100,7 +100,7 @@ class ConnectionPair:
             for side in (self.server, self.router):
                 data = side.connection.data_to_send()
                 if data and self.connected and side.delivering:
-                    self.other(side).connection.receive_data(data, self.now)
+                    self.other(side).connection.receive_data(data, now=self.now)
                     busy = True
                 while (event := side.connection.next_event()) is not None:
                     busy = True
@@ -109,16 +109,16 @@ class ConnectionPair:
                         self._connect(side)
                     elif isinstance(event, ev.CloseRequested) and self.connected:
                         self.connected = False
-                        self.other(side).connection.tcp_closed(self.now)
+                        self.other(side).connection.tcp_closed(now=self.now)
             if not busy:
                 return
         raise AssertionError("the two connections never went quiet")
 
     def _connect(self, side: Side) -> None:
         self.connected = True
-        side.connection.tcp_connected(self.now, local_address=side.address)
+        side.connection.tcp_connected(local_address=side.address, now=self.now)
         other = self.other(side)
-        other.connection.tcp_connected(self.now, local_address=other.address, inbound=True)
+        other.connection.tcp_connected(local_address=other.address, inbound=True, now=self.now)
 
     def advance(self, seconds: float) -> None:
         """Let `seconds` of fake time pass, firing every timer on the way."""
@@ -132,13 +132,13 @@ class ConnectionPair:
             if not deadlines:
                 break
             self.now = max(self.now, min(deadlines))
-            self.server.connection.handle_timer(self.now)
-            self.router.connection.handle_timer(self.now)
+            self.server.connection.handle_timer(now=self.now)
+            self.router.connection.handle_timer(now=self.now)
             self.pump()
         self.now = until
 
     def announce(self, side: Side, routes: list[Route]) -> None:
-        side.connection.announce(routes, self.now)
+        side.connection.announce(routes, now=self.now)
         self.pump()
 
 
@@ -211,7 +211,7 @@ def test_routes_from_the_router_carry_its_4_octet_as() -> None:
 def test_withdraw_removes_the_route_at_the_router() -> None:
     pair = established_pair()
     pair.announce(pair.server, [Route("169.254.0.1/32"), Route("2001:db8:53::1/128")])
-    pair.server.connection.withdraw(["169.254.0.1/32", "2001:db8:53::1/128"], pair.now)
+    pair.server.connection.withdraw(["169.254.0.1/32", "2001:db8:53::1/128"], now=pair.now)
     pair.pump()
     assert pair.router.routes == {}
     assert pair.router.connection.state is State.Established
@@ -221,7 +221,7 @@ def test_route_refresh_makes_the_server_send_its_routes_again() -> None:
     pair = established_pair()
     pair.announce(pair.server, [Route("169.254.0.1/32"), Route("2001:db8:53::1/128")])
     updates_before = len(pair.router.of_type(ev.UpdateReceived))
-    assert pair.router.connection.request_route_refresh(AFI.IPV6, SAFI.UNICAST, pair.now)
+    assert pair.router.connection.request_route_refresh(AFI.IPV6, SAFI.UNICAST, now=pair.now)
     pair.pump()
     assert pair.server.of_type(ev.RouteRefreshReceived) == [
         ev.RouteRefreshReceived(AFI.IPV6, SAFI.UNICAST)
@@ -235,7 +235,7 @@ def test_route_refresh_makes_the_server_send_its_routes_again() -> None:
 def test_stop_is_seen_as_cease_administrative_shutdown() -> None:
     pair = established_pair()
     pair.announce(pair.server, [Route("169.254.0.1/32")])
-    pair.server.connection.stop(pair.now, message="maintenance")
+    pair.server.connection.stop(message="maintenance", now=pair.now)
     pair.pump()
     [notification] = pair.router.of_type(ev.NotificationReceived)
     assert (notification.notification.code, notification.notification.subcode) == (
@@ -291,7 +291,7 @@ def test_a_silent_server_is_dropped_by_the_hold_timer() -> None:
 def test_the_session_comes_back_after_the_router_drops_it() -> None:
     pair = established_pair()
     pair.announce(pair.server, [Route("169.254.0.1/32")])
-    pair.router.connection.tcp_failed(pair.now)  # e.g. the router's bgpd restarted
+    pair.router.connection.tcp_failed(now=pair.now)  # e.g. the router's bgpd restarted
     pair.pump()
     assert pair.router.routes == {}
     pair.advance(30)

@@ -17,13 +17,17 @@ from pathlib import Path
 
 import pytest
 
+from minibgp.announcements import routes_for
 from minibgp.bfd.packet import Diagnostic
 from minibgp.bfd.session import SessionDown as BfdSessionDown
 from minibgp.cli import main as cli_main
 from minibgp.config import AnnounceConfig, PeerConfig, load_config
 from minibgp.control import ControlError, request, request_steps
+from minibgp.control.commands import Commands
 from minibgp.fsm import State
-from minibgp.speaker import PeerSession, Speaker, plain_address, routes_for
+from minibgp.sockets import plain_address
+from minibgp.speaker import Speaker
+from minibgp.transport import PeerLink
 
 A, B = "127.0.0.1", "127.0.0.2"
 
@@ -57,8 +61,8 @@ class Duo:
     ports: tuple[int, int]
     tmp: Path
 
-    def session(self, speaker: Speaker) -> PeerSession:
-        return next(iter(speaker.sessions.values()))
+    def link(self, speaker: Speaker) -> PeerLink:
+        return next(iter(speaker.links.values()))
 
     def rewrite_a(self, announce: tuple[str, ...], extra: str = "") -> None:
         self.a_config.write_text(
@@ -100,11 +104,13 @@ async def duo(tmp_path: Path) -> AsyncIterator[Duo]:
 
 
 def established(speaker: Speaker) -> bool:
-    return all(s.connection.state is State.Established for s in speaker.sessions.values())
+    return all(link.peer.connection.state is State.Established for link in speaker.links.values())
 
 
 def received(speaker: Speaker) -> dict[str, dict[str, object]]:
-    (peer,) = speaker.answer({"command": "show routes"})["peers"]
+    answer = Commands(speaker).handle({"command": "show routes"})
+    assert isinstance(answer, dict)
+    (peer,) = answer["peers"]
     return {route["prefix"]: route for route in peer["received"]}
 
 
@@ -117,7 +123,7 @@ async def test_two_speakers_establish_and_exchange_routes(duo: Duo) -> None:
     assert next_hop6.ipv4_mapped == ipaddress.IPv4Address(A)
     assert received(duo.a)["10.57.1.0/24"]["as_path"] == [4290001234]
     # only one of the two connections both sides opened carries the session (RFC 4271 §6.8)
-    assert duo.session(duo.a).candidate is None and duo.session(duo.b).candidate is None
+    assert duo.link(duo.a).peer.candidate is None and duo.link(duo.b).peer.candidate is None
 
 
 async def test_the_log_tells_our_withdraw_from_the_peers(
@@ -144,11 +150,11 @@ async def test_show_neighbors_over_the_control_socket(duo: Duo) -> None:
 
 async def test_reload_sends_only_the_difference_without_a_session_reset(duo: Duo) -> None:
     await until(lambda: len(received(duo.b)) == 2)
-    opens_before = duo.session(duo.b).connection.messages_received["OPEN"]
+    opens_before = duo.link(duo.b).peer.connection.messages_received["OPEN"]
     duo.rewrite_a(("169.254.0.1/32", "169.254.0.2/32"))
     duo.a.reload()
     await until(lambda: set(received(duo.b)) == {"169.254.0.1/32", "169.254.0.2/32"})
-    assert duo.session(duo.b).connection.messages_received["OPEN"] == opens_before
+    assert duo.link(duo.b).peer.connection.messages_received["OPEN"] == opens_before
 
 
 async def test_reload_takes_new_drain_settings_but_not_other_speaker_changes(
@@ -183,7 +189,7 @@ async def test_shutdown_sends_cease_administrative_shutdown(
     await until(lambda: len(received(duo.b)) == 2)
     with caplog.at_level(logging.INFO, logger="minibgp"):
         await duo.a.shutdown()
-        await until(lambda: duo.session(duo.b).connection.state is not State.Established)
+        await until(lambda: duo.link(duo.b).peer.connection.state is not State.Established)
     assert "received NOTIFICATION Cease / Administrative Shutdown" in caplog.text
     assert received(duo.b) == {}
 
@@ -387,3 +393,8 @@ async def test_drain_before_stop_waits_and_a_second_stop_cuts_it_short(duo: Duo)
     await asyncio.wait_for(draining, timeout=2)
     await until(lambda: received(duo.b) == {})
     assert established(duo.a) and established(duo.b)  # the shutdown sends the Cease
+
+
+async def test_an_unknown_command_is_refused_with_the_known_ones(duo: Duo) -> None:
+    with pytest.raises(ControlError, match="unknown command; known: show neighbors, show routes"):
+        await asyncio.to_thread(request, duo.tmp / "a.sock", "clear everything")

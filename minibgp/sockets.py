@@ -1,4 +1,5 @@
-"""Linux socket options BGP sessions use: TCP MD5 signatures and the TTL security check.
+"""The sockets of BGP sessions, and the Linux options they use: TCP MD5 signatures and the TTL
+security check.
 
 - TCP MD5 (RFC 2385): the kernel signs every segment to and checks every segment from one peer
   address with a shared key. Set on the listening socket (one key per peer) and on each
@@ -12,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import struct
+from collections.abc import Iterable
 
 from minibgp.wire.nlri import IPAddress
 
@@ -71,3 +73,59 @@ def set_ttl_security(sock: socket.socket, hops: int) -> None:
     else:
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, MAX_TTL)
         sock.setsockopt(socket.IPPROTO_IP, IP_MINTTL, minimum)
+
+
+def connecting_socket(
+    peer: IPAddress,
+    local_address: IPAddress | None = None,
+    password: str | None = None,
+    ttl_security: int | None = None,
+) -> socket.socket:
+    """A non-blocking TCP socket to connect to `peer` from, its MD5 key and GTSM set before
+    the SYN."""
+    family = socket.AF_INET if peer.version == 4 else socket.AF_INET6
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        if password:
+            set_md5_key(sock, peer, password)
+        if ttl_security:
+            set_ttl_security(sock, ttl_security)
+        if local_address is not None:
+            sock.bind((str(local_address), 0))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def listening_socket(
+    address: str, port: int, dual_stack: bool, keys: Iterable[tuple[IPAddress, str]] = ()
+) -> socket.socket:
+    """A non-blocking listening TCP socket with the MD5 key of each peer (`keys`); dual-stack
+    on "::" takes IPv4 connections too."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if dual_stack:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        for peer, password in keys:
+            if family == socket.AF_INET6 or peer.version == 4:
+                set_md5_key(sock, peer, password)
+        sock.bind((address, port))
+        sock.listen(64)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def plain_address(address: str) -> IPAddress:
+    """An address as a socket reports it, IPv4-mapped IPv6 (::ffff:a.b.c.d) made IPv4 again and
+    the scope (%eth0) left out."""
+    parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        return parsed.ipv4_mapped
+    return parsed

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from minibgp.sockopts import IP_MINTTL, set_md5_key, set_ttl_security, tcp_md5sig
+from minibgp.sockets import IP_MINTTL, set_md5_key, set_ttl_security, tcp_md5sig
 
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
 

@@ -6,7 +6,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 import pytest
 
-from minibgp.announce import AdjRibOut, Advertising, Route, end_of_rib, path_attributes
+from minibgp.adj_rib_out import AdjRibOut, Advertising, Route, end_of_rib, path_attributes
 from minibgp.wire.attributes.as_path import AsPath
 from minibgp.wire.attributes.local_pref import LocalPref
 from minibgp.wire.attributes.multiprotocol import MpReachNlri, MpUnreachNlri

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from ipaddress import IPv4Address, IPv6Address, ip_network
 
-from minibgp.rib import AdjRibIn
+from minibgp.adj_rib_in import AdjRibIn
 from minibgp.wire import (
     AsPath,
     CodecContext,

@@ -1,0 +1,96 @@
+"""Neighbors and routes as `show neighbors --json` and `show routes --json` give them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minibgp.bfd.endpoint import BfdSessions
+from minibgp.config import PeerConfig
+from minibgp.peer import Peer
+from minibgp.wire.attributes import AttributeSet, PathAttribute
+from minibgp.wire.attributes.communities import community_to_text
+from minibgp.wire.nlri import IPAddress, Prefix, address_text, family_name
+
+
+def neighbor_json(
+    config: PeerConfig, peer: Peer, bfd: dict[str, Any] | None, *, now: float
+) -> dict[str, Any]:
+    """One peer and its session."""
+    connection = peer.connection
+    negotiated = connection.negotiated
+    local = connection.local_address
+    return {
+        "address": str(config.address),
+        "asn": config.asn,
+        "description": config.description,
+        "state": connection.state.value,
+        "uptime": connection.uptime(now=now),
+        "local_address": None if local is None else address_text(local),
+        "peer_router_id": str(negotiated.peer_identifier) if negotiated else None,
+        "hold_time": negotiated.hold_time if negotiated else None,
+        "families": sorted(family_name(*f) for f in negotiated.families) if negotiated else [],
+        "prefixes_received": len(peer.rib_in),
+        "prefixes_advertised": len(connection.advertised),
+        "messages_received": dict(connection.messages_received),
+        "messages_sent": dict(connection.messages_sent),
+        "last_error": connection.last_error,
+        "password": bool(config.password),
+        "ttl_security": config.ttl_security,
+        "bfd": bfd,
+    }
+
+
+def routes_json(config: PeerConfig, peer: Peer) -> dict[str, Any]:
+    """What one peer sent us (its Adj-RIB-In) and what we sent it, as it was sent."""
+    return {
+        "address": str(config.address),
+        "asn": config.asn,
+        "received": [route_json(prefix, attributes) for prefix, attributes in peer.rib_in.routes()],
+        "advertised": [
+            advertised_route_json(prefix, attributes)
+            for prefix, attributes in peer.connection.advertised.items()
+        ],
+    }
+
+
+def route_json(prefix: Prefix, attributes: AttributeSet) -> dict[str, Any]:
+    """A route: its prefix and the path attributes it came (or went) with."""
+    path: list[int | str] = []
+    for segment in attributes.as_path.segments:
+        if segment.type.name == "AS_SEQUENCE":
+            path.extend(segment.asns)
+        else:
+            path.append("{" + ",".join(map(str, segment.asns)) + "}")
+    next_hop = attributes.next_hop
+    origin = attributes.origin
+    return {
+        "prefix": str(prefix),
+        "next_hop": address_text(next_hop) if next_hop else None,
+        "as_path": path,
+        "origin": origin.name if origin is not None else None,
+        "med": attributes.med,
+        "local_pref": attributes.local_pref,
+        "communities": [community_to_text(c) for c in attributes.communities],
+        "large_communities": [":".join(map(str, c)) for c in attributes.large_communities],
+    }
+
+
+def advertised_route_json(prefix: Prefix, attributes: tuple[PathAttribute, ...]) -> dict[str, Any]:
+    """A route we sent, with the attributes it was sent with (our AS and its prepends, the
+    next hop, GRACEFUL_SHUTDOWN while drained)."""
+    return route_json(prefix, AttributeSet(attributes))
+
+
+def bfd_json(bfd: BfdSessions | None, address: IPAddress) -> dict[str, Any] | None:
+    """The BFD session to `address`; None without BFD."""
+    peer = next((p for p in bfd.peers if p.address == str(address)), None) if bfd else None
+    if peer is None:
+        return None
+    session = peer.session
+    detection = session.detection_time
+    return {
+        "state": session.state.name,
+        "diagnostic": session.local_diag.name,
+        "transmit_interval_ms": round(session.transmit_interval * 1000),
+        "detection_time_ms": None if detection is None else round(detection * 1000),
+    }
