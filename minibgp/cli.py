@@ -3,6 +3,8 @@
 python -m minibgp --config FILE [--trace] [-v]     run the speaker
 python -m minibgp check --config FILE              check a config and say what it means
 python -m minibgp decode HEX [--two-octet-as]      explain one BGP message, field by field
+                                                   (exit status 1 when it calls for a
+                                                   NOTIFICATION)
 python -m minibgp show neighbors [--json] [--socket PATH | --config FILE] [--peer ADDR]
 python -m minibgp show routes [--json] [--socket PATH | --config FILE] [--peer ADDR]
 python -m minibgp drain [--prefix P]... [--peer ADDR]... [--time SECONDS] [--no-wait]
@@ -28,7 +30,7 @@ from minibgp import systemd
 from minibgp.config import CONTROL_SOCKET_DIR, ConfigError, control_socket_path, load_config
 from minibgp.control import ControlError, request, request_steps
 from minibgp.control.text import render_neighbors, render_routes
-from minibgp.describe import decode_hex, parse_hex
+from minibgp.describe import explain_hex, parse_hex
 from minibgp.router_id import default_router_id
 from minibgp.wire.context import CodecContext
 
@@ -190,6 +192,7 @@ def _check(path: Path) -> int:
 
 
 def _decode(text: str, two_octet_as: bool) -> int:
+    """0: the message is acceptable; 1: it calls for a NOTIFICATION; 2: it is not hex."""
     try:
         octets = parse_hex(text)
     except ValueError as exc:
@@ -198,8 +201,9 @@ def _decode(text: str, two_octet_as: bool) -> int:
     if not octets:
         print("nothing to decode: give the message in hex", file=sys.stderr)
         return 2
-    print(decode_hex(text, CodecContext(four_octet_as=not two_octet_as)))
-    return 0
+    explanation = explain_hex(text, CodecContext(four_octet_as=not two_octet_as))
+    print(explanation.text)
+    return 0 if explanation.answer is None else 1
 
 
 def _control_socket(args: argparse.Namespace) -> Path:

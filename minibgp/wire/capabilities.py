@@ -9,6 +9,7 @@ server's routes as stale.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
@@ -192,25 +193,50 @@ def decode_capabilities(data: bytes) -> list[Capability]:
     return capabilities
 
 
-def decode_optional_parameters(data: bytes) -> list[Capability]:
-    """The capabilities in the Optional Parameters of an OPEN (RFC 4271 §4.2, RFC 9072).
+@dataclass(frozen=True)
+class OptionalParameter:
+    """One Optional Parameter of an OPEN (RFC 4271 §4.2): its type and its value octets."""
 
-    `data` starts at the Opt Parm Len octet and runs to the end of the message.
-    """
+    type: int
+    value: bytes
+
+
+@dataclass(frozen=True)
+class OptionalParametersLength:
+    """How long the Optional Parameters are: Opt Parm Len (RFC 4271 §4.2) and, when it says
+    255 and the next octet is 255 too, the 2-octet extended length of RFC 9072 §2."""
+
+    opt_parm_len: int
+    extended_length: int | None  # None: not extended
+
+    @property
+    def length(self) -> int:
+        return self.opt_parm_len if self.extended_length is None else self.extended_length
+
+
+def optional_parameters_length(data: bytes) -> OptionalParametersLength:
+    """The length of the Optional Parameters; `data` starts at Opt Parm Len and runs to the
+    end of the OPEN. BGPError when it does not match what follows."""
     if not data:
         raise _malformed("OPEN without an Opt Parm Len")
-    length, offset, wide = data[0], 1, False
     # RFC 9072 §2: Opt Parm Len 255 followed by type 255 announces 2-octet lengths.
-    if length == EXTENDED_LENGTH_MARKER and len(data) >= 2 and data[1] == EXTENDED_LENGTH_MARKER:
+    if data[0] == EXTENDED_LENGTH_MARKER and len(data) >= 2 and data[1] == EXTENDED_LENGTH_MARKER:
         if len(data) < 4:
             raise _malformed("extended optional parameters length cut short")
-        length, offset, wide = int.from_bytes(data[2:4], "big"), 4, True
-    if offset + length != len(data):
-        raise _malformed(
-            f"Opt Parm Len {length} does not match the {len(data) - offset} octets left"
-        )
-    header = 3 if wide else 2
-    capabilities: list[Capability] = []
+        length = OptionalParametersLength(data[0], int.from_bytes(data[2:4], "big"))
+        left = len(data) - 4
+    else:
+        length, left = OptionalParametersLength(data[0], None), len(data) - 1
+    if length.length != left:
+        raise _malformed(f"Opt Parm Len {length.length} does not match the {left} octets left")
+    return length
+
+
+def optional_parameters(data: bytes) -> Iterator[OptionalParameter]:
+    """Each Optional Parameter of an OPEN, in order (RFC 4271 §4.2, RFC 9072); `data` starts at
+    Opt Parm Len. BGPError, when reached, where the lengths do not add up."""
+    wide = optional_parameters_length(data).extended_length is not None
+    offset, header = (4, 3) if wide else (1, 2)
     while offset < len(data):
         if offset + header > len(data):
             raise _malformed("optional parameter header cut short")
@@ -219,15 +245,25 @@ def decode_optional_parameters(data: bytes) -> list[Capability]:
         value = data[offset + header : offset + header + param_length]
         if len(value) != param_length:
             raise _malformed(f"optional parameter {param_type} runs past Opt Parm Len")
-        if param_type != CAPABILITIES_OPTIONAL_PARAMETER:
+        yield OptionalParameter(param_type, value)
+        offset += header + param_length
+
+
+def decode_optional_parameters(data: bytes) -> list[Capability]:
+    """The capabilities in the Optional Parameters of an OPEN (RFC 4271 §4.2, RFC 5492).
+
+    `data` starts at the Opt Parm Len octet and runs to the end of the message.
+    """
+    capabilities: list[Capability] = []
+    for parameter in optional_parameters(data):
+        if parameter.type != CAPABILITIES_OPTIONAL_PARAMETER:
             # RFC 4271 §6.2
             raise BGPError(
                 ErrorCode.OPEN_MESSAGE_ERROR,
                 OpenErrorSubcode.UNSUPPORTED_OPTIONAL_PARAMETER,
-                reason=f"optional parameter type {param_type} is not Capabilities (2)",
+                reason=f"optional parameter type {parameter.type} is not Capabilities (2)",
             )
-        capabilities.extend(decode_capabilities(value))
-        offset += header + param_length
+        capabilities.extend(decode_capabilities(parameter.value))
     return capabilities
 
 

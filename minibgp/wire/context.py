@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from minibgp.wire.attributes.attribute_set import AttributeSet
 
 
 @dataclass
@@ -31,7 +27,7 @@ class CodecContext:
     local_as: int | None = None
     peer_as: int | None = None
     max_cached_attribute_sets: int = 50_000
-    attribute_sets: dict[object, AttributeSet] = field(default_factory=dict, repr=False)
+    attribute_sets: dict[object, object] = field(default_factory=dict, repr=False)
 
     @property
     def external(self) -> bool | None:
@@ -40,7 +36,7 @@ class CodecContext:
             return None
         return self.local_as != self.peer_as
 
-    def remember(self, key: object, attribute_set: AttributeSet) -> None:
+    def remember(self, key: object, attribute_set: object) -> None:
         """Cache a decoded attribute set (the cache is emptied when it grows too big)."""
         if len(self.attribute_sets) >= self.max_cached_attribute_sets:
             self.attribute_sets.clear()

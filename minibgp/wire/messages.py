@@ -334,23 +334,10 @@ class Update:
     @classmethod
     def decode_body(cls, body: bytes, ctx: CodecContext) -> Update:
         """Parse an UPDATE body with RFC 4271 §6.3 / RFC 7606 error handling."""
-        size = len(body)
-        withdrawn_length = int.from_bytes(body[0:2], "big")
-        attributes_at = 2 + withdrawn_length
-        # RFC 4271 §6.3: lengths that overrun the message are a Malformed Attribute List.
-        if attributes_at + 2 > size:
-            raise _malformed_list(
-                f"Withdrawn Routes Length {withdrawn_length} overruns the message"
-            )
-        attributes_length = int.from_bytes(body[attributes_at : attributes_at + 2], "big")
-        nlri_at = attributes_at + 2 + attributes_length
-        if nlri_at > size:
-            raise _malformed_list(
-                f"Total Path Attribute Length {attributes_length} overruns the message"
-            )
-        withdrawn = split_prefixes(body[2:attributes_at]) if withdrawn_length else []
-        nlri = split_prefixes(body[nlri_at:]) if nlri_at < size else []
-        decoded = decode_path_attributes(body[attributes_at + 2 : nlri_at], ctx)
+        fields = UpdateFields.split(body)
+        withdrawn = split_prefixes(fields.withdrawn_routes) if fields.withdrawn_routes else []
+        nlri = split_prefixes(fields.nlri) if fields.nlri else []
+        decoded = decode_path_attributes(fields.path_attributes, ctx)
         shared = decoded.shared
         errors = list(shared.malformed)
         if decoded.list_error:
@@ -377,6 +364,34 @@ class Update:
         )
         update._sets = sets
         return update
+
+
+@dataclass(frozen=True)
+class UpdateFields:
+    """The variable-length fields of an UPDATE body (RFC 4271 §4.3), as octets."""
+
+    withdrawn_routes: bytes
+    path_attributes: bytes
+    nlri: bytes
+
+    @classmethod
+    def split(cls, body: bytes) -> UpdateFields:
+        """Cut an UPDATE body by its two length fields; BGPError (Malformed Attribute List,
+        RFC 4271 §6.3) when one overruns the message."""
+        size = len(body)
+        withdrawn_length = int.from_bytes(body[0:2], "big")
+        attributes_at = 2 + withdrawn_length
+        if attributes_at + 2 > size:
+            raise _malformed_list(
+                f"Withdrawn Routes Length {withdrawn_length} overruns the message"
+            )
+        attributes_length = int.from_bytes(body[attributes_at : attributes_at + 2], "big")
+        nlri_at = attributes_at + 2 + attributes_length
+        if nlri_at > size:
+            raise _malformed_list(
+                f"Total Path Attribute Length {attributes_length} overruns the message"
+            )
+        return cls(body[2:attributes_at], body[attributes_at + 2 : nlri_at], body[nlri_at:])
 
 
 def _type_code(attribute: PathAttribute) -> int:

@@ -39,6 +39,15 @@ def test_decode_explains_an_update_with_4_octet_as_numbers(
     assert "Note:" not in out and "error" not in out.lower()
 
 
+def test_decode_exits_1_when_the_message_calls_for_a_notification(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["decode", "ff" * 16 + "001d 01 03 fc08 005a c0000201 00"]) == 1
+    assert "Answer: NOTIFICATION 2/1 OPEN Message Error" in capsys.readouterr().out
+    assert main(["decode", "ff ff"]) == 1
+    assert "21" not in capsys.readouterr().out  # the header's Length: the user gave no header
+
+
 @pytest.mark.parametrize("text", ["zz", "0013 04 g", "", "  "])
 def test_decode_refuses_text_that_is_not_a_message_in_hex(
     text: str, capsys: pytest.CaptureFixture[str]

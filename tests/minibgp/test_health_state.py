@@ -162,3 +162,31 @@ def test_a_prefix_without_checks_is_up_from_the_start() -> None:
 def test_a_prefix_may_not_name_an_unknown_check() -> None:
     with pytest.raises(ValueError, match="unknown checks"):
         HealthState({}, {ANYCAST: ["dns"]})
+
+
+def test_a_reconfiguration_keeps_the_state_of_unchanged_checks() -> None:
+    """SIGHUP that changes one check: the prefixes of the others are not touched."""
+    other = "169.254.0.2/32"
+    timing = Timing(interval=1.0, rise=1, fall=1)
+    state = HealthState({"dns": timing, "tcp": timing}, {ANYCAST: ["dns"], other: ["tcp"]})
+    driver = Driver(state, {"dns": True, "tcp": True})
+    driver.run_until(0.5)
+    assert state.is_up(ANYCAST) and state.is_up(other)
+    changed = Timing(interval=2.0, rise=2, fall=1)
+    state.reconfigure({"dns": timing, "tcp": changed}, {ANYCAST: ["dns"], other: ["tcp"]}, {"dns"})
+    # the changed check starts afresh (failing): only its prefix goes, until it passes again
+    assert driver.run_until(0.5) == [PrefixDown(other, ("tcp",))]
+    assert state.is_up(ANYCAST)
+    assert driver.run_until(2.6) == [CheckUp("tcp"), PrefixUp(other)]
+    assert [t for t, check in driver.started if check == "dns"] == [0.0, 1.0, 2.0]  # its pace
+
+
+def test_a_reconfiguration_announces_a_new_prefix_of_a_passing_check() -> None:
+    driver = one_check(Timing(interval=1.0, rise=1, fall=1))
+    driver.run_until(0.5)
+    driver.state.reconfigure(
+        {"dns": Timing(interval=1.0, rise=1, fall=1)},
+        {ANYCAST: ["dns"], "192.0.2.0/24": ["dns"], "198.51.100.0/24": []},
+        {"dns"},
+    )
+    assert driver.run_until(0.5) == [PrefixUp("198.51.100.0/24"), PrefixUp("192.0.2.0/24")]

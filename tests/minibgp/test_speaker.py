@@ -107,11 +107,15 @@ def established(speaker: Speaker) -> bool:
     return all(link.peer.connection.state is State.Established for link in speaker.links.values())
 
 
-def received(speaker: Speaker) -> dict[str, dict[str, object]]:
+def received(speaker: Speaker, which: str = "received") -> dict[str, dict[str, object]]:
     answer = Commands(speaker).handle({"command": "show routes"})
     assert isinstance(answer, dict)
     (peer,) = answer["peers"]
-    return {route["prefix"]: route for route in peer["received"]}
+    return {route["prefix"]: route for route in peer[which]}
+
+
+def advertised(speaker: Speaker) -> dict[str, dict[str, object]]:
+    return received(speaker, "advertised")
 
 
 async def test_two_speakers_establish_and_exchange_routes(duo: Duo) -> None:
@@ -119,8 +123,9 @@ async def test_two_speakers_establish_and_exchange_routes(duo: Duo) -> None:
     await until(lambda: len(received(duo.b)) == 2 and len(received(duo.a)) == 1)
     route = received(duo.b)["169.254.0.1/32"]
     assert route["as_path"] == [64520] and route["next_hop"] == A
-    next_hop6 = ipaddress.IPv6Address(str(received(duo.b)["2001:db8:53::1/128"]["next_hop"]))
-    assert next_hop6.ipv4_mapped == ipaddress.IPv4Address(A)
+    # an IPv4 next hop for an IPv6 route, written as ::ffff:a.b.c.d where it is sent and received
+    assert received(duo.b)["2001:db8:53::1/128"]["next_hop"] == f"::ffff:{A}"
+    assert advertised(duo.a)["2001:db8:53::1/128"]["next_hop"] == f"::ffff:{A}"
     assert received(duo.a)["10.57.1.0/24"]["as_path"] == [4290001234]
     # only one of the two connections both sides opened carries the session (RFC 4271 §6.8)
     assert duo.link(duo.a).peer.candidate is None and duo.link(duo.b).peer.candidate is None
@@ -254,6 +259,47 @@ async def test_a_prefix_with_a_failing_health_check_is_withdrawn(duo: Duo) -> No
     service.close()  # the service dies
     await until(lambda: "169.254.0.1/32" not in received(duo.b))
     assert established(duo.a)  # only the route went, not the session
+
+
+async def test_a_reload_that_changes_one_check_leaves_the_other_prefixes_announced(
+    duo: Duo, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGHUP changes one check: only its prefix is withdrawn (until the check passes again);
+    a prefix whose check did not change is not withdrawn for a moment."""
+    service = socket.socket()
+    service.bind((A, 0))
+    service.listen()
+    target = f"{A}:{service.getsockname()[1]}"
+
+    def config(interval_b: float) -> str:
+        return "".join(
+            f'\n[[check]]\nname = "{name}"\nkind = "tcp"\ntarget = "{target}"\n'
+            f"interval = {interval}\ntimeout = 0.5\nrise = 1\nfall = 1\n"
+            for name, interval in (("svc-a", 0.05), ("svc-b", interval_b))
+        )
+
+    def rewrite(interval_b: float) -> None:
+        duo.rewrite_a(("169.254.0.1/32", "169.254.0.2/32"), extra=config(interval_b))
+        text = duo.a_config.read_text()
+        for prefix, check in (("169.254.0.1/32", "svc-a"), ("169.254.0.2/32", "svc-b")):
+            text = text.replace(
+                f'prefix = "{prefix}"\n', f'prefix = "{prefix}"\nchecks = ["{check}"]\n'
+            )
+        duo.a_config.write_text(text)
+
+    try:
+        rewrite(0.05)
+        duo.a.reload()
+        await until(lambda: {"169.254.0.1/32", "169.254.0.2/32"} <= set(received(duo.b)))
+        rewrite(0.07)
+        with caplog.at_level(logging.INFO, logger="minibgp"):
+            duo.a.reload()
+            assert "169.254.0.1/32" in advertised(duo.a)  # not withdrawn by the reload
+            await until(lambda: "169.254.0.2/32" in advertised(duo.a))  # back once it passes
+        assert "withdrawing 169.254.0.1/32" not in caplog.text
+        assert "169.254.0.1/32" in received(duo.b)
+    finally:
+        service.close()
 
 
 async def test_bfd_comes_up_and_a_bfd_down_drops_and_restarts_the_session(

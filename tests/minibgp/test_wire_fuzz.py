@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 from ipaddress import IPv4Address, ip_network
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from minibgp.describe import decode_hex, describe_message
+from minibgp.describe import describe_message, explain_hex, parse_hex
 from minibgp.wire import (
     AsPath,
     CodecContext,
@@ -147,8 +148,21 @@ def test_mutated_messages(index: int, edits: list[tuple[int, int]], cut: int, fo
 
 @settings(max_examples=100, deadline=None)
 @given(text=st.text(max_size=80))
-def test_decode_hex_never_raises(text: str) -> None:
-    assert isinstance(decode_hex(text), str)
+def test_explain_hex_refuses_only_what_is_not_hex(text: str) -> None:
+    try:
+        parse_hex(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            explain_hex(text)
+        return
+    assert isinstance(explain_hex(text).text, str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=80))
+def test_explain_hex_explains_any_octets(data: bytes) -> None:
+    explanation = explain_hex(data.hex())
+    assert explanation.text and (explanation.answer is None or explanation.answer.code >= 1)
 
 
 @settings(max_examples=200, deadline=None)

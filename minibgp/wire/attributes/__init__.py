@@ -16,10 +16,13 @@ from minibgp.wire.attributes.atomic_aggregate import AtomicAggregate
 from minibgp.wire.attributes.attribute_set import (
     ATTRIBUTE_CLASSES,
     AttributeSet,
+    AttributeSpan,
     DecodedAttributes,
     DiscardedAttribute,
     attribute_set_with_next_hop,
+    decode_attribute,
     decode_path_attributes,
+    split_path_attributes,
 )
 from minibgp.wire.attributes.base import (
     AttributeFlag,
@@ -53,6 +56,7 @@ __all__ = [
     "AtomicAggregate",
     "AttributeFlag",
     "AttributeSet",
+    "AttributeSpan",
     "AttributeType",
     "Communities",
     "DecodedAttributes",
@@ -73,9 +77,11 @@ __all__ = [
     "attribute_type_name",
     "community_from_text",
     "community_to_text",
+    "decode_attribute",
     "decode_path_attributes",
     "flags_text",
     "large_community_from_text",
     "merge_as4_path",
     "pack_attribute",
+    "split_path_attributes",
 ]

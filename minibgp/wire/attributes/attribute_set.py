@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from minibgp.wire.attributes.aggregator import Aggregator, As4Aggregator
 from minibgp.wire.attributes.as_path import As4Path, AsPath, SegmentType, merge_as4_path
@@ -214,56 +214,75 @@ class DecodedAttributes:
     list_error: str | None  # RFC 7606 §4: the attribute list itself is malformed
 
 
+class AttributeSpan(NamedTuple):
+    """Where one path attribute is in the Path Attributes field (RFC 4271 §4.3)."""
+
+    flags: int
+    type_code: int
+    start: int  # its Attribute Flags octet
+    value_start: int
+    end: int
+
+    @property
+    def extended_length(self) -> bool:
+        return bool(self.flags & _EXTENDED_LENGTH)
+
+
+def split_path_attributes(data: bytes) -> tuple[list[AttributeSpan], str | None]:
+    """Each attribute of a Path Attributes field, and why the field ends in the middle of one
+    (an RFC 7606 §4 treat-as-withdraw), or None."""
+    spans: list[AttributeSpan] = []
+    offset, end = 0, len(data)
+    while offset < end:
+        flags = data[offset]
+        header = 4 if flags & _EXTENDED_LENGTH else 3
+        if end - offset < header:
+            return spans, f"{end - offset} octets left, too few for an attribute header"
+        length = (data[offset + 2] << 8 | data[offset + 3]) if header == 4 else data[offset + 2]
+        value_end = offset + header + length
+        if value_end > end:
+            return spans, (
+                f"{attribute_type_name(data[offset + 1])} of length {length} overruns the "
+                "Path Attributes field"
+            )
+        spans.append(AttributeSpan(flags, data[offset + 1], offset, offset + header, value_end))
+        offset = value_end
+    return spans, None
+
+
 def decode_path_attributes(data: bytes, ctx: CodecContext) -> DecodedAttributes:
     """Decode a Path Attributes field (RFC 4271 §4.3) with RFC 7606 error handling.
 
     Raises BGPError for errors that reset the session; records treat-as-withdraw reasons in
     the set's `malformed` and dropped attributes in its `discarded`.
     """
-    entries: list[tuple[int, int, int]] = []  # (start, value start, value end) of each attribute
+    spans, list_error = split_path_attributes(data)
+    entries: list[AttributeSpan] = []  # all but MP_REACH_NLRI / MP_UNREACH_NLRI
     mp_reach: MpReachNlri | None = None
     mp_unreach: MpUnreachNlri | None = None
-    list_error = None
-    offset, end = 0, len(data)
-    while offset < end:
-        # RFC 7606 §4: an attribute header or value that overruns the field is treat-as-withdraw.
-        flags = data[offset]
-        header = 4 if flags & _EXTENDED_LENGTH else 3
-        if end - offset < header:
-            list_error = f"{end - offset} octets left, too few for an attribute header"
-            break
-        length = (data[offset + 2] << 8 | data[offset + 3]) if header == 4 else data[offset + 2]
-        start, value_end = offset + header, offset + header + length
-        if value_end > end:
-            list_error = (
-                f"{attribute_type_name(data[offset + 1])} of length {length} overruns the "
-                "Path Attributes field"
-            )
-            break
-        type_code = data[offset + 1]
-        if type_code in _MP_TYPES:
-            attribute = _decode_one(data, offset, start, value_end, ctx)
-            # RFC 7606 §3 g: a repeated MP_REACH_NLRI / MP_UNREACH_NLRI resets the session.
-            if isinstance(attribute, MpReachNlri):
-                if mp_reach is not None:
-                    raise _duplicate_mp(type_code)
-                mp_reach = attribute
-            elif isinstance(attribute, MpUnreachNlri):
-                if mp_unreach is not None:
-                    raise _duplicate_mp(type_code)
-                mp_unreach = attribute
-        else:
-            entries.append((offset, start, value_end))
-        offset = value_end
+    for span in spans:
+        if span.type_code not in _MP_TYPES:
+            entries.append(span)
+            continue
+        attribute = decode_attribute(data, span, ctx)
+        # RFC 7606 §3 g: a repeated MP_REACH_NLRI / MP_UNREACH_NLRI resets the session.
+        if isinstance(attribute, MpReachNlri):
+            if mp_reach is not None:
+                raise _duplicate_mp(span.type_code)
+            mp_reach = attribute
+        elif isinstance(attribute, MpUnreachNlri):
+            if mp_unreach is not None:
+                raise _duplicate_mp(span.type_code)
+            mp_unreach = attribute
 
     if mp_reach is None and mp_unreach is None and list_error is None:
         key: object = data
     else:
-        key = (b"".join(data[s:e] for s, _, e in entries), list_error)
+        key = (b"".join(data[e.start : e.end] for e in entries), list_error)
     if not ctx.four_octet_as:  # the same octets mean other AS numbers on a 2-octet session
         key = ("2-octet", key)
     shared = ctx.attribute_sets.get(key)
-    if shared is None:
+    if not isinstance(shared, AttributeSet):
         shared = _decode_shared(data, entries, key, ctx)
         ctx.remember(key, shared)
     return DecodedAttributes(shared, mp_reach, mp_unreach, list_error)
@@ -277,9 +296,10 @@ def _duplicate_mp(type_code: int) -> BGPError:
     )
 
 
-def _decode_one(data: bytes, offset: int, start: int, end: int, ctx: CodecContext) -> PathAttribute:
-    """One known attribute; MalformedAttribute carries the attribute octets as its data."""
-    flags, type_code = data[offset], data[offset + 1]
+def decode_attribute(data: bytes, span: AttributeSpan, ctx: CodecContext) -> PathAttribute:
+    """One attribute of a class minibgp knows; MalformedAttribute (with the RFC 7606 action)
+    carries the attribute's octets as its data (RFC 4271 §6.3)."""
+    flags, type_code = span.flags, span.type_code
     cls = ATTRIBUTE_CLASSES[type_code]
     try:
         # RFC 4271 §6.3 / RFC 7606 §3 c: the Optional and Transitive bits are fixed per
@@ -290,22 +310,22 @@ def _decode_one(data: bytes, offset: int, start: int, end: int, ctx: CodecContex
                 f"flags 0x{flags:02x} conflict with the attribute's definition",
                 UpdateErrorSubcode.ATTRIBUTE_FLAGS_ERROR,
             )
-        return cls.unpack_value(data[start:end], ctx)
+        return cls.unpack_value(data[span.value_start : span.end], ctx)
     except MalformedAttribute as exc:
         if not exc.data:
-            exc.data = data[offset:end]  # RFC 4271 §6.3: the erroneous attribute
+            exc.data = data[span.start : span.end]  # RFC 4271 §6.3: the erroneous attribute
         raise
 
 
 def _decode_shared(
-    data: bytes, entries: list[tuple[int, int, int]], key: object, ctx: CodecContext
+    data: bytes, entries: list[AttributeSpan], key: object, ctx: CodecContext
 ) -> AttributeSet:
     attributes: list[PathAttribute] = []
     malformed: list[str] = []
     discarded: list[DiscardedAttribute] = []
     seen: set[int] = set()
-    for offset, start, end in entries:
-        flags, type_code = data[offset], data[offset + 1]
+    for span in entries:
+        flags, type_code = span.flags, span.type_code
         if type_code in seen:  # RFC 7606 §3 g
             discarded.append(DiscardedAttribute(type_code, "repeated; the first one is kept"))
             continue
@@ -315,11 +335,13 @@ def _decode_shared(
                 raise BGPError(
                     ErrorCode.UPDATE_MESSAGE_ERROR,
                     UpdateErrorSubcode.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
-                    data[offset:end],
+                    data[span.start : span.end],
                     f"well-known attribute type {type_code} is not one we know",
                 )
             if flags & AttributeFlag.TRANSITIVE:  # RFC 4271 §5: kept, passed on as Partial
-                attributes.append(UnknownAttribute(type_code, flags, data[start:end]))
+                attributes.append(
+                    UnknownAttribute(type_code, flags, data[span.value_start : span.end])
+                )
             else:
                 discarded.append(
                     DiscardedAttribute(type_code, "unrecognized optional non-transitive: ignored")
@@ -333,7 +355,7 @@ def _decode_shared(
             discarded.append(DiscardedAttribute(type_code, "not used between 4-octet speakers"))
             continue
         try:
-            attribute = _decode_one(data, offset, start, end, ctx)
+            attribute = decode_attribute(data, span, ctx)
         except MalformedAttribute as exc:
             if exc.action is ErrorAction.SESSION_RESET:
                 raise
@@ -385,7 +407,7 @@ def attribute_set_with_next_hop(
     """
     key = (shared.key, mp_reach.afi, mp_reach.safi, mp_reach.next_hops, mp_reach.raw_next_hop)
     cached = ctx.attribute_sets.get(key)
-    if cached is None:
+    if not isinstance(cached, AttributeSet):
         head = MpReachNlri(
             mp_reach.afi, mp_reach.safi, mp_reach.next_hops, (), mp_reach.raw_next_hop
         )

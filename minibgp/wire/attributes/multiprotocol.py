@@ -19,6 +19,7 @@ from minibgp.wire.nlri import (
     IPAddress,
     Prefix,
     PrefixList,
+    address_text,
     encode_prefixes,
     family_name,
     split_prefixes,
@@ -111,14 +112,14 @@ class MpReachNlri(PathAttribute):
         )
 
     def describe(self) -> str:
-        hops = ", ".join(str(a) for a in self.next_hops) or f"0x{self.raw_next_hop.hex()}"
+        hops = ", ".join(map(address_text, self.next_hops)) or f"0x{self.raw_next_hop.hex()}"
         prefixes = " ".join(str(p) for p in self.nlri)
         if self.raw_nlri:
             prefixes = f"0x{self.raw_nlri.hex()}"
         return f"{family_name(self.afi, self.safi)}, next hop {hops}, NLRI {prefixes or '(none)'}"
 
     def describe_fields(self) -> list[tuple[str, str, str]]:
-        hops = [str(a) for a in self.next_hops] or [f"0x{self.raw_next_hop.hex()}"]
+        hops = [address_text(a) for a in self.next_hops] or [f"0x{self.raw_next_hop.hex()}"]
         if len(self.next_hops) == 2:
             hops = [f"{hops[0]} (global)", f"{hops[1]} (link-local, RFC 2545 §3)"]
         nlri = " ".join(str(p) for p in self.nlri)
@@ -138,7 +139,7 @@ class MpReachNlri(PathAttribute):
     def to_json(self) -> object:
         return {
             "family": family_name(self.afi, self.safi),
-            "next_hop": [str(a) for a in self.next_hops],
+            "next_hop": [address_text(a) for a in self.next_hops],
             "nlri": [str(p) for p in self.nlri],
         }
 
