@@ -417,6 +417,13 @@ def test_minibgp_drops_the_session_with_bfd_down_when_frr_goes_silent(
     try:
         wait_until(lambda: "sent NOTIFICATION Cease / BFD Down" in pair.minibgp.log(),
                    timeout=5, interval=0.01, what="Cease / BFD Down")  # fmt: skip
+        # FRR still hears us (only its own packets are dropped): it got the NOTIFICATION. Read
+        # before FRR may speak again: once Established anew, FRR no longer shows the reason.
+        wait_until(
+            lambda: frr_neighbor(router).get("lastNotificationReason", "").startswith("Cease/BFD"),
+            timeout=5,
+            what="FRR to record Cease / BFD Down",
+        )
     finally:
         pair.router_host.run(["tc", "qdisc", "del", "dev", "eth0", "root"])
     log = pair.minibgp.log()
@@ -426,12 +433,6 @@ def test_minibgp_drops_the_session_with_bfd_down_when_frr_goes_silent(
     report(record_property, "silent_frr_to_cease_bfd_down_ms", ceased)
     assert ceased < 1.0
     assert "BFD session Down (CONTROL_DETECTION_TIME_EXPIRED)" in log
-    # FRR still hears us (only its own packets are dropped): it got the NOTIFICATION
-    wait_until(
-        lambda: frr_neighbor(router).get("lastNotificationReason", "").startswith("Cease/BFD"),
-        timeout=5,
-        what="FRR to record Cease / BFD Down",
-    )
     wait_until(lambda: kernel_next_hop(router) == MINIBGP_ADDRESS, timeout=30, what="back")
 
 
