@@ -1,11 +1,12 @@
 """`lab catchment --png FILE`: the topology drawn with each client in the colour of its site.
 
-One panel per address family. The sites are squares in their own colour; each client is a disc
-in the colour of the site that serves it (grey with a red edge when none does; a red cross when
-the two methods disagree); each router is tinted with the colour of the site its selected path
-leads to, so that a site's catchment shows as a region of the graph. Where the nodes go is
-`lab.ui.layout`'s (the live page draws the same graph the same way). matplotlib's Agg backend:
-no display needed.
+The sites are squares in their own colour; each client is a disc in the colour of the site that
+serves it (grey with a red edge when none does; a red cross when the two methods disagree); each
+router is tinted with the colour of the site its selected path leads to, so that a site's
+catchment shows as a region of the graph. One panel per address family, or one for both when
+their catchments are the same. The nodes go where `lab.ui.layout` puts them without roles (each
+near its neighbours, as the live page's graph does apart from its rows of servers and clients).
+matplotlib's Agg backend: no display needed.
 """
 
 from __future__ import annotations
@@ -24,11 +25,43 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#1
 NONE_COLOUR = "#d9d9d9"
 PROBLEM_COLOUR = "#d62728"
 EDGE_COLOUR = "#b0b0b0"
+LEGEND_WIDTH = 2.6  # inches to the right of a panel
 
 
 def site_colours(sites: tuple[str, ...]) -> dict[str, str]:
     """A colour per site, in the order the topology lists them (the palette repeats past ten)."""
     return {site: PALETTE[i % len(PALETTE)] for i, site in enumerate(sites)}
+
+
+def panels(catchment: Catchment) -> list[tuple[Family, ...]]:
+    """The families to draw, grouped: those whose catchments are the same share a panel."""
+    groups: list[tuple[Family, ...]] = []
+    for family in catchment.families:
+        for index, group in enumerate(groups):
+            if _same(catchment, group[0], family):
+                groups[index] = (*group, family)
+                break
+        else:
+            groups.append((family,))
+    return groups
+
+
+def _same(catchment: Catchment, one: Family, other: Family) -> bool:
+    def routers(family: Family) -> dict[str, str | None]:
+        return {
+            router: None if route is None else route.site
+            for (router, f), route in catchment.routes.items()
+            if f == family
+        }
+
+    def verdicts(family: Family) -> dict[str, str]:
+        return {e.client: e.verdict for e in catchment.clients if e.family == family}
+
+    return (
+        catchment.sites_of(one) == catchment.sites_of(other)
+        and routers(one) == routers(other)
+        and verdicts(one) == verdicts(other)
+    )
 
 
 def draw_catchment(catchment: Catchment, topology: Topology, path: Path) -> None:
@@ -41,13 +74,15 @@ def draw_catchment(catchment: Catchment, topology: Topology, path: Path) -> None
     names = list(topology.nodes)
     edges = [(link.ends[0].node, link.ends[1].node) for link in topology.links]
     roles = {name: node.role for name, node in topology.nodes.items()}
-    places = layout(names, edges, roles)
-    panels = len(catchment.families)
-    size = min(max(6.0, 0.32 * len(names) ** 0.5 * 6), 14.0)
-    figure, axes = plt.subplots(1, panels, figsize=(size * panels, size * 0.8), squeeze=False)
+    places = layout(names, edges)
+    groups = panels(catchment)
+    size = min(max(5.0, 1.3 * len(names) ** 0.5), 12.0)
+    figure, axes = plt.subplots(
+        len(groups), 1, figsize=(size + LEGEND_WIDTH, size * len(groups)), squeeze=False
+    )
     colours = site_colours(catchment.sites)
-    for ax, family in zip(axes[0], catchment.families, strict=True):
-        _panel(ax, catchment, family, places, edges, roles, colours)
+    for ax, families in zip(axes[:, 0], groups, strict=True):
+        _panel(ax, catchment, families, places, edges, roles, colours)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -56,7 +91,7 @@ def draw_catchment(catchment: Catchment, topology: Topology, path: Path) -> None
 def _panel(
     ax: Any,
     catchment: Catchment,
-    family: Family,
+    families: tuple[Family, ...],
     places: dict[str, Point],
     edges: list[tuple[str, str]],
     roles: Mapping[str, str],
@@ -64,6 +99,7 @@ def _panel(
 ) -> None:
     from matplotlib.lines import Line2D
 
+    family = families[0]
     for a, b in edges:
         (xa, ya), (xb, yb) = places[a], places[b]
         ax.plot([xa, xb], [ya, yb], color=EDGE_COLOUR, linewidth=0.8, zorder=1)
@@ -94,9 +130,19 @@ def _panel(
         handles.append(Line2D([], [], marker="o", linestyle="", color=NONE_COLOUR,
                               markeredgecolor=PROBLEM_COLOUR, markersize=8,
                               label=f"not served: {len(served[None])}"))  # fmt: skip
+    handles += [
+        Line2D([], [], marker="s", linestyle="", color="white", markeredgecolor="black",
+               markersize=9, label="site (square), client (disc)"),
+        Line2D([], [], marker="o", linestyle="", color=NONE_COLOUR, markeredgecolor="#555555",
+               markersize=7, label="router, tinted: its path's site"),
+    ]  # fmt: skip
+    if catchment.verfploeter_run:
+        handles.append(Line2D([], [], marker="x", linestyle="", color=PROBLEM_COLOUR,
+                              markersize=7, label="methods disagree"))  # fmt: skip
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
               frameon=False)  # fmt: skip
     problems = [e for e in catchment.problems() if e.family == family]
+    named = " and ".join(f"IPv{f}" for f in families)
     if not catchment.verfploeter_run:
         verdict = "DNS only"
     elif problems:
@@ -104,13 +150,14 @@ def _panel(
     else:
         verdict = "DNS and Verfploeter agree"
     ax.set_title(
-        f"{catchment.topology}: IPv{family} catchment, lab {catchment.lab!r} "
+        f"{catchment.topology}: {named} catchment, lab {catchment.lab!r} "
         f"({catchment.mode} mode) — {verdict}",
         fontsize=9,
         loc="left",
     )
-    ax.set_xlim(-0.06, 1.06)
-    ax.set_ylim(1.08, -0.08)  # y grows downwards: the sites on top, the clients below
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_ylim(1.05, -0.05)  # y grows downwards, as the layout's does
+    ax.set_aspect("equal")
     ax.set_axis_off()
 
 

@@ -64,6 +64,16 @@ def _classical_scaling(distances: Matrix) -> Matrix:
     return np.asarray(coordinates, dtype=np.float64)
 
 
+def _apart(start: Matrix) -> Matrix:
+    """The start moved by a small, fixed amount per node. Nodes with the same distance to every
+    other (two routers with the same neighbours) start at the same place, and SMACOF never
+    separates two nodes drawn at one point; a nudge lets it."""
+    index = np.arange(len(start), dtype=np.float64)
+    nudge = np.stack([np.cos(index * 2.399), np.sin(index * 2.399)], axis=1)  # the golden angle
+    spread = float(np.abs(start).max()) or 1.0
+    return np.asarray(start + 1e-3 * spread * nudge, dtype=np.float64)
+
+
 def _majorize(distances: Matrix, start: Matrix, heights: Mapping[int, float]) -> Matrix:
     """SMACOF iterations on the weighted stress sum w_ij (|x_i - x_j| - d_ij)², w = d^-2, with
     the nodes of `heights` held at those heights."""
@@ -119,7 +129,7 @@ def layout(
     heights = _heights(distances, servers, clients)
     if not heights and start[:, 0].std() < start[:, 1].std():
         start = start[:, ::-1].copy()  # no roles to go by: the long side horizontal
-    x = _majorize(distances, start, heights)
+    x = _majorize(distances, _apart(start), heights)
     first = min(servers, key=lambda i: nodes[i]) if servers else None
     if first is not None and x[first, 0] > x[:, 0].mean():
         x[:, 0] = -x[:, 0]

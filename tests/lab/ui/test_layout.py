@@ -53,6 +53,16 @@ def test_large_ring_of_routers_spreads_every_node() -> None:
     )
 
 
+def test_nodes_with_the_same_neighbours_are_drawn_apart() -> None:
+    """A chain n0 … n7, and b and c both between n2 and n3: each of b and c is as far as the
+    other from every node."""
+    chain = [f"n{i}" for i in range(8)]
+    edges = [(a, b) for a, b in itertools.pairwise(chain)]
+    edges += [("n2", "b"), ("n2", "c"), ("b", "n3"), ("c", "n3")]
+    places = layout([*chain, "b", "c"], edges)
+    assert math.dist(places["b"], places["c"]) > 0.05
+
+
 def test_tiny_graphs() -> None:
     assert layout([], []) == {}
     assert layout(["a"], []) == {"a": (0.5, 0.5)}
