@@ -70,6 +70,8 @@ demo: deps-demo
 bench: deps
 	$(PY) -m bench.bgp_feed
 	$(PY) -m bench.dns_perf
+	$(PY) -m bench.dns_tcp
+	$(PY) -m bench.dns_fuzz
 
 clean:
 	-$(PY) -m lab down

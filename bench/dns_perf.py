@@ -97,11 +97,12 @@ def never_repeated(path: Path, count: int, tag: str) -> None:
 
 
 def dnsperf(
-    port: int, queries: Path, duration: int, clients: int, pin: list[str]
+    port: int, queries: Path, duration: int, clients: int, pin: list[str], mode: str = "udp"
 ) -> tuple[float, float, int]:
-    """(queries per second, average latency in ms, queries lost) of one dnsperf run."""
+    """(queries per second, average latency in ms, queries lost) of one dnsperf run over
+    `mode` (udp or tcp)."""
     output = subprocess.run(
-        [*pin, "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
+        [*pin, "dnsperf", "-m", mode, "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
          "-l", str(duration), "-c", str(clients), "-q", "200"],
         capture_output=True, text=True, timeout=duration + 60, check=True,
     ).stdout  # fmt: skip

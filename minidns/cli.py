@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from minidns import systemd
 from minidns.badinput import BadInputCounts
-from minidns.server import ListeningServer, TcpLimits, serve
+from minidns.server import ListeningServer, serve
 
 if TYPE_CHECKING:
     from minidns.metrics import ServerCounts
 from minidns.service import DnsService, IpNetwork
+from minidns.tcp import TcpLimits
 from minidns.udp import DEFAULT_BATCH, MAX_BATCH
 from minidns.zone.errors import ZoneError
 from minidns.zone.model import ZoneSet
@@ -41,7 +42,7 @@ class Options:
     udp_threads: int
     udp_batch: int
     allow_axfr: list[IpNetwork]
-    tcp_idle_timeout: float
+    tcp: TcpLimits
     verbose: int
     metrics: tuple[str, int] | None = None
 
@@ -136,7 +137,45 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         metavar="CIDR",
         help="clients allowed to transfer zones (AXFR)",
     )
-    parser.add_argument("--tcp-idle-timeout", type=float, default=10.0, metavar="SECONDS")
+    tcp = TcpLimits()
+    parser.add_argument(
+        "--tcp-idle-timeout",
+        type=float,
+        default=tcp.idle_timeout,
+        metavar="SECONDS",
+        help="close a TCP connection that has sent no whole query for this long "
+        f"(default {tcp.idle_timeout:g})",
+    )
+    parser.add_argument(
+        "--tcp-write-timeout",
+        type=float,
+        default=tcp.write_timeout,
+        metavar="SECONDS",
+        help="reset a TCP connection whose client reads none of its answers for this long "
+        f"(default {tcp.write_timeout:g})",
+    )
+    parser.add_argument(
+        "--tcp-max-lifetime",
+        type=float,
+        default=tcp.max_lifetime,
+        metavar="SECONDS",
+        help=f"close a TCP connection this long after it opened (default {tcp.max_lifetime:g})",
+    )
+    parser.add_argument(
+        "--tcp-max-connections",
+        type=int,
+        default=tcp.max_connections,
+        metavar="N",
+        help="TCP connections open at once per listen address; when full, the one quiet the "
+        f"longest makes room (default {tcp.max_connections})",
+    )
+    parser.add_argument(
+        "--tcp-max-per-client",
+        type=int,
+        default=tcp.max_per_client,
+        metavar="N",
+        help=f"of those, per client IPv4 address or IPv6 /64 (default {tcp.max_per_client})",
+    )
     parser.add_argument(
         "--metrics",
         type=parse_listen,
@@ -153,8 +192,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         parser.error("--udp-threads must be at least 1")
     if not 1 <= args.udp_batch <= MAX_BATCH:
         parser.error(f"--udp-batch must be 1 to {MAX_BATCH}")
-    if not args.tcp_idle_timeout > 0:  # also refuses nan
-        parser.error("--tcp-idle-timeout must be more than 0 seconds")
+    for option in ("tcp_idle_timeout", "tcp_write_timeout", "tcp_max_lifetime"):
+        if not getattr(args, option) > 0:  # also refuses nan
+            parser.error(f"--{option.replace('_', '-')} must be more than 0 seconds")
+    for option in ("tcp_max_connections", "tcp_max_per_client"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be at least 1")
     if args.metrics is not None and args.workers > 1:
         parser.error("--metrics counts one process: use it with --workers 1")
     return Options(
@@ -166,7 +209,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         udp_threads=args.udp_threads,
         udp_batch=args.udp_batch,
         allow_axfr=args.allow_axfr,
-        tcp_idle_timeout=args.tcp_idle_timeout,
+        tcp=TcpLimits(
+            idle_timeout=args.tcp_idle_timeout,
+            write_timeout=args.tcp_write_timeout,
+            max_lifetime=args.tcp_max_lifetime,
+            max_connections=args.tcp_max_connections,
+            max_per_client=args.tcp_max_per_client,
+        ),
         verbose=args.verbose,
         metrics=args.metrics,
     )
@@ -279,7 +328,7 @@ async def _serve(
 ) -> int:
     service = DnsService(zones, identity=options.identity, allow_transfer=options.allow_axfr)
     gc.freeze()  # the zones live as long as the process: keep them out of every collection
-    limits = TcpLimits(idle_timeout=options.tcp_idle_timeout)
+    limits = options.tcp
     counts: ServerCounts | None = None
     servers: list[ListeningServer] = []
     try:

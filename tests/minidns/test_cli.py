@@ -58,6 +58,10 @@ def test_listen_forms():
         ["--udp-batch", "1025"],
         ["--tcp-idle-timeout", "0"],
         ["--tcp-idle-timeout", "-1"],
+        ["--tcp-write-timeout", "0"],
+        ["--tcp-max-lifetime", "nan"],
+        ["--tcp-max-connections", "0"],
+        ["--tcp-max-per-client", "0"],
     ],
 )
 def test_out_of_range_numbers_are_refused(
@@ -77,7 +81,7 @@ def test_repeatable_options():
     )  # fmt: skip
     assert options.zones == [("a.test", "/a"), ("b.test", "/b")]
     assert options.listen == [("127.0.0.1", 1), ("::1", 2)]
-    assert options.identity == "s1" and options.tcp_idle_timeout == 2.5
+    assert options.identity == "s1" and options.tcp.idle_timeout == 2.5
     assert options.udp_batch == 64
     assert parse_args(["--zone", "a.test=/a", "--udp-batch", "1"]).udp_batch == 1
 
