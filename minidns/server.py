@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import struct
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 # queries received (nor reads more) until the client takes them: a bound on buffered output.
 OUTPUT_LIMIT = 256 * 1024
 LINGER_RESET = struct.pack("ii", 1, 0)  # struct linger: on, 0 seconds
+FREE_PORT_ATTEMPTS = 20  # with port 0, for a port free for both UDP and TCP
 # Pending connections the kernel queues while the event loop is busy (listen(2) backlog).
 ACCEPT_BACKLOG = 1024
 
@@ -259,19 +261,27 @@ async def serve(
     with `counts`, count what is answered (`minidns.metrics`)."""
     loop = asyncio.get_running_loop()
     connections = TcpConnections(limits or TcpLimits(), counts=counts)
-    udp = UdpReceiver(service, udp_socket(host, port, reuse_port), udp_threads, udp_batch, counts)
-    try:
-        tcp_server = await loop.create_server(
-            lambda: TcpConnection(service, connections),
-            host,
-            udp.port,
-            family=udp.socket.family,
-            backlog=ACCEPT_BACKLOG,
-            reuse_address=True,
-            reuse_port=reuse_port,
-        )
-    except OSError:
-        udp.socket.close()
-        raise
+    # Port 0: the kernel picks a free UDP port, which TCP may have in use (a client's
+    # ephemeral port, say); then another UDP port is tried, a bounded number of times.
+    for attempt in range(FREE_PORT_ATTEMPTS):
+        sock = udp_socket(host, port, reuse_port)
+        udp_port = int(sock.getsockname()[1])
+        try:
+            tcp_server = await loop.create_server(
+                lambda: TcpConnection(service, connections),
+                host,
+                udp_port,
+                family=sock.family,
+                backlog=ACCEPT_BACKLOG,
+                reuse_address=True,
+                reuse_port=reuse_port,
+            )
+        except OSError as error:
+            sock.close()
+            if port or error.errno != errno.EADDRINUSE or attempt == FREE_PORT_ATTEMPTS - 1:
+                raise
+            continue
+        break
+    udp = UdpReceiver(service, sock, udp_threads, udp_batch, counts)
     udp.start()
     return ListeningServer(udp, tcp_server, connections)

@@ -5,6 +5,7 @@ bounds are loose: the limits are a fraction of a second, the checks allow second
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 
@@ -110,7 +111,9 @@ async def test_a_query_trickled_an_octet_at_a_time_is_closed_as_idle(server: Lis
             break
         writer.write(bytes((octet,)))
         await asyncio.sleep(0.05)
-    assert await asyncio.wait_for(closed, 5) == b""
+    # a close, or a reset when the octets sent meanwhile reach the closed socket
+    with contextlib.suppress(ConnectionResetError):
+        assert await asyncio.wait_for(closed, 5) == b""
     assert time.monotonic() - started < 5
     writer.close()
 
