@@ -97,27 +97,29 @@ def _panel(
     roles: Mapping[str, str],
     colours: dict[str, str],
 ) -> None:
+    from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
     family = families[0]
-    for a, b in edges:
-        (xa, ya), (xb, yb) = places[a], places[b]
-        ax.plot([xa, xb], [ya, yb], color=EDGE_COLOUR, linewidth=0.8, zorder=1)
+    lines = [(places[a], places[b]) for a, b in edges]
+    ax.add_collection(LineCollection(lines, colors=EDGE_COLOUR, linewidths=0.8, zorder=1))
+    groups: dict[tuple[str, int, float, int], list[tuple[Point, Any, str]]] = {}
+    for name, place in places.items():
+        marker, size, face, edge, width, layer = _style(catchment, family, name, roles, colours)
+        groups.setdefault((marker, size, width, layer), []).append((place, face, edge))
+    for (marker, size, width, layer), members in groups.items():
+        xs = [x for (x, _), _, _ in members]
+        ys = [y for (_, y), _, _ in members]
+        ax.scatter(xs, ys, s=size, marker=marker, c=[face for _, face, _ in members],
+                   edgecolors=[edge for _, _, edge in members], linewidths=width,
+                   zorder=layer)  # fmt: skip
+    crosses = [places[e.client] for e in catchment.problems() if e.family == family]
+    if catchment.verfploeter_run and crosses:
+        ax.scatter([x for x, _ in crosses], [y for _, y in crosses], s=60, marker="x",
+                   c=PROBLEM_COLOUR, linewidths=1.5, zorder=5)  # fmt: skip
     small = len(places) > 25
     for name, (x, y) in places.items():
-        role = roles[name]
-        if role == "server":
-            ax.scatter([x], [y], s=260, marker="s", color=colours[name], edgecolors="black",
-                       linewidths=1.0, zorder=3)  # fmt: skip
-        elif role == "router":
-            route = catchment.routes.get((name, family))
-            site = None if route is None else route.site
-            tint = _tint(colours[site]) if site in colours else NONE_COLOUR
-            ax.scatter([x], [y], s=90, marker="o", color=tint, edgecolors="#555555",
-                       linewidths=0.6, zorder=2)  # fmt: skip
-        else:
-            _client(ax, catchment, family, name, x, y, colours)
-        ax.annotate(name, (x, y), xytext=(0, -11 if role != "server" else 12),
+        ax.annotate(name, (x, y), xytext=(0, 12 if roles[name] == "server" else -11),
                     textcoords="offset points", ha="center", va="center",
                     fontsize=6 if small else 8, zorder=4)  # fmt: skip
     served = catchment.clients_of(family)
@@ -169,18 +171,23 @@ def _tint(colour: str, strength: float = 0.4) -> tuple[float, float, float]:
     return (1 - strength * (1 - red), 1 - strength * (1 - green), 1 - strength * (1 - blue))
 
 
-def _client(
-    ax: Any, catchment: Catchment, family: Family, name: str, x: float, y: float,
+def _style(
+    catchment: Catchment, family: Family, name: str, roles: Mapping[str, str],
     colours: dict[str, str],
-) -> None:  # fmt: skip
+) -> tuple[str, int, Any, str, float, int]:  # fmt: skip
+    """How a node is drawn: marker, size, face and edge colours, edge width, layer."""
+    role = roles[name]
+    if role == "server":
+        return "s", 260, colours[name], "black", 1.0, 3
+    if role == "router":
+        route = catchment.routes.get((name, family))
+        site = None if route is None else route.site
+        tint = _tint(colours[site]) if site in colours else NONE_COLOUR
+        return "o", 90, tint, "#555555", 0.6, 2
     try:
-        entry = catchment.get(name, family)
-    except KeyError:
-        return
-    site = entry.site
-    colour = colours.get(site or "", NONE_COLOUR)
-    edge = "black" if site is not None else PROBLEM_COLOUR
-    ax.scatter([x], [y], s=150, marker="o", color=colour, edgecolors=edge, linewidths=1.0,
-               zorder=3)  # fmt: skip
-    if catchment.verfploeter_run and entry.verdict != "agree":
-        ax.scatter([x], [y], s=60, marker="x", color=PROBLEM_COLOUR, linewidths=1.5, zorder=5)
+        site = catchment.get(name, family).site
+    except KeyError:  # not measured over this family
+        return "o", 150, "white", EDGE_COLOUR, 1.0, 3
+    if site is None:
+        return "o", 150, NONE_COLOUR, PROBLEM_COLOUR, 1.0, 3
+    return "o", 150, colours.get(site, NONE_COLOUR), "black", 1.0, 3
