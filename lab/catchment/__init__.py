@@ -4,6 +4,7 @@ model.py        the catchment map, the two methods compared, moves between two m
 verfploeter.py  the Verfploeter measurement: echo requests from the sites, replies matched (pure)
 icmp.py         echo request and reply codec, and the socket filter for the replies (pure)
 measure.py      the I/O: DNS from the clients, routes from the routers, raw sockets at the sites
+settle.py       how long a catchment takes to settle after a change, from DNS snapshots
 report.py       the text table
 picture.py      the PNG: the topology, each client in its site's colour
 
@@ -14,6 +15,10 @@ For tools built on it:
     catchment.sites_of(4)                      # {client: site} over IPv4
     quick = measure(lab, verfploeter=False, routes=False, rounds=1)   # DNS alone, milliseconds
     catchment.moves(quick)                     # the clients whose site changed
+
+    t0 = time.monotonic(); ...make a change...
+    settled = wait_until_settled(lab, snapshot(catchment), since=t0)
+    settled.settle_time, settled.moved(), settled.changes
 """
 
 from lab.catchment.measure import measure

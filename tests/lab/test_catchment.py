@@ -17,6 +17,7 @@ import pytest
 from lab.catchment import measure
 from lab.catchment.icmp import Echo, echo_request
 from lab.catchment.measure import _site_sockets
+from lab.catchment.settle import snapshot, wait_until_settled
 from lab.lab import Lab
 from tests.conftest import require_programs, require_root, tagged
 from tests.lab.test_lab_up_down import assert_nothing_left
@@ -79,9 +80,12 @@ def test_the_catchment_follows_a_halted_site(lab: Lab) -> None:
     descriptors = _open_descriptors()
     before = measure(lab)
     assert before.agree and before.sites_of(4) == SEED
+    since = time.monotonic()
     lab.halt("server1")
     try:
-        lab.wait_for_preferences({"router1": "server2", "router2": "server2"}, timeout=20)
+        settled = wait_until_settled(lab, snapshot(before), since=since, quiet=1.0, timeout=20)
+        assert settled.settled and settled.moved() == {("client1", 4): ("server1", "server2")}
+        assert 0 < settled.settle_time < 10
         after = measure(lab)
         # A halted site neither answers nor sends nor captures: both methods see server2.
         assert after.agree, after.problems()
