@@ -43,14 +43,21 @@ class FrrRouter:
         return self.run_dir / "frr.conf"
 
     def start(self, timeout: float = 10.0) -> None:
+        """Write the config and start the daemons one after the other, each once the one
+        before is ready."""
+        self.write_config()
+        for daemon in self.daemons:
+            self.spawn(daemon)
+            self.wait_ready(daemon, timeout)
+
+    def write_config(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.chmod(0o777)
         self.config_path.write_text(self.config)
         self.config_path.chmod(0o644)
-        for daemon in self.daemons:
-            self._start_daemon(daemon, timeout)
 
-    def _start_daemon(self, daemon: str, timeout: float) -> None:
+    def spawn(self, daemon: str) -> subprocess.Popen[bytes]:
+        """Start one daemon without waiting for it (see `wait_ready`)."""
         d = self.run_dir
         argv = [
             str(FRR_LIBEXEC / daemon),
@@ -65,18 +72,23 @@ class FrrRouter:
             argv += list(self.bgpd_args)
         if daemon == "bfdd":
             argv += ["--bfdctl", str(d / "bfdd.sock")]
-        self.processes[daemon] = self.host.popen(
-            argv, stdout=(d / f"{daemon}.out").open("wb"), stderr=-2, **self.popen_options
-        )
-        self._wait_for_socket(d / f"{daemon}.vty", daemon, timeout)
+        with (d / f"{daemon}.out").open("wb") as out:
+            process = self.host.popen(argv, stdout=out, stderr=-2, **self.popen_options)
+        self.processes[daemon] = process
+        return process
 
-    def _wait_for_socket(self, path: Path, daemon: str, timeout: float) -> None:
+    def wait_ready(self, daemon: str, timeout: float = 10.0) -> None:
+        """Wait until a daemon answers on its vty socket (zebra: and serves its clients)."""
+        paths = [self.run_dir / f"{daemon}.vty"]
+        if daemon == "zebra":
+            paths.append(self.run_dir / "zserv.api")
         deadline = time.monotonic() + timeout
-        while not path.exists():
-            if time.monotonic() > deadline:
+        while not all(path.exists() for path in paths):
+            process = self.processes.get(daemon)
+            if time.monotonic() > deadline or (process is not None and process.poll() is not None):
                 log = (self.run_dir / f"{daemon}.out").read_text(errors="replace")
                 raise RuntimeError(f"FRR {daemon} in {self.host.name} did not start: {log}")
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     def vtysh(self, *commands: str, check: bool = True) -> str:
         """Run vtysh commands against this router's daemons; return the output."""

@@ -19,7 +19,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 IP = "ip"
@@ -130,10 +130,47 @@ def entered(namespace: str) -> Iterator[None]:
         os.close(own)
 
 
-def socket_in(namespace: str, family: int, kind: int = socket.SOCK_DGRAM) -> socket.socket:
+def socket_in(
+    namespace: str, family: int, kind: int = socket.SOCK_DGRAM, protocol: int = 0
+) -> socket.socket:
     """A socket in `namespace`, made from this process: no `ip netns exec` process needed."""
     with entered(namespace):
-        return socket.socket(family, kind)
+        return socket.socket(family, kind, protocol)
+
+
+def write_sysctls(namespace: str, settings: dict[str, str]) -> None:
+    """Set `net.*` sysctls of a namespace (written under /proc/sys from inside it)."""
+    with entered(namespace):
+        for key, value in settings.items():
+            Path("/proc/sys", *key.split(".")).write_text(value)
+
+
+def ip_batch(commands: Sequence[str], namespace: str | None = None) -> None:
+    """Run `ip` commands (one per line, as `ip -batch` takes them) in one process."""
+    ip_batches({namespace: commands})
+
+
+def ip_batches(batches: Mapping[str | None, Sequence[str]]) -> None:
+    """`ip_batch` for several namespaces at once (None: the machine's own), in parallel."""
+    processes = []
+    for namespace, commands in batches.items():
+        argv = [IP, *(["-n", namespace] if namespace else []), "-batch", "-"]
+        process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert process.stdin is not None
+        process.stdin.write("\n".join(commands) + "\n")
+        process.stdin.close()
+        processes.append((namespace, process))
+    errors = []
+    for namespace, process in processes:
+        assert process.stderr is not None and process.stdout is not None
+        error = process.stderr.read()
+        process.stdout.read()
+        if process.wait() != 0:
+            errors.append(f"{namespace or 'ip'}: {error.strip()}")
+    if errors:
+        raise RuntimeError("ip -batch failed: " + "; ".join(errors))
 
 
 class Netns:
@@ -196,31 +233,50 @@ class Network:
 
     def add_host(self, name: str) -> Netns:
         """Create the namespace `<prefix><name>` with its loopback up."""
-        full_name = f"{self.prefix}{name}"
-        if full_name in list_namespaces():
-            raise RuntimeError(f"namespace {full_name} already exists (a stale run? remove it)")
-        _ip("netns", "add", full_name)
-        host = Netns(full_name, self)
-        self.hosts[name] = host
-        host.ip("link", "set", "lo", "up")
-        return host
+        return self.add_hosts([name])[name]
+
+    def add_hosts(self, names: Sequence[str]) -> dict[str, Netns]:
+        """Create a namespace `<prefix><name>` for each name, loopbacks up (two `ip` processes
+        in all, whatever the number)."""
+        full_names = [f"{self.prefix}{name}" for name in names]
+        existing = set(list_namespaces()) & set(full_names)
+        if existing:
+            raise RuntimeError(
+                f"namespace {sorted(existing)[0]} already exists (a stale run? remove it)"
+            )
+        ip_batch([f"netns add {full_name}" for full_name in full_names])
+        hosts = {
+            name: Netns(full_name, self) for name, full_name in zip(names, full_names, strict=True)
+        }
+        self.hosts.update(hosts)
+        ip_batches({host.name: ["link set lo up"] for host in hosts.values()})
+        return hosts
 
     def link(self, a: Netns, a_interface: str, b: Netns, b_interface: str) -> None:
-        """Join two hosts with a veth pair, both ends up.
+        """Join two hosts with a veth pair, both ends up."""
+        self.link_many([(a, a_interface, b, b_interface)])
+
+    def link_many(self, pairs: Sequence[tuple[Netns, str, Netns, str]]) -> None:
+        """Join pairs of hosts with veth pairs, every end up.
 
         The two ends get different interface indexes. A veth end whose index equals its peer's
         (as happens when each end is the first interface of a fresh namespace) has its carrier
         changes treated as not urgent by the kernel's linkwatch, which then reports them up to
         a second late: the routers would see a link go down only that much later.
         """
-        index = FIRST_VETH_INDEX + 2 * self.links
-        self.links += 1
-        _ip(
-            "link", "add", a_interface, "index", str(index), "netns", a.name,
-            "type", "veth", "peer", "name", b_interface, "index", str(index + 1), "netns", b.name,
-        )  # fmt: skip
-        a.ip("link", "set", a_interface, "up")
-        b.ip("link", "set", b_interface, "up")
+        commands = []
+        up: dict[str | None, list[str]] = {}
+        for a, a_interface, b, b_interface in pairs:
+            index = FIRST_VETH_INDEX + 2 * self.links
+            self.links += 1
+            commands.append(
+                f"link add {a_interface} index {index} netns {a.name} type veth "
+                f"peer name {b_interface} index {index + 1} netns {b.name}"
+            )
+            up.setdefault(a.name, []).append(f"link set {a_interface} up")
+            up.setdefault(b.name, []).append(f"link set {b_interface} up")
+        ip_batch(commands)
+        ip_batches(up)
 
     def teardown(self) -> None:
         """End every process started here (by PID), then delete every namespace."""

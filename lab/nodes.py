@@ -1,12 +1,17 @@
-"""One lab node: its namespace's interfaces, addresses and routes, and the daemons it runs.
+"""The lab's nodes: their namespaces' interfaces, addresses and routes, and the daemons they run.
 
 What runs where:
 
-    router                       FRR zebra + bgpd + bfdd (BFD to its server in python mode)
-    server, python mode          minibgp (announces 169.254.0.1/32 while minidns answers on it,
-                                 BFD to the router, drains on SIGTERM) + minidns
-    server, reference mode       FRR zebra + bgpd (announces the /32) + PowerDNS (gsqlite3)
+    router                       FRR zebra + bgpd (+ bfdd, BFD to its servers, in python mode)
+    server, python mode          minibgp (announces the anycast prefixes while minidns answers on
+                                 them, BFD to the router, drains on SIGTERM) + minidns
+    server, reference mode       FRR zebra + bgpd (announces the prefixes) + PowerDNS (gsqlite3)
     client                       nothing; `lab exec client1 -- dig ...` runs tools there
+
+The whole lab is made in a few batches, whatever its size: the namespaces, the veth pairs and
+each namespace's addresses and routes with `ip -batch`, sysctls written from inside the
+namespaces, and the daemons started together in stages (every zebra, then every bgpd, then the
+DNS servers, then the BGP speakers), each stage waiting only for what the next one needs.
 
 Daemons run in their own session (Ctrl-C in the terminal that ran `lab up` does not reach them)
 and are recorded as `Daemon`s, PID plus start time, so that a later `lab down` in another process
@@ -18,15 +23,32 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab import answers
+from lab.answers import Question
 from lab.frr import FrrRouter
-from lab.netns import Netns, Network, end_process, end_processes
-from lab.render import MINIDNS_PIDFILE, Mode, minidns_args, node_files, pdns_server_args
+from lab.netns import (
+    Netns,
+    Network,
+    end_process,
+    end_processes,
+    ip_batches,
+    write_sysctls,
+)
+from lab.render import (
+    MINIDNS_PIDFILE,
+    Mode,
+    frr_daemons,
+    minidns_args,
+    node_files,
+    pdns_server_args,
+)
 from lab.topology import Node, Topology
 
-DAEMON_START_TIMEOUT = 10.0
+DAEMON_START_TIMEOUT = 20.0
 ANYCAST_LOOPBACK = "lo"
 
 
@@ -73,31 +95,63 @@ def process_start_time(pid: int) -> int | None:
 
 def wire(network: Network, topology: Topology) -> dict[str, Netns]:
     """Create a namespace per node and a veth pair per link, with the topology's addresses."""
-    hosts = {name: network.add_host(name) for name in topology.nodes}
-    for link in topology.links:
-        a, b = link.ends
-        network.link(hosts[a.node], a.name, hosts[b.node], b.name)
+    hosts = network.add_hosts(list(topology.nodes))
+    network.link_many(
+        [
+            (hosts[a.node], a.name, hosts[b.node], b.name)
+            for a, b in (link.ends for link in topology.links)
+        ]
+    )
     for name, host in hosts.items():
-        bring_up(host, topology, topology.node(name))
+        write_sysctls(host.name, sysctls(topology.node(name)))
+    ip_batches(
+        {host.name: address_commands(topology, topology.node(n)) for n, host in hosts.items()}
+    )
     return hosts
+
+
+def sysctls(node: Node) -> dict[str, str]:
+    """Forwarding on routers only; IPv6 addresses kept while a link is down (else `ip link set
+    down` removes them) and used at once (no duplicate address detection in a closed world)."""
+    forwarding = "1" if node.role == "router" else "0"
+    return {
+        "net.ipv4.ip_forward": forwarding,
+        "net.ipv6.conf.all.forwarding": forwarding,
+        "net.ipv6.conf.all.keep_addr_on_down": "1",
+        "net.ipv6.conf.default.keep_addr_on_down": "1",
+        "net.ipv6.conf.all.accept_dad": "0",
+        "net.ipv6.conf.default.accept_dad": "0",
+    }
+
+
+def address_commands(topology: Topology, node: Node) -> list[str]:
+    """`ip -batch` lines: interfaces up with their addresses, anycast addresses on a server's
+    loopback, static routes (idempotent: `replace`)."""
+    commands = []
+    for interface in node.interfaces:
+        commands.append(f"addr replace {interface.address} dev {interface.name}")
+        if interface.address6 is not None:
+            commands.append(f"addr replace {interface.address6} dev {interface.name} nodad")
+        commands.append(f"link set {interface.name} up")
+    if node.role == "server":
+        service = topology.service
+        commands.append(f"addr replace {service.anycast} dev {ANYCAST_LOOPBACK}")
+        if service.anycast6 is not None:
+            commands.append(f"addr replace {service.anycast6} dev {ANYCAST_LOOPBACK} nodad")
+    for route in node.routes:
+        commands.append(f"route replace {route.to} via {route.via}")
+    return commands
 
 
 def bring_up(host: Netns, topology: Topology, node: Node) -> None:
     """Interfaces up with their addresses, static routes, forwarding on routers (idempotent)."""
-    for interface in node.interfaces:
-        host.ip("addr", "replace", str(interface.address), "dev", interface.name)
-        host.ip("link", "set", interface.name, "up")
-    if node.role == "server":
-        host.ip("addr", "replace", str(topology.service.anycast), "dev", ANYCAST_LOOPBACK)
-    for route in node.routes:
-        host.ip("route", "replace", route.to, "via", str(route.via))
-    host.sysctl("net.ipv4.ip_forward", "1" if node.role == "router" else "0")
+    write_sysctls(host.name, sysctls(node))
+    ip_batches({host.name: address_commands(topology, node)})
 
 
 def bring_down(host: Netns, node: Node) -> None:
     """Every interface of the node down: its peers lose carrier, as if it were switched off."""
-    for interface in node.interfaces:
-        host.ip("link", "set", interface.name, "down")
+    ip_batches({host.name: [f"link set {i.name} down" for i in node.interfaces]})
 
 
 # --- the daemons -------------------------------------------------------------------------------
@@ -106,19 +160,91 @@ def bring_down(host: Netns, node: Node) -> None:
 def start_daemons(
     host: Netns, topology: Topology, node: Node, mode: Mode, run_dir: Path
 ) -> list[Daemon]:
-    """Write the node's rendered configs into `run_dir` and start its daemons."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run_dir.chmod(0o777)  # FRR drops privileges to the frr user
-    files = node_files(topology, node, mode, str(run_dir))
-    files.write(run_dir)
-    if node.role == "router":
-        return _start_frr(host, node, run_dir, files.files["frr.conf"], ("zebra", "bgpd", "bfdd"))
-    if node.role == "server" and mode == "reference":
-        daemons = _start_frr(host, node, run_dir, files.files["frr.conf"], ("zebra", "bgpd"))
-        return [*daemons, _start_pdns(host, topology, node, run_dir)]
-    if node.role == "server":
-        return _start_python_server(host, topology, node, run_dir)
-    return []
+    """Write one node's rendered configs into `run_dir` and start its daemons."""
+    return start_all({node.name: host}, topology, mode, lambda name: run_dir)
+
+
+def start_all(
+    hosts: dict[str, Netns],
+    topology: Topology,
+    mode: Mode,
+    run_dir: Callable[[str], Path],
+    started: Callable[[list[Daemon]], None] = lambda daemons: None,
+) -> list[Daemon]:
+    """Start the daemons of the nodes in `hosts`, all nodes together, stage by stage; each
+    stage's daemons are passed to `started` as soon as they run (so that they can be recorded
+    before anything can go wrong)."""
+    nodes = [topology.node(name) for name in hosts]
+    for node in nodes:
+        directory = run_dir(node.name)
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o777)  # FRR drops privileges to the frr user
+        node_files(topology, node, mode, str(directory)).write(directory)
+    frr_nodes = [
+        n for n in nodes if n.role == "router" or (n.role == "server" and mode == "reference")
+    ]
+    servers = [n for n in nodes if n.role == "server"]
+    daemons: list[Daemon] = []
+
+    def record(new: list[Daemon]) -> None:
+        daemons.extend(new)
+        started(new)
+
+    routers = {
+        node.name: FrrRouter(
+            hosts[node.name],
+            run_dir(node.name),
+            (run_dir(node.name) / "frr.conf").read_text(),
+            daemons=frr_daemons(topology, node, mode),
+            popen_options=_detached(),
+        )
+        for node in frr_nodes
+    }
+    for stage in (("zebra",), ("bgpd", "bfdd")):
+        spawned = []
+        for name, frr in routers.items():
+            for daemon in stage:
+                if daemon in frr.daemons:
+                    process = frr.spawn(daemon)
+                    spawned.append(Daemon.of(name, daemon, process.pid))
+        record(spawned)
+        for frr in routers.values():
+            for daemon in stage:
+                if daemon in frr.daemons:
+                    frr.wait_ready(daemon, DAEMON_START_TIMEOUT)
+    if mode == "reference":
+        _fill_pdns_databases([run_dir(node.name) for node in servers])
+        dns = [
+            _spawn(
+                hosts[n.name],
+                n,
+                "pdns_server",
+                pdns_server_args(str(run_dir(n.name))),
+                run_dir(n.name),
+            )
+            for n in servers
+        ]
+        record(dns)
+        _wait_for_dns(hosts, topology, dns, run_dir)
+        return daemons
+    dns = []
+    for node in servers:
+        directory = run_dir(node.name)
+        zone_path = directory / f"{topology.service.zone}.zone"
+        argv = [sys.executable, "-m", "minidns", *minidns_args(topology, node, str(zone_path))]
+        minidns = _spawn(hosts[node.name], node, "minidns", argv, directory)
+        (directory / MINIDNS_PIDFILE).write_text(f"{minidns.pid}\n")  # minibgp's process check
+        dns.append(minidns)
+    record(dns)
+    _wait_for_dns(hosts, topology, dns, run_dir)
+    speakers = []
+    for node in servers:
+        directory = run_dir(node.name)
+        argv = [sys.executable, "-m", "minibgp", "--config", str(directory / "minibgp.toml")]
+        speakers.append(_spawn(hosts[node.name], node, "minibgp", argv, directory))
+    record(speakers)
+    _wait_for_speakers(speakers, run_dir)
+    return daemons
 
 
 def stop_daemons(daemons: list[Daemon]) -> None:
@@ -139,77 +265,74 @@ def _detached() -> dict[str, object]:
     return {"start_new_session": True, "stdin": subprocess.DEVNULL}
 
 
-def _start_frr(
-    host: Netns, node: Node, run_dir: Path, config: str, daemons: tuple[str, ...]
-) -> list[Daemon]:
-    frr = FrrRouter(host, run_dir, config, daemons=daemons, popen_options=_detached())
-    frr.start(timeout=DAEMON_START_TIMEOUT)
-    return [Daemon.of(node.name, name, process.pid) for name, process in frr.processes.items()]
-
-
-def _start_pdns(host: Netns, topology: Topology, node: Node, run_dir: Path) -> Daemon:
-    """Fill the gsqlite3 database with the seed's pdnsutil commands, then run pdns_server."""
-    subprocess.run(
-        ["sh", str(run_dir / "pdnsutil.sh")], check=True, capture_output=True, timeout=30
-    )
-    daemon = _spawn(host, node, "pdns_server", pdns_server_args(str(run_dir)), run_dir)
-    _wait_for_dns(host, daemon, run_dir)
-    return daemon
-
-
-def _start_python_server(
-    host: Netns, topology: Topology, node: Node, run_dir: Path
-) -> list[Daemon]:
-    zone_path = run_dir / f"{topology.service.zone}.zone"
-    minidns = _spawn(
-        host,
-        node,
-        "minidns",
-        [sys.executable, "-m", "minidns", *minidns_args(topology, node, str(zone_path))],
-        run_dir,
-    )
-    (run_dir / MINIDNS_PIDFILE).write_text(f"{minidns.pid}\n")  # minibgp's process check
-    _wait_for_dns(host, minidns, run_dir)
-    minibgp = _spawn(
-        host,
-        node,
-        "minibgp",
-        [sys.executable, "-m", "minibgp", "--config", str(run_dir / "minibgp.toml")],
-        run_dir,
-    )
-    _wait_for_speaker(minibgp, run_dir / "minibgp.sock", run_dir)
-    return [minidns, minibgp]
+def _fill_pdns_databases(run_dirs: list[Path]) -> None:
+    """Run each server's pdnsutil script (the original lab's commands), all at once."""
+    scripts = [
+        subprocess.Popen(
+            ["sh", str(directory / "pdnsutil.sh")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for directory in run_dirs
+    ]
+    for directory, script in zip(run_dirs, scripts, strict=True):
+        output, _ = script.communicate(timeout=60)
+        if script.returncode != 0:
+            raise DaemonError(
+                f"{directory / 'pdnsutil.sh'} failed:\n{output.decode(errors='replace')}"
+            )
 
 
 def _spawn(host: Netns, node: Node, name: str, argv: list[str], run_dir: Path) -> Daemon:
-    log = (run_dir / f"{name}.out").open("wb")
-    with log:
+    with (run_dir / f"{name}.out").open("wb") as log:
         process = host.popen(argv, stdout=log, stderr=subprocess.STDOUT, **_detached())
     return Daemon.of(node.name, name, process.pid)
 
 
-def _wait_for_speaker(daemon: Daemon, control_socket: Path, run_dir: Path) -> None:
-    """Wait for minibgp's control socket; a speaker still running after a second will do too."""
-    started = time.monotonic()
-    while time.monotonic() - started < DAEMON_START_TIMEOUT:
-        if control_socket.exists():
-            return
-        if not daemon.is_running():
-            output = (run_dir / f"{daemon.name}.out").read_text(errors="replace")[-2000:]
-            raise DaemonError(f"{daemon.name} on {daemon.node} exited:\n{output}")
-        if time.monotonic() - started > 1.0:
-            return
-        time.sleep(0.05)
+def _output(daemon: Daemon, run_dir: Path) -> str:
+    path = run_dir / f"{daemon.name}.out"
+    return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
 
-def _wait_for_dns(host: Netns, daemon: Daemon, run_dir: Path) -> None:
-    """Wait until something listens on UDP port 53 in the namespace (or the daemon died)."""
+def _wait_for_dns(
+    hosts: dict[str, Netns],
+    topology: Topology,
+    daemons: list[Daemon],
+    run_dir: Callable[[str], Path],
+) -> None:
+    """Wait until each DNS server answers on the anycast address in its own namespace."""
+    waiting = {daemon.node: daemon for daemon in daemons}
     deadline = time.monotonic() + DAEMON_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if not daemon.is_running():
-            break
-        if host.run(["ss", "-Hlun", "sport = :53"], check=False).stdout.strip():
+    service = topology.service
+    while waiting:
+        for node, daemon in list(waiting.items()):
+            if not daemon.is_running():
+                raise DaemonError(
+                    f"{daemon.name} on {node} exited:\n{_output(daemon, run_dir(node))}"
+                )
+        questions = [Question(hosts[node].name, service.address, service.zone) for node in waiting]
+        for node, answer in zip(list(waiting), answers.ask(questions, timeout=0.2), strict=True):
+            if answer.answered:
+                del waiting[node]
+        if waiting and time.monotonic() > deadline:
+            node, daemon = next(iter(waiting.items()))
+            raise DaemonError(
+                f"{daemon.name} on {node} does not answer:\n{_output(daemon, run_dir(node))}"
+            )
+        if waiting:
+            time.sleep(0.05)
+
+
+def _wait_for_speakers(daemons: list[Daemon], run_dir: Callable[[str], Path]) -> None:
+    """Wait for each minibgp's control socket (one still running after a second will do)."""
+    started = time.monotonic()
+    waiting = list(daemons)
+    while waiting and time.monotonic() - started < DAEMON_START_TIMEOUT:
+        for daemon in list(waiting):
+            if (run_dir(daemon.node) / "minibgp.sock").exists():
+                waiting.remove(daemon)
+            elif not daemon.is_running():
+                raise DaemonError(
+                    f"minibgp on {daemon.node} exited:\n{_output(daemon, run_dir(daemon.node))}"
+                )
+        if waiting and time.monotonic() - started > 1.0 and all(d.is_running() for d in waiting):
             return
-        time.sleep(0.05)
-    output = (run_dir / f"{daemon.name}.out").read_text(errors="replace")[-2000:]
-    raise DaemonError(f"{daemon.name} on {daemon.node} did not start listening:\n{output}")
+        time.sleep(0.02)

@@ -12,7 +12,7 @@ import pytest
 from dnslib import QTYPE
 
 from lab.render import MODES, node_files, topology_json, zone_file
-from lab.topology import load
+from lab.topology_file import load
 from minibgp.config import parse_config
 from minidns.zone.masterfile import parse_master_file
 from minidns.zone.pdns_sqlite import load_pdns_sqlite

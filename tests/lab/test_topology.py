@@ -7,7 +7,9 @@ from ipaddress import IPv4Address, IPv4Interface
 
 import pytest
 
-from lab.topology import TOPOLOGY_FILE, TopologyError, load, parse
+from lab.topology import TopologyError
+from lab.topology_file import SEED_TOPOLOGY as TOPOLOGY_FILE
+from lab.topology_file import load, parse
 
 
 def test_nodes_addresses_and_ases_are_the_seeds() -> None:
