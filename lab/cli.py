@@ -257,9 +257,12 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from lab.demo import run_demo
+    from lab.demo import run_demo, run_topology_demo
+    from lab.topology_file import load
 
     modes = MODES if args.mode == "both" else (args.mode,)
+    if args.topology is not None:
+        return 0 if run_topology_demo(load(args.topology), modes, name=args.name) else 1
     return 0 if run_demo(modes, name=args.name) else 1
 
 

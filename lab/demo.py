@@ -20,9 +20,11 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lab.lab import CONVERGENCE_TIMEOUT, Lab
 from lab.render import Mode
+from lab.topology import Family, Topology
 
 STACKS: dict[Mode, str] = {
     "python": "minibgp announces 169.254.0.1/32, minidns answers",
@@ -300,3 +302,106 @@ def run_demo(
     for claim in narrator.failed:
         narrator.say(f"  ✘ {claim}")
     return not narrator.failed
+
+
+# --- any topology: every client answered over each family, and by which site -------------------
+
+
+def run_topology_demo(
+    topology: Topology,
+    modes: Iterable[Mode],
+    name: str = "demo",
+    write: Callable[[str], None] = print,
+) -> bool:
+    """Bring `topology` up in each mode and check that every client is answered over each
+    family, by the site its router's best path leads to; True if every check passed."""
+    narrator = Narrator(Lab(name, topology), write=write)
+    started = time.monotonic()
+    for mode in modes:
+        narrator.lab = Lab(name, topology)
+        topology_mode(narrator, mode)
+    elapsed = time.monotonic() - started
+    narrator.say(
+        f"\n{narrator.passed} checks passed, {len(narrator.failed)} failed ({elapsed:.1f} s)"
+    )
+    for claim in narrator.failed:
+        narrator.say(f"  ✘ {claim}")
+    return not narrator.failed
+
+
+def topology_mode(narrator: Narrator, mode: Mode) -> None:
+    lab = narrator.lab
+    topology = lab.topology
+    source = topology.source or Path("topology")
+    families = " + ".join(f"IPv{f}" for f in topology.families)
+    narrator.say(
+        f"\n══════ {mode} mode: {topology.name} ({len(topology.ases())} ASes: "
+        f"{len(topology.sites)} sites, {len(topology.routers)} routers; "
+        f"{len(topology.clients)} clients; {families}) ══════"
+    )
+    narrator.say(f"$ python -m lab up --mode {mode} --topology {source} --name {lab.name}")
+    lab.down()
+    started = time.monotonic()
+    try:
+        lab.up(mode)
+        narrator.say(
+            f"{INDENT}{len(topology.nodes)} namespaces, {len(topology.links)} links, "
+            f"{len(lab.state.daemons)} daemons; converged (every client answered) in "
+            f"{time.monotonic() - started:.1f} s"
+        )
+        catchment(narrator)
+    except Exception as error:  # a broken step ends this mode's run, reported as a failure
+        narrator.check(False, f"the {mode} run ran to the end ({type(error).__name__}: {error})")
+    finally:
+        lab.down()
+        narrator.say(f"$ python -m lab down --name {lab.name}   (namespaces and daemons gone)")
+
+
+def catchment(narrator: Narrator) -> None:
+    """Each client's answer per family (NSID) beside its router's best path, then the checks."""
+    lab = narrator.lab
+    topology = lab.topology
+    answers = lab.ask_all(timeout=2.0)
+    service = topology.service
+    heads = [f"IPv{f} {service.address_of(f)}" for f in topology.families]
+    narrator.say(
+        "Each client asks the anycast address(es) for the zone's SOA with NSID, and its router "
+        "says where its best path goes:"
+    )
+    disagreeing: dict[Family, list[str]] = {family: [] for family in topology.families}
+    rows = []
+    for client in topology.clients:
+        router = topology.first_hop(client.name)
+        cells = [client.name]
+        for family in topology.families:
+            answer = answers[(client.name, family)]
+            best = [p for p in lab.bgp_paths(router, family) if p.best]
+            path = best[0] if best else None
+            who = answer.site or f"no answer ({answer.error})"
+            rtt = f" {answer.rtt * 1000:.1f} ms" if answer.rtt is not None else ""
+            cells.append(f"{who}{rtt}, AS path {path.as_path if path else '-'}")
+            if path is not None and path.server is not None and path.server != answer.site:
+                disagreeing[family].append(f"{client.name} ({answer.site} vs {path.server})")
+        rows.append(cells)
+    table = [["client", *heads], *rows]
+    widths = [max(len(row[i]) for row in table) + 3 for i in range(len(heads) + 1)]
+    for row in table:
+        line = "".join(f"{cell:{width}}" for cell, width in zip(row, widths, strict=True))
+        narrator.say(INDENT + line.rstrip())
+    for family in topology.families:
+        answered = [c for (c, f), a in answers.items() if f == family and a.answered]
+        narrator.check(
+            len(answered) == len(topology.clients),
+            f"every client is answered over IPv{family} ({len(answered)} of "
+            f"{len(topology.clients)})",
+        )
+        narrator.check(
+            not disagreeing[family],
+            f"over IPv{family}, each client is answered by the site its router's best path "
+            "leads to" + (f": not {', '.join(disagreeing[family])}" if disagreeing[family] else ""),
+        )
+    narrator.say("Catchment (site: its clients, IPv4):")
+    for site in topology.sites:
+        served = [c.name for c in topology.clients if answers[(c.name, 4)].site == site.name]
+        scope = " (local, NO_EXPORT)" if site.announcement.scope == "local" else ""
+        narrator.say(f"{INDENT}{site.name}{scope}: {', '.join(served) or '-'}")

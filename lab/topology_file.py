@@ -411,14 +411,10 @@ class _Reader:
         hosts = list(_first_hosts(network, 2))
         if "address" in table:
             address = self.address4(table["address"], (*key, "address"))
-            if address not in network or (
-                address in (network.network_address, network.broadcast_address)
-                and network.prefixlen < 31
-            ):
-                raise self.error(
-                    (*key, "address"),
-                    f"{address} is outside {network} (or not a host address in it)",
-                )
+            if address not in network:
+                raise self.error((*key, "address"), f"{address} is outside {network}")
+            if network.prefixlen < 31 and address in (network[0], network.broadcast_address):
+                raise self.error((*key, "address"), f"{address} is not a host of {network}")
         elif len(hosts) > index:
             address = hosts[index]
         else:

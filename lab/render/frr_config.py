@@ -62,6 +62,12 @@ def _router_config(topology: Topology, node: Node, mode: Mode) -> str:
         lines += policy.from_server_map()
     lines += _router_bgp(node, neighbors, bfd_to=servers if bfd else [])
     links = topology.links_of(node.name)
+    # Between ASes with policy, an eBGP next hop is not carried into the AS: the link it is on
+    # is reachable from outside too, perhaps preferred that way, and the route would point out
+    # of the AS again. Like a network whose IGP does not carry its borders, each router gives
+    # its own address to its iBGP neighbours. The original lab, without policy, passes next hops
+    # unchanged, reached through the routers' originated links.
+    next_hop_self = topology.uses_relationships()
 
     def maps(neighbor: BgpNeighbor) -> list[str]:
         address = neighbor.address
@@ -74,15 +80,18 @@ def _router_config(topology: Topology, node: Node, mode: Mode) -> str:
             return [f"  neighbor {address} route-map {policy.FROM_SERVER_ROUTE_MAP} in"]
         return []
 
-    def reflection(neighbor: BgpNeighbor) -> list[str]:
+    def internal(neighbor: BgpNeighbor) -> list[str]:
+        lines = []
+        if neighbor.internal and next_hop_self:
+            lines.append(f"  neighbor {neighbor.address} next-hop-self")
         if neighbor.reflector_client:
-            return [f"  neighbor {neighbor.address} route-reflector-client"]
-        return []
+            lines.append(f"  neighbor {neighbor.address} route-reflector-client")
+        return lines
 
     lines.append(" address-family ipv4 unicast")
     lines += [f"  network {link.network}" for link in links]
     for neighbor in neighbors:
-        lines += maps(neighbor) + reflection(neighbor)
+        lines += maps(neighbor) + internal(neighbor)
     lines.append(" exit-address-family")
     dual_stack = [n for n in neighbors if n.address6 is not None]
     networks6 = [link.network6 for link in links if link.network6 is not None]
@@ -91,7 +100,7 @@ def _router_config(topology: Topology, node: Node, mode: Mode) -> str:
         lines += [f"  network {network}" for network in networks6]
         for neighbor in dual_stack:
             lines.append(f"  neighbor {neighbor.address} activate")
-            lines += maps(neighbor) + reflection(neighbor)
+            lines += maps(neighbor) + internal(neighbor)
         lines.append(" exit-address-family")
     return "\n".join([*lines, "!", "line vty", "!", ""])
 
@@ -137,6 +146,11 @@ def _router_bgp(
         f" bgp router-id {node.router_id}",
         " no bgp ebgp-requires-policy",
     ]
+    if node.role == "router":
+        # A tie between external paths goes to the lower router id (RFC 4271 §9.1.2.2 f), not
+        # to the older path (RFC 5004, FRR's default): a catchment must not depend on which
+        # session came up first.
+        lines.append(" bgp bestpath compare-routerid")
     for neighbor in neighbors:
         kind = "iBGP" if neighbor.internal else "eBGP"
         if neighbor.relationship is not None:

@@ -11,8 +11,16 @@ from pathlib import Path
 import pytest
 from dnslib import QTYPE
 
-from lab.render import MODES, node_files, topology_json, zone_file
-from lab.topology_file import load
+from lab.render import (
+    MODES,
+    frr_config,
+    minibgp_config,
+    minidns_args,
+    node_files,
+    topology_json,
+    zone_file,
+)
+from lab.topology_file import load, parse_text
 from minibgp.config import parse_config
 from minidns.zone.masterfile import parse_master_file
 from minidns.zone.pdns_sqlite import load_pdns_sqlite
@@ -194,3 +202,155 @@ def test_render_command_writes_a_nodes_files_and_the_vagrant_json(tmp_path: Path
     assert document == json.loads(topology_json(TOPOLOGY))
     assert document["lab_network"] == "192.168.56.0/21"
     assert [n["name"] for n in document["nodes"]] == list(TOPOLOGY.nodes)
+
+
+# --- relationships, sites' announcements, IPv6 -------------------------------------------------------
+
+THREE = load(REPO / "lab" / "topologies" / "three-sites.toml")
+
+
+def _block(text: str, header: str) -> list[str]:
+    """The lines of a config block, from its header to the next `!`."""
+    lines = text.splitlines()
+    start = lines.index(header)
+    end = lines.index("!", start)
+    return lines[start:end]
+
+
+def test_imports_set_local_preference_by_relationship_and_tag_where_the_route_was_learnt() -> None:
+    text = frr_config(THREE, THREE.node("transit-a"))  # peer transit-b, customers west, central
+    assert _block(text, "route-map from-customer permit 20") == [
+        "route-map from-customer permit 20",
+        " set local-preference 200",
+        " set large-community 65001:1:1 additive",
+    ]
+    assert _block(text, "route-map from-peer permit 20") == [
+        "route-map from-peer permit 20",
+        " set local-preference 150",
+        " set large-community 65001:1:2 additive",
+    ]
+    central = frr_config(THREE, THREE.node("central"))  # customer of both transits
+    assert _block(central, "route-map from-provider permit 20") == [
+        "route-map from-provider permit 20",
+        " set local-preference 100",
+        " set large-community 65020:1:3 additive",
+    ]
+    for name in ("from-customer", "from-peer"):  # RFC 8326 §4.1 before anything else
+        assert _block(text, f"route-map {name} permit 10")[1:3] == [
+            " match community graceful-shutdown",
+            " set local-preference 0",
+        ]
+
+
+def test_exports_are_valley_free() -> None:
+    central = frr_config(THREE, THREE.node("central"))
+    assert (
+        "bgp large-community-list standard from-peer-or-provider seq 5 permit 65020:1:2" in central
+    )
+    assert (
+        "bgp large-community-list standard from-peer-or-provider seq 10 permit 65020:1:3"
+        in central
+    )
+    # to a provider: nothing learnt from a peer or another provider, the rest (customers', own)
+    assert _block(central, "route-map to-provider deny 10") == [
+        "route-map to-provider deny 10",
+        " match large-community from-peer-or-provider",
+    ]
+    assert _block(central, "route-map to-provider permit 20") == ["route-map to-provider permit 20"]
+    transit = frr_config(THREE, THREE.node("transit-a"))
+    assert _block(transit, "route-map to-customer permit 10") == ["route-map to-customer permit 10"]
+    assert "route-map to-customer deny" not in transit  # a customer gets every route
+    lines = transit.splitlines()
+    for family in ("ipv4", "ipv6"):
+        start = lines.index(f" address-family {family} unicast")
+        block = lines[start : lines.index(" exit-address-family", start)]
+        assert "  neighbor 10.3.1.2 route-map from-peer in" in block  # transit-b
+        assert "  neighbor 10.3.1.2 route-map to-peer out" in block
+        assert "  neighbor 10.3.2.2 route-map from-customer in" in block  # west
+        assert "  neighbor 10.3.2.2 route-map to-customer out" in block
+    assert " neighbor 10.3.1.2 description transit-b (eBGP, peer)" in lines
+
+
+def test_a_router_activates_ipv6_on_every_dual_stack_session_and_originates_its_networks() -> None:
+    lines = frr_config(THREE, THREE.node("west")).splitlines()
+    start = lines.index(" address-family ipv6 unicast")
+    block = lines[start : lines.index(" exit-address-family", start)]
+    assert [line for line in block if "network" in line] == [
+        "  network 2001:db8:3:2::/64",
+        "  network 2001:db8:3:11::/64",
+        "  network 2001:db8:3:21::/64",
+    ]
+    assert "  neighbor 10.3.2.1 activate" in block and "  neighbor 10.3.11.2 activate" in block
+
+
+def test_a_site_announces_the_anycast_prefixes_only_with_its_options() -> None:
+    topology = parse_text(
+        (REPO / "lab" / "topologies" / "three-sites.toml").read_text().replace(
+            "[nodes.site-west]\nrole = \"server\"\nasn = 64601",
+            "[nodes.site-west]\nrole = \"server\"\nasn = 64601\nprepend = 2\nmed = 10\n"
+            "communities = [\"65010:7\"]\nscope = \"local\"",
+        ),
+        Path("three-sites.toml"),
+    )
+    site = topology.node("site-west")
+    reference = frr_config(topology, site, "reference")
+    assert _block(reference, "route-map announce permit 10") == [
+        "route-map announce permit 10",
+        " match ip address prefix-list anycast",
+        " set as-path prepend 64601 64601",
+        " set metric 10",
+        " set community 65010:7 no-export additive",
+    ]
+    assert "ip prefix-list anycast seq 5 permit 169.254.0.1/32" in reference
+    assert "ipv6 prefix-list anycast seq 5 permit 2001:db8:53::1/128" in reference
+    assert "  neighbor 10.3.11.1 route-map announce out" in reference
+    config = parse_config(minibgp_config(topology, site), Path("site-west.toml"))
+    assert [str(a.prefix) for a in config.announcements] == ["169.254.0.1/32", "2001:db8:53::1/128"]
+    for announcement in config.announcements:
+        assert (announcement.as_path_prepend, announcement.med) == (2, 10)
+        assert announcement.communities == ((65010 << 16) | 7, 0xFFFFFF01)  # RFC 1997 NO_EXPORT
+    [peer] = config.peers
+    assert str(peer.next_hop) == "2001:db8:3:11::2"  # the IPv6 prefix's next hop: RFC 4760 §3
+
+
+def test_the_dns_servers_answer_on_both_anycast_addresses() -> None:
+    site = THREE.node("site-east")
+    args = minidns_args(THREE, site, "/z")
+    listens = [args[i + 1] for i, arg in enumerate(args) if arg == "--listen"]
+    assert listens == [
+        "169.254.0.1:53", "[2001:db8:53::1]:53", "10.3.13.2:53", "[2001:db8:3:13::2]:53",
+    ]  # fmt: skip
+    pdns = node_files(THREE, site, "reference", "/d").files["pdns.conf"]
+    assert "local-address=169.254.0.1,2001:db8:53::1,10.3.13.2,2001:db8:3:13::2" in pdns
+
+
+def test_advertisement_interval_and_timers_per_router() -> None:
+    topology = parse_text(
+        (REPO / "lab" / "topologies" / "three-sites.toml").read_text().replace(
+            '[nodes.east]\nrole = "router"',
+            '[nodes.east]\nrole = "router"\nbgp_timers = { advertisement_interval = 30, hold = 9, keepalive = 3 }',
+        ),
+        Path("three-sites.toml"),
+    )
+    east = frr_config(topology, topology.node("east"))
+    assert " neighbor 10.3.5.1 advertisement-interval 30" in east
+    assert " neighbor 10.3.5.1 timers 3 9" in east
+    assert "advertisement-interval" not in frr_config(topology, topology.node("west"))
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("topology_file", ["three-sites.toml", "global.toml"])
+@pytest.mark.parametrize("mode", ["python", "reference"])
+def test_every_frr_config_of_a_shipped_topology_passes_vtysh_dry_run(
+    topology_file: str, mode: str, tmp_path: Path
+) -> None:
+    require_programs("vtysh")
+    topology = load(REPO / "lab" / "topologies" / topology_file)
+    for node in topology.nodes.values():
+        files = node_files(topology, node, mode, str(tmp_path))  # type: ignore[arg-type]
+        if "frr.conf" not in files.files:
+            continue
+        path = tmp_path / f"{node.name}.conf"
+        path.write_text(files.files["frr.conf"])
+        result = subprocess.run(["vtysh", "-C", "-f", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, (node.name, result.stdout + result.stderr)
