@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         args.argv = command_argv
     # SIGTERM unwinds like Ctrl-C, so that `up` and `demo` tear down what they started.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    if args.command != "render" and os.geteuid() != 0:
+    if args.command not in ("render", "generate") and os.geteuid() != 0:
         print("lab: needs root (network namespaces)", file=sys.stderr)
         return 1
     try:
@@ -179,6 +179,14 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds between each client's probe queries (default: %(default)s)",
     )  # fmt: skip
     ui.set_defaults(handler=_ui)
+    generate = command("generate", "write a topology shaped like the Internet, of any size")
+    generate.add_argument("--routers", type=int, default=100, help="default: %(default)s")
+    generate.add_argument("--sites", type=int, default=6, help="default: %(default)s")
+    generate.add_argument("--clients", type=int, help="default: one per enterprise network")
+    generate.add_argument("--seed", type=int, default=1, help="default: %(default)s")
+    generate.add_argument("--ipv4-only", action="store_true", help="no IPv6")
+    generate.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
+    generate.set_defaults(handler=_generate)
     render = command("render", "write the configs rendered from a topology")
     render.add_argument(
         "--topology", type=Path, metavar="FILE", help="default: lab/topologies/seed.toml"
@@ -355,6 +363,28 @@ def _ui(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"lab ui: cannot listen on {args.address}:{args.port}: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from lab.generate import generate
+    from lab.topology_file import parse_text
+
+    try:
+        text = generate(args.routers, args.sites, args.clients, args.seed, not args.ipv4_only)
+    except ValueError as error:
+        print(f"lab generate: {error}", file=sys.stderr)
+        return 2
+    topology = parse_text(text, args.out or Path("generated.toml"))  # what `up` will check
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text)
+        print(
+            f"{args.out}: {len(topology.routers)} routers in {len(topology.ases())} ASes, "
+            f"{len(topology.sites)} sites, {len(topology.clients)} clients, "
+            f"{len(topology.links)} links"
+        )
     return 0
 
 

@@ -204,7 +204,7 @@ def test_render_command_writes_a_nodes_files_and_the_vagrant_json(tmp_path: Path
     assert [n["name"] for n in document["nodes"]] == list(TOPOLOGY.nodes)
 
 
-# --- relationships, sites' announcements, IPv6 -------------------------------------------------------
+# --- relationships, sites' announcements, IPv6 ---------------------------------------------------
 
 THREE = load(REPO / "lab" / "topologies" / "three-sites.toml")
 
@@ -248,8 +248,7 @@ def test_exports_are_valley_free() -> None:
         "bgp large-community-list standard from-peer-or-provider seq 5 permit 65020:1:2" in central
     )
     assert (
-        "bgp large-community-list standard from-peer-or-provider seq 10 permit 65020:1:3"
-        in central
+        "bgp large-community-list standard from-peer-or-provider seq 10 permit 65020:1:3" in central
     )
     # to a provider: nothing learnt from a peer or another provider, the rest (customers', own)
     assert _block(central, "route-map to-provider deny 10") == [
@@ -285,10 +284,12 @@ def test_a_router_activates_ipv6_on_every_dual_stack_session_and_originates_its_
 
 def test_a_site_announces_the_anycast_prefixes_only_with_its_options() -> None:
     topology = parse_text(
-        (REPO / "lab" / "topologies" / "three-sites.toml").read_text().replace(
-            "[nodes.site-west]\nrole = \"server\"\nasn = 64601",
-            "[nodes.site-west]\nrole = \"server\"\nasn = 64601\nprepend = 2\nmed = 10\n"
-            "communities = [\"65010:7\"]\nscope = \"local\"",
+        (REPO / "lab" / "topologies" / "three-sites.toml")
+        .read_text()
+        .replace(
+            '[nodes.site-west]\nrole = "server"\nasn = 64601',
+            '[nodes.site-west]\nrole = "server"\nasn = 64601\nprepend = 2\nmed = 10\n'
+            'communities = ["65010:7"]\nscope = "local"',
         ),
         Path("three-sites.toml"),
     )
@@ -326,9 +327,12 @@ def test_the_dns_servers_answer_on_both_anycast_addresses() -> None:
 
 def test_advertisement_interval_and_timers_per_router() -> None:
     topology = parse_text(
-        (REPO / "lab" / "topologies" / "three-sites.toml").read_text().replace(
+        (REPO / "lab" / "topologies" / "three-sites.toml")
+        .read_text()
+        .replace(
             '[nodes.east]\nrole = "router"',
-            '[nodes.east]\nrole = "router"\nbgp_timers = { advertisement_interval = 30, hold = 9, keepalive = 3 }',
+            '[nodes.east]\nrole = "router"\n'
+            "bgp_timers = { advertisement_interval = 30, hold = 9, keepalive = 3 }",
         ),
         Path("three-sites.toml"),
     )

@@ -106,7 +106,7 @@ def test_a_router_without_an_as_is_refused() -> None:
         parse(data)
 
 
-# --- topology files: what the file format adds, and what it refuses --------------------------------
+# --- topology files: what the format adds, and what it refuses ------------------------------------
 
 SMALL = """\
 [service]
@@ -212,7 +212,8 @@ def test_the_original_lab_has_no_relationships_and_no_ipv6() -> None:
          "small.toml:27: links[0].relationship: 'transit' is not one of provider-customer"),
         ('asn = 65010=>asn = 65001',
          "links[0].relationship: t and r are both in AS 65001: iBGP has no relationship"),
-        ('[[links]]\nnetwork = "10.0.2.0/24"=>[[links]]\nrelationship = "peer"\nnetwork = "10.0.2.0/24"',
+        ('[[links]]\nnetwork = "10.0.2.0/24"=>'
+         '[[links]]\nrelationship = "peer"\nnetwork = "10.0.2.0/24"',
          "a site is its router's customer"),
         ('prepend = 2=>prepend = "2"', 'small.toml:16: nodes.site.prepend: must be an integer, '
          "not a string '2'"),
@@ -237,7 +238,8 @@ def test_the_original_lab_has_no_relationships_and_no_ipv6() -> None:
         ('[service]=>[servcie]\nx = 1\n[service]', "(top): ... "),
         ('[nodes.t]\nrole = "router"=>[nodes.t]\nrole = "switch"',
          "nodes.t.role: 'switch' is not one of server, router, client"),
-        ('network = "10.0.3.0/24"=>network = 42', "links[2].network: must be a string, not an integer 42"),
+        ('network = "10.0.3.0/24"=>network = 42',
+         "links[2].network: must be a string, not an integer 42"),
     ],
 )  # fmt: skip
 def test_a_bad_topology_file_is_refused_naming_file_line_key_and_reason(
@@ -252,14 +254,17 @@ def test_a_bad_topology_file_is_refused_naming_file_line_key_and_reason(
 
 def test_a_site_without_a_router_is_refused() -> None:
     text = SMALL.replace(
-        '[[links]]\nnetwork = "10.0.2.0/24"\nnetwork6 = "2001:db8:2::/64"\nends = ["r", "site"]\n', ""
+        '[[links]]\nnetwork = "10.0.2.0/24"\nnetwork6 = "2001:db8:2::/64"\nends = ["r", "site"]\n',
+        "",
     )
     with pytest.raises(TopologyError, match=r"nodes.site: a site needs a link to a router"):
         parse_text(text, Path("small.toml"))
 
 
 def test_routers_of_one_as_need_ibgp_between_them() -> None:
-    text = SMALL + """
+    text = (
+        SMALL
+        + """
 [nodes.r2]
 role = "router"
 asn = 65010
@@ -276,15 +281,20 @@ ends = ["r", "r2"]
 network = "10.0.6.0/24"
 ends = ["r2", "r3"]
 """
+    )
     with pytest.raises(TopologyError, match="AS 65010: r and r3 have no iBGP session"):
         parse_text(text, Path("small.toml"))
-    reflected = text.replace('[nodes.r2]\nrole = "router"', '[nodes.r2]\nrole = "router"\nroute_reflector = true')
+    reflected = text.replace(
+        '[nodes.r2]\nrole = "router"', '[nodes.r2]\nrole = "router"\nroute_reflector = true'
+    )
     topology = parse_text(reflected, Path("small.toml"))
     assert [n.reflector_client for n in topology.neighbors("r2")] == [True, True]
 
 
 def test_a_missing_relationship_is_refused_once_other_links_have_one() -> None:
-    text = SMALL + """
+    text = (
+        SMALL
+        + """
 [nodes.u]
 role = "router"
 asn = 65020
@@ -293,7 +303,9 @@ asn = 65020
 network = "10.0.7.0/24"
 ends = ["t", "u"]
 """
-    with pytest.raises(TopologyError, match=r"links\[3\]: eBGP between t and u needs a relationship"):
+    )
+    needs = r"links\[3\]: eBGP between t and u needs a relationship"
+    with pytest.raises(TopologyError, match=needs):
         parse_text(text, Path("small.toml"))
 
 
