@@ -219,6 +219,8 @@ def _up(args: argparse.Namespace) -> int:
     if not lab.up(args.mode):
         print(f"lab {lab.name!r} is already up in {lab.mode} mode ({lab.topology.name})")
         return 0
+    for warning in lab.warnings:
+        print(f"lab: {warning}", file=sys.stderr)
     topology = lab.topology
     print(
         f"lab {lab.name!r} is up in {args.mode} mode: {topology.name}, {len(topology.nodes)} "

@@ -349,6 +349,8 @@ def topology_mode(narrator: Narrator, mode: Mode) -> None:
             f"{len(lab.state.daemons)} daemons; converged (every client answered) in "
             f"{time.monotonic() - started:.1f} s"
         )
+        for warning in lab.warnings:
+            narrator.say(f"{INDENT}note: {warning}")
         catchment(narrator)
     except Exception as error:  # a broken step ends this mode's run, reported as a failure
         narrator.check(False, f"the {mode} run ran to the end ({type(error).__name__}: {error})")

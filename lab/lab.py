@@ -36,7 +36,16 @@ from lab import answers
 from lab.answers import Answer, Question
 from lab.frr import FrrRouter, wait_until
 from lab.netns import Netns, Network, list_namespaces, remove_stale
-from lab.nodes import Daemon, bring_down, bring_up, end_daemons, start_all, stop_daemons, wire
+from lab.nodes import (
+    Daemon,
+    bring_down,
+    bring_up,
+    emulate_links,
+    end_daemons,
+    start_all,
+    stop_daemons,
+    wire,
+)
 from lab.render import MODES, Mode
 from lab.topology import Family, Topology
 from lab.topology_file import SEED_TOPOLOGY, load, parse_text
@@ -110,6 +119,7 @@ class Lab:
         self._state: LabState | None = None
         self._given_topology = topology
         self._topology = topology
+        self.warnings: list[str] = []  # what `up` could not do as the topology asks
 
     def __enter__(self) -> Lab:
         return self
@@ -192,6 +202,7 @@ class Lab:
 
         try:
             hosts = wire(Network(self.prefix), given)
+            self.warnings = emulate_links(hosts, given)
             start_all(hosts, given, mode, self.run_dir, record)
             if wait:
                 self.wait_until_converged()

@@ -115,9 +115,9 @@ def _setns(fd: int) -> None:
 def entered(namespace: str) -> Iterator[None]:
     """Run the body with the calling thread inside `namespace` (other threads stay where they
     are); a socket made there belongs to that namespace for good."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        target = os.open(NETNS_DIR / namespace, os.O_RDONLY)
+        target = os.open(NETNS_DIR / namespace, os.O_RDONLY | os.O_CLOEXEC)
         try:
             _setns(target)
         finally:

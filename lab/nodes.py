@@ -46,7 +46,7 @@ from lab.render import (
     node_files,
     pdns_server_args,
 )
-from lab.topology import Node, Topology
+from lab.topology import Link, Node, Topology
 
 DAEMON_START_TIMEOUT = 20.0
 ANYCAST_LOOPBACK = "lo"
@@ -108,6 +108,37 @@ def wire(network: Network, topology: Topology) -> dict[str, Netns]:
         {host.name: address_commands(topology, topology.node(n)) for n, host in hosts.items()}
     )
     return hosts
+
+
+def netem_commands(link: Link) -> list[tuple[str, list[str]]]:
+    """(node, tc argv) per end of a link with delay or loss: a netem qdisc on each end's egress,
+    the delay one way, so that a round trip over the link takes twice it."""
+    if link.delay_ms is None and link.loss_percent is None:
+        return []
+    emulation = []
+    if link.delay_ms is not None:
+        emulation += ["delay", f"{link.delay_ms:g}ms"]
+    if link.loss_percent is not None:
+        emulation += ["loss", f"{link.loss_percent:g}%"]
+    return [
+        (end.node, ["tc", "qdisc", "replace", "dev", end.name, "root", "netem", *emulation])
+        for end in link.ends
+    ]
+
+
+def emulate_links(hosts: dict[str, Netns], topology: Topology) -> list[str]:
+    """Put the links' delay and loss in place with sch_netem; return what could not be (this
+    kernel may have no netem: then every link runs at the speed of the machine, catchment is
+    still BGP's decision, and round trips are reported as measured)."""
+    for link in topology.links:
+        for node, argv in netem_commands(link):
+            result = hosts[node].run(argv, check=False)
+            if result.returncode != 0:
+                return [
+                    "link delay and loss are unavailable: this kernel has no sch_netem "
+                    f"(tc: {result.stderr.strip()}); the links run without them"
+                ]
+    return []
 
 
 def sysctls(node: Node) -> dict[str, str]:

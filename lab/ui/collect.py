@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from lab.lab import STATE_ROOT, Lab, LabError, LabState
+from lab.netns import NETNS_DIR, socket_in
 from lab.nodes import process_start_time
 from lab.render import MINIDNS_METRICS_PORT
 from lab.topology import TopologyError
-from lab.ui.namespace import NETNS_DIR, links_of, namespace_identity, socket_in
+from lab.ui.namespace import links_of, namespace_identity
 from lab.ui.probes import ProbeLane
 from lab.ui.view import BestPath, Daemon, LabView, ServerStatus
 from lab.ui.vty import VtyError, vty_commands, vty_json

@@ -1,29 +1,20 @@
-"""Sockets opened inside a lab node's network namespace, and the node's links as netlink reports
-them.
+"""A lab node's links as netlink reports them, and which namespace a name stands for.
 
-A socket belongs to the network namespace it was created in, whichever thread uses it later:
-`socket_in()` enters the namespace on the calling thread only for the `socket()` call. The page's
-probes and its connections to the servers' metrics use this, so that the page runs no process
-inside the lab. `links_of()` opens a netlink socket the same way, asks for every interface
+The page's probes and its connections to the servers' metrics use sockets made inside the nodes'
+namespaces (`lab.netns.socket_in`), so that the page runs no process inside the lab.
+`links_of()` opens a netlink socket the same way, asks for every interface
 (RTM_GETLINK dump, RFC 3549 §3.1.1) and closes it again: a socket kept open would keep a deleted
 namespace alive.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import socket
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-NETNS_DIR = Path("/run/netns")
-CLONE_NEWNET = 0x40000000
-
-_libc = ctypes.CDLL(None, use_errno=True)
+from lab.netns import NETNS_DIR, socket_in
 
 
 def namespace_identity(namespace: str) -> int | None:
@@ -32,36 +23,6 @@ def namespace_identity(namespace: str) -> int | None:
         return os.stat(NETNS_DIR / namespace).st_ino
     except OSError:
         return None
-
-
-def _setns(fd: int) -> None:
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, os.strerror(errno))
-
-
-@contextlib.contextmanager
-def _inside(namespace: str) -> Iterator[None]:
-    """The calling thread in `namespace` for the block (keep the block free of `await`)."""
-    target = os.open(NETNS_DIR / namespace, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            _setns(target)
-            try:
-                yield
-            finally:
-                _setns(own)
-        finally:
-            os.close(own)
-    finally:
-        os.close(target)
-
-
-def socket_in(namespace: str, family: int, kind: int, protocol: int = 0) -> socket.socket:
-    """A socket in `namespace` (its traffic goes where that namespace routes it)."""
-    with _inside(namespace):
-        return socket.socket(family, kind, protocol)
 
 
 # --- netlink: the interfaces of a namespace --------------------------------------------------

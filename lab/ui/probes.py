@@ -4,7 +4,7 @@ second, and which server answered it.
 The query is `lab.probe`'s (`example.com. MX` with an EDNS NSID option, RFC 5001 §2.3) and so is
 the judging of the answer; `ProbeCore` only keeps the schedule and matches answers to queries,
 without I/O (tests drive it with a fake clock). `ProbeLane` is its asyncio shell: a UDP socket
-opened inside the client's namespace (`lab.ui.namespace.socket_in`), one `loop.call_at` re-armed
+opened inside the client's namespace (`lab.netns.socket_in`), one `loop.call_at` re-armed
 from `get_timer()` after each step. No process runs in the client: closing the socket ends the
 probe.
 """
@@ -16,8 +16,8 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lab.netns import socket_in
 from lab.probe import MAX_ID, judge_response, probe_query
-from lab.ui.namespace import socket_in
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from lab.lab import Lab
-from lab.topology_file import TOPOLOGIES, load
+from lab.nodes import netem_commands
+from lab.topology_file import TOPOLOGIES, load, parse_text
 from tests.conftest import require_programs, require_root, tagged
 from tests.lab.test_lab_up_down import assert_nothing_left
 
@@ -86,3 +87,32 @@ def test_demo_checks_any_topology_from_the_command_line() -> None:
     assert "8 checks passed, 0 failed" in output
     assert "    site-west: client-west, client-north" in output
     assert_nothing_left(Lab(name))
+
+
+def test_link_delay_is_put_in_place_or_said_to_be_unavailable() -> None:
+    _require("python")
+    text = THREE_SITES.read_text().replace(
+        'relationship = "peer"\nends = ["transit-a", "transit-b"]',
+        'relationship = "peer"\ndelay = 20\nloss = 0.5\nends = ["transit-a", "transit-b"]',
+    )
+    topology = parse_text(text, THREE_SITES)
+    [link] = [link for link in topology.links if link.delay_ms is not None]
+    assert netem_commands(link) == [
+        ("transit-a", ["tc", "qdisc", "replace", "dev", "eth-transit-b", "root", "netem",
+                       "delay", "20ms", "loss", "0.5%"]),
+        ("transit-b", ["tc", "qdisc", "replace", "dev", "eth-transit-a", "root", "netem",
+                       "delay", "20ms", "loss", "0.5%"]),
+    ]  # fmt: skip
+    lab = Lab(tagged("tdelay"), topology)
+    lab.down()
+    try:
+        lab.up("python", wait=False)
+        qdiscs = lab.host("transit-a").run(["tc", "qdisc", "show", "dev", "eth-transit-b"]).stdout
+        if "netem" in qdiscs:
+            assert "delay 20ms loss 0.5%" in qdiscs and lab.warnings == []
+        else:  # this machine's kernel: no sch_netem
+            [warning] = lab.warnings
+            assert "link delay and loss are unavailable: this kernel has no sch_netem" in warning
+    finally:
+        lab.down()
+    assert_nothing_left(lab)
