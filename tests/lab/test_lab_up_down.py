@@ -109,17 +109,15 @@ def test_up_status_exec_down_leave_nothing(lab: Lab, mode: Mode) -> None:
 def test_a_failure_half_way_through_up_tears_everything_down(
     lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_start = nodes.start_daemons
+    real_start = nodes.start_all
     started = []
 
-    def start_then_fail_on_the_first_server(host, topology, node, mode, run_dir):  # type: ignore[no-untyped-def]
-        if node.role == "server":
-            raise RuntimeError("simulated failure while starting server1")
-        daemons = real_start(host, topology, node, mode, run_dir)
-        started.extend(daemons)
-        return daemons
+    def start_the_routers_then_fail(hosts, topology, mode, run_dir, record):  # type: ignore[no-untyped-def]
+        routers = {name: host for name, host in hosts.items() if name.startswith("router")}
+        started.extend(real_start(routers, topology, mode, run_dir, record))
+        raise RuntimeError("simulated failure while starting server1")
 
-    monkeypatch.setattr("lab.lab.start_daemons", start_then_fail_on_the_first_server)
+    monkeypatch.setattr("lab.lab.start_all", start_the_routers_then_fail)
     with pytest.raises(RuntimeError, match="simulated"):
         lab.up("reference")
     assert started and not any(d.is_running() for d in started)  # the routers had started
