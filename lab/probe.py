@@ -1,6 +1,7 @@
 """The client probe of `lab failover`: a DNS query every few milliseconds, and who answered it.
 
     python -m lab.probe [--server 169.254.0.1] [--interval 0.01] [--timeout 0.1] [--duration 60]
+    python -m lab.probe --server 2001:db8:53::1 ...                     # IPv6
 
 runs inside a client's namespace (`lab exec client1 -- ...`). Each query is `example.com. MX`
 over UDP with an EDNS NSID option (RFC 5001 §2.3): the answer names the server that gave it. A
@@ -19,6 +20,7 @@ import json
 import selectors
 import signal
 import socket
+from ipaddress import ip_address
 import sys
 import time
 from collections.abc import Callable
@@ -107,7 +109,8 @@ class Probe:
         self.interval = interval
         self.timeout = timeout
         self.query = probe_query()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        family = socket.AF_INET6 if ip_address(server).version == 6 else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.connect((server, port))
         self.sock.setblocking(False)
         self.pending: dict[int, tuple[int, float, float]] = {}  # ID -> (seq, wall, monotonic)

@@ -209,11 +209,13 @@ def test_records_survive_their_json_form() -> None:
     assert ProbeRecord.from_json(json.loads(json.dumps(lost.to_json()))) == lost
 
 
-@pytest.fixture
-def flaky_server() -> Iterator[tuple[str, int]]:
-    """A DNS server on loopback that answers as server1 but ignores queries 5 to 9."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+@pytest.fixture(params=["127.0.0.1", "::1"])
+def flaky_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+    """A DNS server on loopback (IPv4, then IPv6) that answers as server1 but ignores queries
+    5 to 9."""
+    family = socket.AF_INET6 if ":" in request.param else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.bind((request.param, 0))
     sock.settimeout(0.05)
     stop = threading.Event()
 
@@ -229,7 +231,7 @@ def flaky_server() -> Iterator[tuple[str, int]]:
 
     thread = threading.Thread(target=serve)
     thread.start()
-    yield sock.getsockname()
+    yield sock.getsockname()[:2]
     stop.set()
     thread.join()
     sock.close()
