@@ -20,11 +20,11 @@ import json
 import selectors
 import signal
 import socket
-from ipaddress import ip_address
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from ipaddress import ip_address
 
 from dnslib import EDNS0, QTYPE, RCODE, DNSRecord, EDNSOption
 

@@ -129,7 +129,7 @@ def router_routes(lab: Lab, families: Sequence[Family]) -> dict[tuple[str, Famil
         if not lab.running(router.name):
             continue
         for family in families:
-            paths = lab.bgp_paths(router.name) if family == 4 else []
+            paths = lab.bgp_paths(router.name, family)
             best = [path for path in paths if path.best]
             found[(router.name, family)] = (
                 Route(router.name, best[0].as_path, best[0].next_hop, best[0].server, len(paths))
@@ -255,13 +255,12 @@ class _SockFprog(ctypes.Structure):
 
 
 def _families(topology: Topology) -> tuple[Family, ...]:
-    return (4,) if getattr(topology.service, "anycast6", None) is None else (4, 6)
+    return topology.families
 
 
 def _anycast_address(topology: Topology, family: Family) -> Any:
-    service = topology.service
-    return service.address if family == 4 else service.anycast6.ip  # type: ignore[attr-defined]
+    return topology.service.address_of(family)
 
 
 def _topology_name(topology: Topology) -> str:
-    return str(getattr(topology, "name", "seed"))
+    return topology.name
