@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import functools
 import gc
 import ipaddress
@@ -331,6 +332,7 @@ async def _serve(
     limits = options.tcp
     counts: ServerCounts | None = None
     servers: list[ListeningServer] = []
+    what, host, port = "metrics", "", 0
     try:
         if options.metrics is not None:
             from minidns.metrics import MinidnsCollector, ServerCounts, serve_metrics
@@ -342,6 +344,7 @@ async def _serve(
             )
             serve_metrics(host, port, collector)
             log.info("metrics on http://%s/metrics", _host_port(host, port))
+        what = "DNS"
         for host, port in options.listen:
             server = await serve(
                 service,
@@ -361,7 +364,7 @@ async def _serve(
                 server.udp.batch,
             )
     except OSError as error:
-        print(f"minidns: cannot listen: {error}", file=sys.stderr)
+        print(f"minidns: {cannot_listen(what, host, port, error)}", file=sys.stderr)
         for server in servers:
             server.close()
         return 2
@@ -409,6 +412,29 @@ class BadInputReporter:
         """Stop, after a last report."""
         self._timer.cancel()
         self.flush()
+
+
+def cannot_listen(what: str, host: str, port: int, error: OSError) -> str:
+    """Why minidns cannot listen on host:port for `what`, and what to do about it."""
+    where = f"cannot listen for {what} on {_host_port(host, port)}: {error.strerror}"
+    if error.errno == errno.EADDRNOTAVAIL:
+        prefix = 128 if ":" in host else 32
+        return (
+            f"{where}: no interface of this host has the address {host}. Add it first, "
+            f"e.g. `ip address add {host}/{prefix} dev lo` for an anycast address, or listen "
+            "on an address the host has (`ip -brief address` lists them)"
+        )
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"{where}: another program already listens there "
+            f"(`ss -lntup 'sport = :{port}'` shows which); stop it or choose another port"
+        )
+    if error.errno == errno.EACCES and port < 1024:
+        return (
+            f"{where}: ports below 1024 need root or the CAP_NET_BIND_SERVICE capability "
+            "(systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE), or choose a port above 1023"
+        )
+    return where
 
 
 def _reload(options: Options, service: DnsService, counts: ServerCounts | None = None) -> None:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from dnslib import DNSRecord
 
-from minidns.cli import parse_args, parse_listen
+from minidns.cli import cannot_listen, parse_args, parse_listen
 from tests.minidns.differential import (
     Query,
     exchange,
@@ -103,6 +105,46 @@ def test_a_missing_zone_file_stops_the_start(tmp_path: Path):
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert result.returncode != 0 and "none" in result.stderr
+
+
+def an_address_this_host_lacks() -> str:
+    """169.254.0.1, the anycast address, unless this host has it; else one from TEST-NET-2."""
+    for address in ("169.254.0.1", "198.51.100.7"):
+        with socket.socket() as probe:
+            try:
+                probe.bind((address, 0))
+            except OSError:
+                return address
+    raise AssertionError("this host has both addresses")
+
+
+def test_listening_on_an_address_the_host_lacks_says_what_to_do(tmp_path: Path):
+    zone = tmp_path / "example.zone"
+    zone.write_text(ZONE.format(address="192.0.2.1"))
+    address = an_address_this_host_lacks()
+    result = subprocess.run(
+        [sys.executable, "-m", "minidns", "--zone", f"example.com={zone}",
+         "--listen", f"{address}:53"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"minidns: cannot listen for DNS on {address}:53: ")
+    assert f"no interface of this host has the address {address}" in result.stderr
+    assert f"ip address add {address}/32 dev lo" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "host", "port", "advice"),
+    [
+        (errno.EADDRINUSE, "127.0.0.1", 5300, "another program already listens there"),
+        (errno.EACCES, "0.0.0.0", 53, "ports below 1024 need root or the CAP_NET_BIND_SERVICE"),
+        (errno.EADDRNOTAVAIL, "2001:db8::53", 53, "ip address add 2001:db8::53/128 dev lo"),
+    ],
+)
+def test_each_listen_error_says_what_to_do(code: int, host: str, port: int, advice: str):
+    text = cannot_listen("DNS", host, port, OSError(code, os.strerror(code)))
+    assert os.strerror(code) in text and advice in text
 
 
 def test_sigterm_exits_cleanly(tmp_path: Path):
