@@ -251,6 +251,8 @@ class Peer:
             self._events.append((channel, event))
             if isinstance(event, CloseRequested):
                 channel.tcp_up = False
+                if channel is self.candidate or (channel is self.main and channel.replaces_main):
+                    self._retire(channel, now=now)  # it was there for the peer's connection
             elif isinstance(event, UpdateReceived):
                 channel.rib_in.apply(event.update)
             elif isinstance(event, SessionEnded):
@@ -285,7 +287,8 @@ class Peer:
         self._collect(loser, now=now)
 
     def _retire(self, channel: Channel, *, now: float) -> None:
-        """A connection went Idle: drop a spare one; let the peer's connection take over."""
+        """A connection went Idle, or the peer's connection a channel carried is closed: drop a
+        spare channel; let the peer's connection take over from ours, or go back to our own."""
         if self.stopped:
             return
         if channel is self.candidate:

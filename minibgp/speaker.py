@@ -21,6 +21,7 @@ import functools
 import ipaddress
 import logging
 import signal
+import socket
 from pathlib import Path
 
 from minibgp import systemd
@@ -36,7 +37,7 @@ from minibgp.peer import Peer
 from minibgp.router_id import default_router_id, is_on_local_interface, local_addresses
 from minibgp.sockets import listening_socket, plain_address
 from minibgp.timer import CoreTimer
-from minibgp.transport import BgpProtocol, PeerLink, Transports
+from minibgp.transport import PeerLink, Transports
 from minibgp.wire.errors import CeaseSubcode
 from minibgp.wire.nlri import IPAddress
 
@@ -59,9 +60,10 @@ class Speaker:
         self.drains = Drains()  # RFC 8326 graceful drains in force (python -m minibgp drain)
         self.bfd: BfdSessions | None = None  # BFD to the peers that have `bfd` set
         self.health: HealthMonitor | None = None  # the [[check]]s of the announcements
-        self.transports = Transports(self.route_inbound)
+        self.transports = Transports()
         self.control_path = control_socket_path(config, self.router_id)
-        self._servers: list[asyncio.AbstractServer] = []
+        self._servers: list[asyncio.AbstractServer] = []  # the control socket
+        self._listening: list[tuple[socket.socket, asyncio.Task[None]]] = []
         self._stopping: asyncio.Event | None = None
         self._drain_timer: CoreTimer | None = None
         self._drain_progress = asyncio.Event()  # set (and replaced) when a drain moves on
@@ -96,11 +98,21 @@ class Speaker:
         log.info("minibgp: AS %d, router id %s%s", self.config.speaker.asn, self.router_id, chosen)
         self._drain_timer = CoreTimer(asyncio.get_running_loop(), self._drain_timer_fired)
         self._check_announcements(self.config)
-        await self._listen(self.config.speaker.listen)
-        self._servers.append(await start_control_server(self.control_path, Commands(self).handle))
+        listening = self._listening_socket(self.config.speaker.listen)
+        try:
+            self._servers.append(
+                await start_control_server(self.control_path, Commands(self).handle)
+            )
+        except OSError:
+            if listening is not None:
+                listening.close()
+            raise
         log.info("control socket %s", self.control_path)
         for peer in self.config.peers:
             self._add_link(peer)
+        if listening is not None:  # once every peer has its link
+            accepting = asyncio.get_running_loop().create_task(self._accept(listening))
+            self._listening.append((listening, accepting))
         checked = _checked(self.config)
         if checked:
             log.info("health checks: %s held back until their checks pass", ", ".join(checked))
@@ -133,6 +145,9 @@ class Speaker:
         log.info("shutting down: withdrawing routes, Cease / Administrative Shutdown to every peer")
         for server in self._servers:
             server.close()
+        for sock, accepting in self._listening:
+            accepting.cancel()
+            sock.close()
         if self._drain_timer is not None:
             self._drain_timer.cancel()
         for link in self.links.values():
@@ -278,10 +293,11 @@ class Speaker:
 
     # -- listening -------------------------------------------------------------------------------
 
-    async def _listen(self, listen: Listen | None) -> None:
+    def _listening_socket(self, listen: Listen | None) -> socket.socket | None:
+        """The socket peers connect to, with their MD5 keys (None: `listen = false`)."""
         if listen is None:
             log.info("not listening (speaker.listen = false): active connections only")
-            return
+            return None
         keys = [(p.address, p.password) for p in self.config.peers if p.password]
         if listen.address:
             sock = listening_socket(listen.address, listen.port, dual_stack=False, keys=keys)
@@ -291,27 +307,31 @@ class Speaker:
             except OSError as exc:
                 log.info("no IPv6 here (%s): listening on IPv4 only", exc.strerror or exc)
                 sock = listening_socket("0.0.0.0", listen.port, dual_stack=False, keys=keys)
-        loop = asyncio.get_running_loop()
-        try:
-            server = await loop.create_server(self.transports.protocol, sock=sock)
-        except OSError:
-            sock.close()
-            raise
-        self._servers.append(server)
         address, port = sock.getsockname()[:2]
         log.info("listening on [%s]:%d", address, port)
+        return sock
 
-    def route_inbound(self, protocol: BgpProtocol) -> None:
-        """A TCP connection arrived on the listening socket: hand it to its peer's link."""
-        assert protocol.transport is not None
-        peername = protocol.transport.get_extra_info("peername")
-        address = plain_address(peername[0]) if peername else None
-        link = self.links.get(address) if address is not None else None
-        if link is None:
-            log.warning("connection from %s, which is not a configured peer: closed", address)
-            protocol.transport.close()
-            return
-        link.inbound(protocol)
+    async def _accept(self, listening: socket.socket) -> None:
+        """Hand each connection from a peer to the peer's link; close the others."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, peername = await loop.sock_accept(listening)
+            except OSError as exc:  # out of file descriptors, for one: try again shortly
+                log.warning("cannot accept a connection: %s", exc.strerror or exc)
+                await asyncio.sleep(0.1)
+                continue
+            address = plain_address(peername[0])
+            link = self.links.get(address)
+            if link is None:
+                log.warning("connection from %s, which is not a configured peer: closed", address)
+                sock.close()
+                continue
+            try:
+                await link.accept(sock)
+            except OSError as exc:
+                log.info("%s: connection lost as it was accepted: %s", link.name, exc)
+                sock.close()
 
 
 def _checked(config: Config) -> dict[str, tuple[str, ...]]:

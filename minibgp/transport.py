@@ -5,15 +5,15 @@ and maps each of the core's channels to the TCP connection that carries it. Afte
 bytes read, a connection up or lost, a timer due — it writes what the core has to send, acts on
 its events (open a TCP connection, close one, log them: minibgp.session_log) and re-arms one timer
 from the core's `get_timer()` (minibgp.timer), on the event loop's clock. Each non-passive peer
-connects out when its core asks; the speaker's listening socket hands each connection from a peer
-to the peer's link. `Transports` keeps every TCP connection, to close what is left at shutdown.
+connects out when its core asks; the speaker hands each connection it accepts from a peer to the
+peer's link. `Transports` keeps every TCP connection, to close what is left at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import socket
 from typing import cast
 
 from minibgp.adj_rib_out import Route
@@ -30,15 +30,10 @@ log = logging.getLogger("minibgp")
 
 
 class Transports:
-    """Every TCP connection of the speaker, and where a connection from a peer goes."""
+    """Every TCP connection of the speaker."""
 
-    def __init__(self, route_inbound: Callable[[BgpProtocol], None]) -> None:
-        self.route_inbound = route_inbound
+    def __init__(self) -> None:
         self.open: set[BgpProtocol] = set()
-
-    def protocol(self) -> BgpProtocol:
-        """The protocol of a connection the listening socket accepted."""
-        return BgpProtocol(self, None, None)
 
     async def close(self, grace: float) -> None:
         """Give the connections `grace` seconds to write their last bytes, then abort them."""
@@ -51,36 +46,30 @@ class Transports:
 
 
 class BgpProtocol(asyncio.Protocol):
-    """Moves bytes between one TCP connection and the channel of the peer that it carries."""
+    """Moves bytes between one TCP connection to a peer and the channel that carries it (for a
+    connection from the peer, the core names the channel once the connection is made)."""
 
-    def __init__(
-        self, transports: Transports, link: PeerLink | None, channel: Channel | None
-    ) -> None:
-        self.transports, self.link, self.channel = transports, link, channel
+    def __init__(self, link: PeerLink, channel: Channel | None) -> None:
+        self.link, self.channel = link, channel
         self.transport: asyncio.Transport | None = None
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
-        self.transports.open.add(self)
-        if self.link is None:
-            self.transports.route_inbound(self)  # the peer connected to us
-        else:
-            self.link.outbound(self)
+        self.link.transports.open.add(self)
+        self.link.connection_made(self)
 
     def data_received(self, data: bytes) -> None:
-        if self.link is not None:
-            self.link.data_received(self, data)
+        self.link.data_received(self, data)
 
     def eof_received(self) -> bool:
         return False  # close our side too; connection_lost follows
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.transports.open.discard(self)
+        self.link.transports.open.discard(self)
         if not self.closed.done():
             self.closed.set_result(None)
-        if self.link is not None:
-            self.link.connection_lost(self, exc)
+        self.link.connection_lost(self, exc)
 
     def local_address(self) -> IPAddress | None:
         sockname = self.transport.get_extra_info("sockname") if self.transport else None
@@ -170,9 +159,7 @@ class PeerLink:
             raise
         self._connecting.pop(channel, None)
         # connection_made (outbound, below) reports it to the core before any byte is read
-        await self._loop.create_connection(
-            lambda: BgpProtocol(self.transports, self, channel), sock=sock
-        )
+        await self._loop.create_connection(lambda: BgpProtocol(self, channel), sock=sock)
 
     def _connect_failed(self, channel: Channel, exc: OSError) -> None:
         self._connecting.pop(channel, None)
@@ -185,32 +172,34 @@ class PeerLink:
         if task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()
 
-    def outbound(self, protocol: BgpProtocol) -> None:
-        """Our TCP connection is up (called from connection_made: before any byte)."""
-        assert protocol.channel is not None and protocol.transport is not None
-        channel, local = protocol.channel, protocol.local_address()
-        if not self.peer.tcp_connected(channel, local, now=self._loop.time()):
-            protocol.link = None  # the peer's connection got there first
-            protocol.transport.close()
-            return
-        self._transports[channel] = protocol
-        log.info("%s: TCP connection established (local address %s)", self.name, local)
-        self.pump()
-
-    def inbound(self, protocol: BgpProtocol) -> None:
-        """The peer connected to us: the core says which channel carries it, if any."""
-        assert protocol.transport is not None
+    async def accept(self, sock: socket.socket) -> None:
+        """Take a connection the peer opened to us (GTSM set before any byte is read)."""
+        sock.setblocking(False)
         if self.config.ttl_security:
-            set_ttl_security(protocol.transport.get_extra_info("socket"), self.config.ttl_security)
-        local = protocol.local_address()
-        channel = self.peer.connection_accepted(local, now=self._loop.time())
-        if channel is None:
-            protocol.transport.close()
+            set_ttl_security(sock, self.config.ttl_security)
+        await self._loop.connect_accepted_socket(lambda: BgpProtocol(self, None), sock)
+
+    def connection_made(self, protocol: BgpProtocol) -> None:
+        """A TCP connection is up, ours or the peer's (from connection_made: before any byte).
+        The core says whether to keep it, and for the peer's, on which channel."""
+        assert protocol.transport is not None
+        local, now = protocol.local_address(), self._loop.time()
+        if protocol.channel is not None:  # ours
+            if not self.peer.tcp_connected(protocol.channel, local, now=now):
+                protocol.channel = None  # the peer's connection got there first
+                protocol.transport.close()
+                return
+            how = "established"
         else:
-            self._cancel_connect(channel)  # ours, if still on its way, is not needed
-            protocol.link, protocol.channel = self, channel
-            self._transports[channel] = protocol
-            log.info("%s: TCP connection accepted (local address %s)", self.name, local)
+            protocol.channel = self.peer.connection_accepted(local, now=now)
+            if protocol.channel is None:
+                protocol.transport.close()
+                self.pump()
+                return
+            self._cancel_connect(protocol.channel)  # ours, if still on its way, is not needed
+            how = "accepted"
+        self._transports[protocol.channel] = protocol
+        log.info("%s: TCP connection %s (local address %s)", self.name, how, local)
         self.pump()
 
     def data_received(self, protocol: BgpProtocol, data: bytes) -> None:

@@ -318,3 +318,19 @@ def test_stop_ceases_every_connection_of_the_peer() -> None:
     assert (ErrorCode.CEASE, CeaseSubcode.ADMINISTRATIVE_SHUTDOWN) in network.notifications
     assert a.connection.state is State.Idle and a.get_timer() is None
     assert a.address == ip_address("192.168.57.10")
+
+
+def test_the_peers_connection_closed_before_its_open_leaves_no_spare_channel() -> None:
+    """A candidate whose TCP connection ends (here in OpenSent, which goes back to Active and
+    would wait there for good) is dropped."""
+    a = server()
+    network = Network(a, router(passive=True))
+    a.start(now=0.0)
+    network.pump()
+    (_, channel) = network.connect_requests.pop()
+    assert a.tcp_connected(channel, None, now=0.0)
+    candidate = a.connection_accepted(None, now=0.0)
+    assert candidate is not None and candidate.connection.state is State.OpenSent
+    a.tcp_failed(candidate, "the peer closed the TCP connection", now=0.5)
+    network.pump()
+    assert a.candidate is None and a.channels == [a.main]
