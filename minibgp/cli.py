@@ -1,18 +1,7 @@
 """Command line: run the speaker, or talk to a running one, or explain a message.
 
-python -m minibgp --config FILE [--trace] [-v]     run the speaker
-python -m minibgp check --config FILE              check a config and say what it means
-python -m minibgp decode HEX [--two-octet-as]      explain one BGP message, field by field
-                                                   (exit status 1 when it calls for a
-                                                   NOTIFICATION)
-python -m minibgp show neighbors [--json] [--socket PATH | --config FILE] [--peer ADDR]
-python -m minibgp show routes [--json] [--socket PATH | --config FILE] [--peer ADDR]
-python -m minibgp drain [--prefix P]... [--peer ADDR]... [--time SECONDS] [--no-wait]
-                  [--socket PATH | --config FILE]  graceful drain (RFC 8326): announce with
-                                                   GRACEFUL_SHUTDOWN, wait, withdraw; the
-                                                   sessions stay up (maintenance)
-python -m minibgp undrain [--socket PATH | --config FILE]
-                                                   announce the drained routes normally again
+minibgp --config FILE runs the speaker; `minibgp COMMAND` (check, decode, show, drain, undrain)
+does the rest. `--help` of each, or docs/commands.md, says how.
 """
 
 from __future__ import annotations
@@ -34,7 +23,14 @@ from minibgp.describe import explain_hex, parse_hex
 from minibgp.router_id import default_router_id
 from minibgp.wire.context import CodecContext
 
-SUBCOMMANDS = ("check", "decode", "show", "drain", "undrain")
+# The commands beside running the speaker, with their one-line help.
+COMMANDS = {
+    "check": "check a config file and print what it means",
+    "decode": "explain one BGP message given in hex, field by field",
+    "show": "ask a running speaker for its neighbors or its routes",
+    "drain": "graceful drain (RFC 8326): announce with GRACEFUL_SHUTDOWN, wait, withdraw",
+    "undrain": "announce the drained routes normally again",
+}
 
 
 def _prog() -> str:
@@ -44,7 +40,7 @@ def _prog() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in SUBCOMMANDS:
+    if args and args[0] in COMMANDS:
         try:
             return _subcommand(args)
         except BrokenPipeError:  # `show routes | head`: the reader has gone, nothing is wrong
@@ -57,14 +53,32 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
+    commands = "\n".join(f"  {name:<9} {text}" for name, text in COMMANDS.items())
     parser = argparse.ArgumentParser(
         prog=_prog(),
-        description="A BGP-4 speaker that announces anycast prefixes. "
-        "Other commands: check, decode, show, drain, undrain (python -m minibgp show --help).",
+        description="A BGP-4 speaker (RFC 4271) that announces anycast prefixes to routers.",
+        epilog=f"""\
+commands ({_prog()} COMMAND --help for each):
+{commands}
+
+signals:
+  SIGHUP   read the config again; announce or withdraw only the difference (a bad config is
+           logged and the running one kept)
+  SIGTERM  withdraw every route, Cease to every peer, exit (with drain_on_sigterm: drain first)
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", required=True, type=Path, help="TOML config file")
     parser.add_argument(
-        "--trace", action="store_true", help="log every message sent and received, decoded"
+        "--config",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="the TOML config: [speaker], [[peer]], [[announce]], [[check]] (docs/minibgp.md)",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="log every BGP message sent and received, decoded field by field",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (debug)")
     args = parser.parse_args(argv)
@@ -106,50 +120,95 @@ def _setup_logging(level: int) -> None:
 
 def _subcommand(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog=_prog())
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    check = sub.add_parser("check", help="check a config file and print what it means")
-    check.add_argument("--config", required=True, type=Path)
+    def command(name: str, details: str = "") -> argparse.ArgumentParser:
+        description = COMMANDS[name][0].upper() + COMMANDS[name][1:] + "." + details
+        return sub.add_parser(
+            name,
+            help=COMMANDS[name],
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
 
-    decode = sub.add_parser("decode", help="explain one BGP message given in hex")
-    decode.add_argument("hex", nargs="+", help="the message in hex (spaces allowed)")
+    check = command("check", "\nExit 2 with the file and the reason when it is not valid.")
+    check.add_argument(
+        "--config", required=True, type=Path, metavar="FILE", help="the config file to check"
+    )
+
+    decode = command(
+        "decode",
+        "\nEach field with the RFC section it comes from; malformed input ends with the"
+        "\nNOTIFICATION it would get.",
+    )
+    decode.add_argument(
+        "hex",
+        nargs="+",
+        metavar="HEX",
+        help="the whole message in hex, marker included (spaces allowed)",
+    )
     decode.add_argument(
         "--two-octet-as",
         action="store_true",
         help="read AS numbers in UPDATEs as 2 octets (a session without RFC 6793)",
     )
 
-    show = sub.add_parser("show", help="ask a running speaker")
-    show.add_argument("what", choices=("neighbors", "routes"))
-    show.add_argument("--json", action="store_true", help="the speaker's JSON answer")
-    where = show.add_mutually_exclusive_group()
-    where.add_argument("--socket", type=Path, help="the speaker's control socket")
-    where.add_argument("--config", type=Path, help="find the control socket from this config")
-    show.add_argument("--peer", help="only this peer")
+    show = command("show")
+    show.add_argument(
+        "what",
+        choices=("neighbors", "routes"),
+        help="neighbors: one line per session, like vtysh; routes: received and advertised, "
+        "per peer",
+    )
+    show.add_argument("--json", action="store_true", help="print the speaker's answer as JSON")
+    show.add_argument("--peer", metavar="ADDRESS", help="only this peer")
 
-    drain = sub.add_parser(
+    drain = command(
         "drain",
-        help="graceful drain (RFC 8326): announce with GRACEFUL_SHUTDOWN, wait, withdraw",
+        "\nEvery route (or those chosen) is announced again with the GRACEFUL_SHUTDOWN community"
+        "\n65535:0, so that the routers move traffic elsewhere while this server still answers;"
+        "\nthen it is withdrawn. The sessions stay up. Prints each step as it happens.",
     )
     drain.add_argument(
-        "--prefix", action="append", dest="prefixes", help="only this prefix (repeatable)"
+        "--prefix",
+        action="append",
+        dest="prefixes",
+        metavar="PREFIX",
+        help="only this prefix (repeatable)",
     )
     drain.add_argument(
-        "--peer", action="append", dest="peers", help="only to this peer (repeatable)"
+        "--peer",
+        action="append",
+        dest="peers",
+        metavar="ADDRESS",
+        help="only to this peer (repeatable)",
     )
     drain.add_argument(
         "--time",
         type=float,
         dest="drain_time",
-        help="seconds between the GRACEFUL_SHUTDOWN announcement and the withdraw "
+        metavar="SECONDS",
+        help="between the GRACEFUL_SHUTDOWN announcement and the withdraw "
         "(default: the config's speaker.drain_time; 0 withdraws at once)",
     )
-    drain.add_argument("--no-wait", action="store_true", help="return once the drain has begun")
-    undrain = sub.add_parser("undrain", help="announce the drained routes normally again")
-    for command in (drain, undrain):
-        where = command.add_mutually_exclusive_group()
-        where.add_argument("--socket", type=Path, help="the speaker's control socket")
-        where.add_argument("--config", type=Path, help="find the control socket from this config")
+    drain.add_argument(
+        "--no-wait", action="store_true", help="return once the drain has begun, not withdrawn"
+    )
+    undrain = command("undrain")
+    for speaker_command in (show, drain, undrain):
+        where = speaker_command.add_mutually_exclusive_group()
+        where.add_argument(
+            "--socket",
+            type=Path,
+            metavar="PATH",
+            help=f"the speaker's control socket (default: the only one in {CONTROL_SOCKET_DIR})",
+        )
+        where.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help="the speaker's config, which says where its control socket is",
+        )
 
     args = parser.parse_args(argv)
     if args.command == "check":

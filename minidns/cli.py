@@ -86,6 +86,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(
         prog=_prog(),
         description="An authoritative DNS server that answers like PowerDNS.",
+        epilog=f"""\
+examples:
+  {_prog()} --zone example.com=example.com.zone --listen 127.0.0.1:5300 --identity server1
+  {_prog()} --pdns-sqlite /var/lib/powerdns/pdns.sqlite3 --listen 169.254.0.1:53
+
+signals:
+  SIGHUP   load every zone again and swap them in at once (on any error keep the old ones)
+  SIGTERM  close the sockets and exit
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--zone",
@@ -93,14 +103,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         type=parse_zone,
         default=[],
         metavar="ORIGIN=PATH",
-        help="serve a zone from an RFC 1035 master file",
+        help="serve a zone from an RFC 1035 master file (repeatable)",
     )
     parser.add_argument(
         "--pdns-sqlite",
         action="append",
         default=[],
         metavar="PATH",
-        help="serve every zone of a PowerDNS gsqlite3 database",
+        help="serve every zone of a PowerDNS gsqlite3 database (repeatable)",
     )
     parser.add_argument(
         "--listen",
@@ -108,13 +118,20 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         type=parse_listen,
         default=[],
         metavar="ADDR:PORT",
-        help="UDP and TCP address (default 127.0.0.1:53)",
+        help="answer on UDP and TCP there, [IPV6]:PORT for IPv6 (repeatable; default 127.0.0.1:53)",
     )
     parser.add_argument(
-        "--identity", default="", help="the NSID and CHAOS id.server / hostname.bind answer"
+        "--identity",
+        default="",
+        metavar="NAME",
+        help="the answer to NSID (RFC 5001) and CH TXT id.server / hostname.bind",
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="processes sharing the ports with SO_REUSEPORT"
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes sharing the ports with SO_REUSEPORT (default 1)",
     )
     parser.add_argument(
         "--udp-threads",
@@ -136,7 +153,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         type=parse_network,
         default=[],
         metavar="CIDR",
-        help="clients allowed to transfer zones (AXFR)",
+        help="clients allowed to transfer zones (AXFR; repeatable; default: none)",
     )
     tcp = TcpLimits()
     parser.add_argument(
