@@ -139,7 +139,7 @@ def _subcommand(argv: list[str]) -> int:
     decode = command(
         "decode",
         "\nEach field with the RFC section it comes from; malformed input ends with the"
-        "\nNOTIFICATION it would get.",
+        "\nNOTIFICATION it would get, and the exit status is 1.",
     )
     decode.add_argument(
         "hex",
