@@ -120,7 +120,8 @@ def test_minidns_without_the_capability_says_why_it_cannot_listen(
     process = start(server, NO_CAPABILITY, argv, run_dir / "minidns.log")
     assert process.wait(timeout=20) == 2
     log = (run_dir / "minidns.log").read_text()
-    assert "minidns: cannot listen: [Errno 13] Permission denied" in log, log
+    assert "minidns: cannot listen for DNS on 169.254.0.1:53: Permission denied" in log, log
+    assert "CAP_NET_BIND_SERVICE" in log, log
 
 
 def minibgp_config(run_dir: Path) -> Path:
