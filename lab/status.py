@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lab.lab import Lab
 
 
@@ -10,8 +12,11 @@ def format_status(lab: Lab) -> str:
     if not lab.is_up():
         return f"lab {lab.name!r} is down"
     state, topology = lab.state, lab.topology
+    source = Path(state.topology)
+    if source.is_relative_to(Path.cwd()):
+        source = source.relative_to(Path.cwd())
     lines = [
-        f"lab {lab.name!r}: {state.mode} mode, topology {topology.name} ({state.topology}), "
+        f"lab {lab.name!r}: {state.mode} mode, topology {topology.name} ({source}), "
         f"state in {lab.state_dir}",
         "",
     ]
