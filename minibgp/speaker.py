@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import functools
 import ipaddress
 import logging
@@ -299,14 +300,26 @@ class Speaker:
             log.info("not listening (speaker.listen = false): active connections only")
             return None
         keys = [(p.address, p.password) for p in self.config.peers if p.password]
-        if listen.address:
-            sock = listening_socket(listen.address, listen.port, dual_stack=False, keys=keys)
-        else:
-            try:  # one dual-stack socket on [::], or 0.0.0.0 where IPv6 is off
-                sock = listening_socket("::", listen.port, dual_stack=True, keys=keys)
-            except OSError as exc:
-                log.info("no IPv6 here (%s): listening on IPv4 only", exc.strerror or exc)
-                sock = listening_socket("0.0.0.0", listen.port, dual_stack=False, keys=keys)
+        address = listen.address or "::"
+        try:
+            if listen.address:
+                sock = listening_socket(address, listen.port, dual_stack=False, keys=keys)
+            else:
+                try:  # one dual-stack socket on [::], or 0.0.0.0 where IPv6 is off
+                    sock = listening_socket(address, listen.port, dual_stack=True, keys=keys)
+                except OSError as exc:
+                    if exc.errno not in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+                        raise
+                    log.info("no IPv6 here (%s): listening on IPv4 only", exc.strerror or exc)
+                    address = "0.0.0.0"
+                    sock = listening_socket(address, listen.port, dual_stack=False, keys=keys)
+        except PermissionError as exc:
+            raise PermissionError(
+                f"cannot listen for BGP on [{address}]:{listen.port}: {exc.strerror}: ports below "
+                "1024 need root or the CAP_NET_BIND_SERVICE capability (systemd: "
+                "AmbientCapabilities=CAP_NET_BIND_SERVICE), or set speaker.listen = false to "
+                "connect out only",
+            ) from None
         address, port = sock.getsockname()[:2]
         log.info("listening on [%s]:%d", address, port)
         return sock

@@ -159,7 +159,8 @@ def test_minibgp_without_the_capability_says_why_it_cannot_start(
     process = start(server, NO_CAPABILITY, argv, run_dir / "minibgp.log")
     assert process.wait(timeout=20) == 1
     log = (run_dir / "minibgp.log").read_text()
-    assert "cannot start: " in log and "Permission denied" in log, log
+    assert "cannot start: cannot listen for BGP on [::]:179: Permission denied" in log, log
+    assert "CAP_NET_BIND_SERVICE" in log and "no IPv6" not in log, log
 
 
 def find_child(pid: int, name: str, timeout: float = 5) -> int:
