@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m lab",
         description="The seed's anycast DNS lab in network namespaces.",
+        epilog="Every command takes --name NAME (default: default) to pick one of several labs; "
+        "python -m lab COMMAND --help says more.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -101,7 +103,10 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     up = command("up", "bring the lab up")
-    up.add_argument("--mode", choices=MODES, default="python")
+    mode_help = "python: minibgp + minidns on the servers; reference: FRR + PowerDNS, as the seed"
+    up.add_argument(
+        "--mode", choices=MODES, default="python", help=f"{mode_help} (default: python)"
+    )
     up.add_argument(
         "--topology", type=Path, metavar="FILE",
         help="a topology file (default: lab/topologies/seed.toml); later commands need only --name",
@@ -111,8 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     command("status", "show nodes, daemons, BGP sessions and preferences").set_defaults(
         handler=_status
     )
-    exec_ = command("exec", "run a command in a node's namespace")
-    exec_.add_argument("node")
+    exec_ = command("exec", "run a command in a node's namespace: exec NODE -- CMD ...")
+    exec_.add_argument("node", help="a node of the topology, e.g. client1")
     exec_.set_defaults(argv=[])
     exec_.set_defaults(handler=_exec)
     for name, help_text, handler in (
@@ -120,17 +125,21 @@ def _parser() -> argparse.ArgumentParser:
         ("start", "switch a halted node on again", _start),
     ):
         sub = command(name, help_text)
-        sub.add_argument("node")
+        sub.add_argument("node", help="a node of the topology, e.g. server1")
         sub.set_defaults(handler=handler)
     demo = command("demo", "run the seed's scenarios, narrated and checked")
-    demo.add_argument("--mode", choices=(*MODES, "both"), default="both")
+    demo.add_argument(
+        "--mode", choices=(*MODES, "both"), default="both", help=f"{mode_help}; or both (default)"
+    )
     demo.add_argument(
         "--topology", type=Path, metavar="FILE",
         help="check this topology instead: every client answered over each family, its site",
     )  # fmt: skip
     demo.set_defaults(handler=_demo, name="demo")
     failover = command("failover", "fail server1 in each way and measure the clients' outage")
-    failover.add_argument("--mode", choices=(*MODES, "both"), default="both")
+    failover.add_argument(
+        "--mode", choices=(*MODES, "both"), default="both", help=f"{mode_help}; or both (default)"
+    )
     failover.add_argument("--json", action="store_true", help="print the results as JSON")
     failover.add_argument("--png", type=Path, metavar="FILE", help="draw the timeline as a PNG")
     failover.add_argument(
@@ -145,10 +154,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     failover.set_defaults(handler=_failover, name="failover")
     capture = command("capture", "tcpdump on a node's link (Ctrl-C to stop)")
-    capture.add_argument("node")
+    capture.add_argument("node", help="the node whose link to listen on, e.g. server1")
     capture.add_argument("--write", metavar="FILE.pcap", help="write a pcap file for Wireshark")
-    capture.add_argument("--count", type=int, help="stop after this many packets")
-    capture.add_argument("--interface", help="default: the node's first link")
+    capture.add_argument("--count", type=int, metavar="N", help="stop after N packets")
+    capture.add_argument(
+        "--interface", metavar="NAME", help="the link to listen on (default: the node's first)"
+    )
     capture.add_argument(
         "--filter", help='a tcpdump filter, e.g. "udp port 53" (default: everything)'
     )
@@ -192,12 +203,26 @@ def _parser() -> argparse.ArgumentParser:
         "--topology", type=Path, metavar="FILE", help="default: lab/topologies/seed.toml"
     )
     render.add_argument("--node", help="the node whose files to write")
-    render.add_argument("--mode", choices=MODES, default="python")
-    render.add_argument("--out", type=Path, help="directory for --node's files")
-    render.add_argument("--run-dir", help="the directory the files will live in (default: --out)")
-    render.add_argument("--format", choices=("files", "json"), default="files")
     render.add_argument(
-        "--systemd-python", help="also write systemd units running minibgp/minidns with it"
+        "--mode", choices=MODES, default="python", help=f"{mode_help} (default: python)"
+    )
+    render.add_argument("--out", type=Path, metavar="DIR", help="where to write --node's files")
+    render.add_argument(
+        "--run-dir",
+        metavar="DIR",
+        help="where the files will live when used, as written inside them (default: --out)",
+    )
+    render.add_argument(
+        "--format",
+        choices=("files", "json"),
+        default="files",
+        help="files: --node's config files; json: the whole topology, for the Vagrantfile "
+        "(default: files)",
+    )
+    render.add_argument(
+        "--systemd-python",
+        metavar="PYTHON",
+        help="also write systemd units that run minibgp and minidns with this interpreter",
     )
     render.set_defaults(handler=_render)
     return parser

@@ -79,6 +79,7 @@ ENTRY_POINTS = (
     Command("minidns", "minidns.cli"),
     Command("python -m minibgp.bfd", "minibgp.bfd.__main__"),
     Command("python -m minibgp.health", "minibgp.health.__main__"),
+    Command("python -m lab", "lab.cli"),
     Command("python -m lab.probe", "lab.probe"),
 )
 
