@@ -29,8 +29,7 @@ from lab.generate import generate
 from lab.lab import Lab
 from lab.netns import pids_in
 from lab.render import MODES, Mode
-from lab.topology import Topology
-from lab.topology_file import TOPOLOGIES, load, parse_text
+from lab.topology import TOPOLOGIES, Topology, load, parse_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LAB_NAME = "benchscale"

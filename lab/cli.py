@@ -230,7 +230,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _lab(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from lab.lab import Lab
-    from lab.topology_file import load
+    from lab.topology import load
 
     topology = getattr(args, "topology", None)
     return Lab(args.name, load(topology) if topology is not None else None)
@@ -293,7 +293,7 @@ def _start(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from lab.demo import run_demo, run_topology_demo
-    from lab.topology_file import load
+    from lab.topology import load
 
     modes = MODES if args.mode == "both" else (args.mode,)
     if args.topology is not None:
@@ -395,7 +395,7 @@ def _ui(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from lab.generate import generate
-    from lab.topology_file import parse_text
+    from lab.topology import parse_text
 
     try:
         text = generate(args.routers, args.sites, args.clients, args.seed, not args.ipv4_only)
@@ -417,7 +417,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from lab.render import node_files, topology_json
-    from lab.topology_file import SEED_TOPOLOGY, load
+    from lab.topology import SEED_TOPOLOGY, load
 
     topology = load(args.topology or SEED_TOPOLOGY)
     if args.format == "json":

@@ -47,8 +47,7 @@ from lab.nodes import (
     wire,
 )
 from lab.render import MODES, Mode
-from lab.topology import Family, Topology
-from lab.topology_file import SEED_TOPOLOGY, load, parse_text
+from lab.topology import SEED_TOPOLOGY, Family, Topology, load, parse_text
 from lab.vty import Vty, VtyError
 from minibgp.control import ControlError, request
 

@@ -8,7 +8,7 @@ from lab.capture import tcpdump_argv
 from lab.demo import run_demo, trim_bgp_view
 from lab.lab import Lab
 from lab.netns import list_namespaces
-from lab.topology_file import load
+from lab.topology import load
 from tests.conftest import require_programs, require_root, tagged
 
 FRR_VIEW = """\

@@ -20,7 +20,7 @@ from lab.render import (
     topology_json,
     zone_file,
 )
-from lab.topology_file import load, parse_text
+from lab.topology import load, parse_text
 from minibgp.config import parse_config
 from minidns.zone.masterfile import parse_master_file
 from minidns.zone.pdns_sqlite import load_pdns_sqlite

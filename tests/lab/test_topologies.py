@@ -11,7 +11,7 @@ import pytest
 
 from lab.lab import Lab
 from lab.nodes import netem_commands
-from lab.topology_file import TOPOLOGIES, load, parse_text
+from lab.topology import TOPOLOGIES, load, parse_text
 from tests.conftest import require_programs, require_root, tagged
 from tests.lab.test_lab_up_down import assert_nothing_left
 

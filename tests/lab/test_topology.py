@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.topology import Topology, TopologyError
-from lab.topology_file import SEED_TOPOLOGY as TOPOLOGY_FILE
-from lab.topology_file import TOPOLOGIES as SHIPPED
-from lab.topology_file import load, parse, parse_text
+from lab.topology import SEED_TOPOLOGY as TOPOLOGY_FILE
+from lab.topology import TOPOLOGIES as SHIPPED
+from lab.topology import Topology, TopologyError, load, parse, parse_text
 
 
 def test_nodes_addresses_and_ases_are_the_seeds() -> None:

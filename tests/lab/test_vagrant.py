@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lab.render import topology_json
-from lab.topology_file import load
+from lab.topology import load
 from tests.conftest import require_programs
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 from lab.catchment.icmp import Family
 from lab.catchment.model import Route
 from lab.catchment.picture import draw_catchment, panels, site_colours
-from lab.topology_file import load
+from lab.topology import load
 from tests.lab.catchment.test_model import C1, C1_6, C2, Routes, catchment, seen
 
 FAMILIES: tuple[Family, ...] = (4, 6)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from lab.topology_file import load
+from lab.topology import load
 from lab.ui.layout import hop_distances, layout
 
 

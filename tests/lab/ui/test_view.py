@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.topology_file import load
+from lab.topology import load
 from lab.ui.namespace import LinkState
 from lab.ui.probes import Sample
 from lab.ui.view import BestPath, Daemon, LabView, ServerStatus

@@ -1,13 +1,11 @@
 """The lab's topology: sites, routers, clients and the links between them, as dataclasses.
 
-A topology file (`lab/topologies/*.toml`, read by `lab.topology_file.load`) lists nodes and
-links; everything else is derived here, so that it is said once: a node's interfaces come from
-the links it is on, and a BGP session runs over every link between two BGP speakers (servers and
+A topology file (`lab/topologies/*.toml`, read by `lab.topology.reader`) lists nodes and links;
+everything else is derived here, so that it is said once: a node's interfaces come from the
+links it is on, and a BGP session runs over every link between two BGP speakers (servers and
 routers), external when their ASes differ (RFC 4271 §1.1), carrying IPv4 and, on dual-stack
 links, IPv6 unicast (RFC 4760). A relationship on a link (provider and customer, or peers) says
 how each side treats the other's routes (`lab.render.policy`).
-
-Only the standard library is used: the Vagrant machines run this with Debian 12's python3.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading a topology file: TOML → `lab.topology.Topology`, every key checked.
+"""Reading a topology file: TOML → `Topology`, every key checked.
 
 Everything wrong is said before anything is created, as `FILE:LINE: KEY: REASON`, e.g.
 ``three-sites.toml:41: links[3].ends[0].node: no node 'server9' (nodes: ...)``. Unknown keys are
@@ -25,7 +25,7 @@ from ipaddress import (
 from pathlib import Path
 from typing import Any, TypeVar
 
-from lab.topology import (
+from lab.topology.model import (
     LINK_RELATIONSHIPS,
     ROLES,
     SCOPES,
@@ -45,7 +45,7 @@ from lab.topology import (
     VagrantSettings,
 )
 
-TOPOLOGIES = Path(__file__).with_name("topologies")
+TOPOLOGIES = Path(__file__).parents[1] / "topologies"
 SEED_TOPOLOGY = TOPOLOGIES / "seed.toml"
 MAX_INTERFACE_NAME = 15  # Linux IFNAMSIZ - 1
 MAX_ASN = 2**32 - 1  # RFC 6793
