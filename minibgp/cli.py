@@ -1,7 +1,7 @@
 """Command line: run the speaker, or talk to a running one, or explain a message.
 
-minibgp --config FILE runs the speaker; `minibgp COMMAND` (check, decode, show, drain, undrain)
-does the rest. `--help` of each, or docs/commands.md, says how.
+minibgp --config FILE runs the speaker; `minibgp COMMAND` (check, decode, show, announce,
+withdraw, restore, drain, undrain) does the rest. `--help` of each, or docs/commands.md, says how.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from typing import Any
 from minibgp import systemd
 from minibgp.config import CONTROL_SOCKET_DIR, ConfigError, control_socket_path, load_config
 from minibgp.control import ControlError, request, request_steps
-from minibgp.control.text import render_neighbors, render_routes
+from minibgp.control.text import (
+    render_announcement,
+    render_announcements,
+    render_neighbors,
+    render_routes,
+)
 from minibgp.describe import explain_hex, parse_hex
 from minibgp.router_id import default_router_id
 from minibgp.wire.context import CodecContext
@@ -27,7 +32,10 @@ from minibgp.wire.context import CodecContext
 COMMANDS = {
     "check": "check a config file and print what it means",
     "decode": "explain one BGP message given in hex, field by field",
-    "show": "ask a running speaker for its neighbors or its routes",
+    "show": "ask a running speaker for its neighbors, its routes or its announcements",
+    "announce": "announce a prefix, or change what it is announced with, while the speaker runs",
+    "withdraw": "stop announcing a prefix, while the speaker runs",
+    "restore": "undo the runtime changes of a prefix: announce it as the config says",
     "drain": "graceful drain (RFC 8326): announce with GRACEFUL_SHUTDOWN, wait, withdraw",
     "undrain": "announce the drained routes normally again",
 }
@@ -156,12 +164,51 @@ def _subcommand(argv: list[str]) -> int:
     show = command("show")
     show.add_argument(
         "what",
-        choices=("neighbors", "routes"),
+        choices=("neighbors", "routes", "announcements"),
         help="neighbors: one line per session, like vtysh; routes: received and advertised, "
-        "per peer",
+        "per peer; announcements: each prefix, where it comes from, why it is (not) announced",
     )
     show.add_argument("--json", action="store_true", help="print the speaker's answer as JSON")
-    show.add_argument("--peer", metavar="ADDRESS", help="only this peer")
+    show.add_argument("--peer", metavar="ADDRESS", help="only this peer (neighbors, routes)")
+
+    announce = command(
+        "announce",
+        "\nEach option given replaces that attribute; the others stay as they are (for a new"
+        "\nprefix: none). Only the difference is sent. Runtime changes last until the speaker"
+        "\nstops or `restore` undoes them, and survive SIGHUP; health checks still decide.",
+    )
+    announce.add_argument("prefix", metavar="PREFIX", help="e.g. 169.254.0.1/32")
+    announce.add_argument(
+        "--prepend", type=int, metavar="N", help="our AS N extra times in the AS path (0..32)"
+    )
+    announce.add_argument("--med", metavar="N", help="MULTI_EXIT_DISC (0..4294967295), or none")
+    announce.add_argument(
+        "--community",
+        action="append",
+        dest="communities",
+        metavar="C",
+        help="ASN:VALUE or a well-known name such as no-export (repeatable: the whole list), "
+        "or none",
+    )
+    announce.add_argument(
+        "--large-community",
+        action="append",
+        dest="large_communities",
+        metavar="C",
+        help="GLOBAL:LOCAL1:LOCAL2 (repeatable: the whole list), or none",
+    )
+    announce.add_argument("--next-hop", metavar="ADDRESS", help="the next hop, or self")
+    announce.add_argument(
+        "--peer",
+        action="append",
+        dest="peers",
+        metavar="ADDRESS",
+        help="only to this peer (repeatable: the whole list), or all",
+    )
+    withdraw = command("withdraw", "\nUntil announce or restore; a SIGHUP keeps it withdrawn.")
+    restore = command("restore", "\nA prefix added at runtime is withdrawn.")
+    for runtime_command in (withdraw, restore):
+        runtime_command.add_argument("prefix", metavar="PREFIX", help="e.g. 169.254.0.1/32")
 
     drain = command(
         "drain",
@@ -195,7 +242,7 @@ def _subcommand(argv: list[str]) -> int:
         "--no-wait", action="store_true", help="return once the drain has begun, not withdrawn"
     )
     undrain = command("undrain")
-    for speaker_command in (show, drain, undrain):
+    for speaker_command in (show, announce, withdraw, restore, drain, undrain):
         where = speaker_command.add_mutually_exclusive_group()
         where.add_argument(
             "--socket",
@@ -217,6 +264,8 @@ def _subcommand(argv: list[str]) -> int:
         return _decode(" ".join(args.hex), two_octet_as=args.two_octet_as)
     if args.command in ("drain", "undrain"):
         return _drain(args)
+    if args.command in ("announce", "withdraw", "restore"):
+        return _runtime(args)
     return _show(args)
 
 
@@ -329,6 +378,43 @@ def _show(args: argparse.Namespace) -> int:
         print(json.dumps(answer, indent=2))
     elif args.what == "neighbors":
         print(render_neighbors(answer))
+    elif args.what == "announcements":
+        print(render_announcements(answer))
     else:
         print(render_routes(answer))
     return 0
+
+
+def _runtime(args: argparse.Namespace) -> int:
+    """announce, withdraw, restore: print the announcement as the speaker now has it."""
+    try:
+        arguments = _announce_arguments(args) if args.command == "announce" else {}
+        path = _control_socket(args)
+        answer = request(path, args.command, prefix=args.prefix, **arguments)
+    except (ControlError, ConfigError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if "warning" in answer:
+        print(f"warning: {answer['warning']}", file=sys.stderr)
+    print(render_announcement(answer))
+    return 0
+
+
+def _announce_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The `announce` request's arguments from the options given (none: nothing changes)."""
+    arguments: dict[str, Any] = {}
+    if args.prepend is not None:
+        arguments["as_path_prepend"] = args.prepend
+    if args.med is not None:
+        if args.med != "none" and not args.med.isdigit():
+            raise ValueError(f"--med: {args.med!r} is not a number (or none)")
+        arguments["med"] = None if args.med == "none" else int(args.med)
+    for key in ("communities", "large_communities"):
+        values = getattr(args, key)
+        if values is not None:
+            arguments[key] = [] if values == ["none"] else values
+    if args.next_hop is not None:
+        arguments["next_hop"] = None if args.next_hop == "self" else args.next_hop
+    if args.peers is not None:
+        arguments["peers"] = None if args.peers == ["all"] else args.peers
+    return arguments

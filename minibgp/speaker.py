@@ -57,7 +57,7 @@ class Speaker:
         self.trace = trace
         self.router_id = config.speaker.router_id or default_router_id()
         self.links: dict[IPAddress, PeerLink] = {}
-        self.announcements = Announcements(config.announcements)
+        self.announcements = Announcements(config.announcements, [p.address for p in config.peers])
         self.drains = Drains()  # RFC 8326 graceful drains in force (python -m minibgp drain)
         self.bfd: BfdSessions | None = None  # BFD to the peers that have `bfd` set
         self.health: HealthMonitor | None = None  # the [[check]]s of the announcements
@@ -183,13 +183,13 @@ class Speaker:
                 self._remove_link(peer.address, CeaseSubcode.OTHER_CONFIGURATION_CHANGE
                                   if kept else CeaseSubcode.PEER_DE_CONFIGURED)  # fmt: skip
         self.config = new
-        self.announcements.reconfigure(new.announcements)
+        self.announcements.reconfigure(new.announcements, [p.address for p in new.peers])
         if self.health is not None:  # a check that did not change keeps its state
             self.health.reconfigure(list(new.checks.values()), _checked(new))
         for peer in new.peers:
             if peer.address not in self.links:
                 self._add_link(peer)
-        self._refresh_routes()
+        self.refresh_routes()
 
     def _check_announcements(self, config: Config) -> None:
         """Warn about announced prefixes no local interface holds: traffic to them is dropped."""
@@ -221,7 +221,7 @@ class Speaker:
             with contextlib.suppress(KeyError):
                 self.bfd.remove_peer(str(address))
 
-    def _refresh_routes(self) -> None:
+    def refresh_routes(self) -> None:
         """Send every peer the difference between what it has and what it is to have."""
         for link in self.links.values():
             link.set_routes(self.announcements.routes_for(link.config, self.drains))
@@ -248,7 +248,7 @@ class Speaker:
         else:
             log.warning("health: %s fails a check: withdrawing", prefix)
         self.announcements.set_health(ipaddress.ip_network(prefix), up)
-        self._refresh_routes()
+        self.refresh_routes()
 
     # -- graceful drain (RFC 8326) ---------------------------------------------------------------
 
@@ -286,7 +286,7 @@ class Speaker:
 
     def _drain_changed(self) -> None:
         """Send the routes as the drains now want them, re-arm the timer, wake the waiters."""
-        self._refresh_routes()
+        self.refresh_routes()
         if self._drain_timer is not None:
             self._drain_timer.rearm(self.drains.get_timer())
         self._drain_progress.set()

@@ -1,4 +1,15 @@
-"""The client side of the control socket: one request, and its answer line by line."""
+"""The client side of the control socket: one request, and its answer line by line; and the
+runtime announcements for scripts:
+
+    from minibgp.control import announce, withdraw, restore
+    announce(socket, "169.254.0.1/32", as_path_prepend=2, communities=["no-export"])
+    announce(socket, "169.254.0.1/32", med=None)     # an argument left out is kept; None: none
+    withdraw(socket, "169.254.0.1/32")
+    restore(socket, "169.254.0.1/32")                 # as the config says
+
+Each returns the announcement as `show announcements --json` gives it, or raises ControlError
+with the speaker's reason.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +17,7 @@ import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 
 class ControlError(Exception):
@@ -56,3 +67,31 @@ def request_steps(
                 if "error" in answer:
                     raise ControlError(f"{path}: {answer['error']}")
                 yield answer
+
+
+class AnnounceArguments(TypedDict, total=False):
+    """What `announce` may change; a key left out is kept as it is."""
+
+    as_path_prepend: int  # our AS this many extra times, 0..32
+    med: int | None  # MULTI_EXIT_DISC; None: none
+    communities: list[str]  # "ASN:VALUE" or well-known names ("no-export"); [] none
+    large_communities: list[str]  # "GLOBAL:LOCAL1:LOCAL2"
+    next_hop: str | None  # None: next-hop self
+    peers: list[str] | None  # only to these peers; None: every peer
+
+
+def announce(
+    path: Path, prefix: str, timeout: float | None = 10.0, **changes: Unpack[AnnounceArguments]
+) -> dict[str, Any]:
+    """Announce `prefix` from the speaker on `path`, or change what it is announced with."""
+    return request(path, "announce", timeout, prefix=prefix, **changes)
+
+
+def withdraw(path: Path, prefix: str, timeout: float | None = 10.0) -> dict[str, Any]:
+    """Stop announcing `prefix` (until `announce` or `restore`)."""
+    return request(path, "withdraw", timeout, prefix=prefix)
+
+
+def restore(path: Path, prefix: str, timeout: float | None = 10.0) -> dict[str, Any]:
+    """Undo the runtime changes of `prefix`: announced as the config says, or not at all."""
+    return request(path, "restore", timeout, prefix=prefix)

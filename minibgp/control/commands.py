@@ -2,6 +2,14 @@
 
 show neighbors [peer]   the sessions (views.neighbor_json), the drains in force
 show routes [peer]      per peer, what it sent us and what we sent it (views.routes_json)
+show announcements      every announcement, where it comes from, and whether it is
+                        announced and why not (views.announcement_json)
+announce                {prefix, and any of: as_path_prepend, med, communities,
+                        large_communities, next_hop, peers}: announce a prefix, or change
+                        what it is announced with (a key left out: kept; null: no MED,
+                        next-hop self, every peer); minibgp.announcements
+withdraw                {prefix}: stop announcing it until announce or restore
+restore                 {prefix}: undo its runtime changes (back to the config)
 drain                   graceful drain (RFC 8326, minibgp.drain): {prefixes, peers,
                         drain_time, wait}; answered step by step
 undrain                 end every drain
@@ -10,17 +18,30 @@ undrain                 end every drain
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
-from minibgp.announcements import Announcements
+from minibgp.adj_rib_out import MAX_AS_PATH_PREPEND
+from minibgp.announcements import Announcements, Change
 from minibgp.bfd.endpoint import BfdSessions
-from minibgp.config import Config, PeerConfig
+from minibgp.config import AnnounceConfig, Config, PeerConfig
 from minibgp.control.server import Answer
-from minibgp.control.views import bfd_json, neighbor_json, routes_json
+from minibgp.control.text import render_announcement
+from minibgp.control.views import (
+    announcement_json,
+    bfd_json,
+    neighbor_json,
+    routes_json,
+)
 from minibgp.drain import Drain, Drains, DrainScope
 from minibgp.peer import Peer
-from minibgp.wire.nlri import IPAddress
+from minibgp.router_id import is_on_local_interface
+from minibgp.wire.attributes.communities import community_from_text
+from minibgp.wire.attributes.large_community import large_community_from_text
+from minibgp.wire.nlri import IPAddress, Prefix
+
+log = logging.getLogger("minibgp")
 
 Request = dict[str, Any]
 
@@ -46,6 +67,7 @@ class Controlled(Protocol):
     @property
     def links(self) -> Mapping[IPAddress, PeerLink]: ...
     def now(self) -> float: ...
+    def refresh_routes(self) -> None: ...
     def start_drain(self, scope: DrainScope, drain_time: float) -> Drain: ...
     def undrain(self) -> None: ...
     async def drain_done(self, drain: Drain) -> bool: ...
@@ -59,6 +81,10 @@ class Commands:
         self._commands: dict[str, Callable[[Request], Answer]] = {
             "show neighbors": self.show_neighbors,
             "show routes": self.show_routes,
+            "show announcements": self.show_announcements,
+            "announce": self.announce,
+            "withdraw": self.withdraw,
+            "restore": self.restore,
             "drain": self.drain,
             "undrain": self.undrain,
         }
@@ -83,6 +109,11 @@ class Commands:
         if isinstance(links, str):
             return {"error": links}
         return {"peers": [routes_json(link.config, link.peer) for link in links]}
+
+    def show_announcements(self, request: Request) -> Answer:
+        announcements = self.speaker.announcements
+        prefixes = {**announcements.configured, **announcements.runtime}
+        return {"announcements": [self._announcement(prefix) for prefix in prefixes]}
 
     def neighbors(self, links: list[PeerLink] | None = None) -> dict[str, Any]:
         """The answer of `show neighbors`, also the last step of a drain."""
@@ -110,6 +141,53 @@ class Commands:
             if not links:
                 return f"{peer} is not a configured peer"
         return links
+
+    # -- runtime announcements -------------------------------------------------------------------
+
+    def announce(self, request: Request) -> Answer:
+        try:
+            _only_keys(request, "announce", {"prefix", *ANNOUNCE_ARGUMENTS})
+            prefix = _prefix(request, "announce")
+            change = announcement_change(request)
+            self.speaker.announcements.announce(prefix, change)
+        except ValueError as exc:
+            return {"error": f"announce: {exc}"}
+        self.speaker.refresh_routes()
+        answer = self._announcement(prefix)
+        log.info("runtime: announce %s", render_announcement(answer))
+        if not is_on_local_interface(prefix):
+            answer["warning"] = (
+                f"{prefix}: no local interface has an address in it; traffic drawn to it will "
+                f"be dropped (add it to a loopback: ip addr add {prefix} dev lo)"
+            )
+        return answer
+
+    def withdraw(self, request: Request) -> Answer:
+        return self._undo("withdraw", request, self.speaker.announcements.withdraw)
+
+    def restore(self, request: Request) -> Answer:
+        return self._undo("restore", request, self.speaker.announcements.restore)
+
+    def _undo(self, command: str, request: Request, how: Callable[[Prefix], None]) -> Answer:
+        try:
+            _only_keys(request, command, {"prefix"})
+            prefix = _prefix(request, command)
+            how(prefix)
+        except ValueError as exc:
+            return {"error": f"{command}: {exc}"}
+        self.speaker.refresh_routes()
+        answer = self._announcement(prefix)
+        log.info("runtime: %s %s", command, render_announcement(answer))
+        return answer
+
+    def _announcement(self, prefix: Prefix) -> dict[str, Any]:
+        announcements = self.speaker.announcements
+        announcement = announcements.runtime.get(prefix) or announcements.configured.get(prefix)
+        return announcement_json(
+            announcement or AnnounceConfig(prefix),
+            announcements.source(prefix),
+            announcements.state(prefix, self.speaker.drains),
+        )
 
     # -- drain (RFC 8326) ------------------------------------------------------------------------
 
@@ -154,6 +232,77 @@ class Commands:
             if not self.speaker.announcements.announced(ipaddress.ip_network(prefix)):
                 return f"drain: {prefix} is not announced"
         return None
+
+
+ANNOUNCE_ARGUMENTS = (
+    "as_path_prepend", "med", "communities", "large_communities", "next_hop", "peers",
+)  # fmt: skip
+
+
+def announcement_change(arguments: Request) -> Change:
+    """The change an `announce` request asks for; ValueError saying what is wrong."""
+    change: dict[str, Any] = {}
+    if "as_path_prepend" in arguments:
+        change["as_path_prepend"] = _integer(
+            arguments["as_path_prepend"], "as_path_prepend", MAX_AS_PATH_PREPEND
+        )
+    if "med" in arguments:
+        med = arguments["med"]
+        change["med"] = None if med is None else _integer(med, "med", 0xFFFFFFFF)
+    if "communities" in arguments:
+        texts = _strings(arguments["communities"], "communities")
+        change["communities"] = tuple(community_from_text(t) for t in texts)
+    if "large_communities" in arguments:
+        texts = _strings(arguments["large_communities"], "large_communities")
+        change["large_communities"] = tuple(large_community_from_text(t) for t in texts)
+    if "next_hop" in arguments:
+        next_hop = arguments["next_hop"]
+        change["next_hop"] = None if next_hop is None else _address(next_hop, "next_hop")
+    if "peers" in arguments:
+        peers = arguments["peers"]
+        if peers is not None:
+            peers = tuple(_address(p, "peers") for p in _strings(peers, "peers"))
+            if not peers:
+                raise ValueError("peers: give at least one peer, or null for every peer")
+        change["peers"] = peers
+    return Change(**change)
+
+
+def _only_keys(request: Request, command: str, allowed: set[str]) -> None:
+    unknown = sorted(set(request) - allowed - {"command"})
+    if unknown:
+        raise ValueError(f"unknown argument {unknown[0]} (known: {', '.join(sorted(allowed))})")
+
+
+def _prefix(request: Request, command: str) -> Prefix:
+    if "prefix" not in request:
+        raise ValueError("which prefix? (prefix is missing)")
+    text = request["prefix"]
+    if not isinstance(text, str):
+        raise ValueError(f"prefix must be a string, not {text!r}")
+    try:
+        return ipaddress.ip_network(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a prefix ({exc})") from None
+
+
+def _integer(value: object, name: str, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise ValueError(f"{name} must be an integer 0..{high}, not {value!r}")
+    return value
+
+
+def _strings(value: object, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name} must be a list of strings, not {value!r}")
+    return value
+
+
+def _address(value: object, name: str) -> IPAddress:
+    try:
+        return ipaddress.ip_address(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise ValueError(f"{name}: {value!r} is not an IPv4 or IPv6 address") from None
 
 
 def _drain_request_error(request: Request) -> str | None:

@@ -106,3 +106,44 @@ def _route_line(route: dict[str, Any]) -> str:
         extras.append("large " + " ".join(route["large_communities"]))
     line = f"   {route['prefix']:<24} {route.get('next_hop') or '':<24} {med:>10}  {path} {origin}"
     return line.rstrip() + ("  [" + "; ".join(extras) + "]" if extras else "")
+
+
+def render_announcements(answer: dict[str, Any]) -> str:
+    """`show announcements`: each prefix, where it comes from, whether it is announced."""
+    lines = [f"   {'Prefix':<24} {'Source':<30} State"]
+    for announcement in answer["announcements"]:
+        lines.append(
+            f"   {announcement['prefix']:<24} {announcement['source']:<30} {announcement['state']}"
+        )
+        attributes = _announcement_attributes(announcement)
+        if attributes:
+            lines.append(f"   {'':<24} {attributes}")
+    return "\n".join(lines)
+
+
+def render_announcement(announcement: dict[str, Any]) -> str:
+    """One announcement on a line: '169.254.0.1/32 (config, changed at runtime): announced;
+    prepend 2, MED 50'."""
+    source = f" ({announcement['source']})" if announcement["source"] else ""
+    text = f"{announcement['prefix']}{source}: {announcement['state']}"
+    attributes = _announcement_attributes(announcement)
+    return f"{text}; {attributes}" if attributes else text
+
+
+def _announcement_attributes(announcement: dict[str, Any]) -> str:
+    parts = []
+    if announcement["as_path_prepend"]:
+        parts.append(f"prepend {announcement['as_path_prepend']}")
+    if announcement["med"] is not None:
+        parts.append(f"MED {announcement['med']}")
+    if announcement["communities"]:
+        parts.append("communities " + " ".join(announcement["communities"]))
+    if announcement["large_communities"]:
+        parts.append("large communities " + " ".join(announcement["large_communities"]))
+    if announcement["next_hop"]:
+        parts.append(f"next hop {announcement['next_hop']}")
+    if announcement["peers"] is not None:
+        parts.append("to " + ", ".join(announcement["peers"]))
+    if announcement["checks"]:
+        parts.append("checks " + ", ".join(announcement["checks"]))
+    return ", ".join(parts)

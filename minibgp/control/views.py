@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from minibgp.announcements import Source
 from minibgp.bfd.endpoint import BfdSessions
-from minibgp.config import PeerConfig
+from minibgp.config import AnnounceConfig, PeerConfig
 from minibgp.peer import Peer
 from minibgp.wire.attributes import AttributeSet, PathAttribute
 from minibgp.wire.attributes.communities import community_to_text
@@ -79,6 +80,24 @@ def advertised_route_json(prefix: Prefix, attributes: tuple[PathAttribute, ...])
     """A route we sent, with the attributes it was sent with (our AS and its prepends, the
     next hop, GRACEFUL_SHUTDOWN while drained)."""
     return route_json(prefix, AttributeSet(attributes))
+
+
+def announcement_json(
+    announcement: AnnounceConfig, source: Source | None, state: str
+) -> dict[str, Any]:
+    """One announcement: its attributes, where it comes from, whether it is announced."""
+    return {
+        "prefix": str(announcement.prefix),
+        "source": None if source is None else source.value,
+        "state": state,
+        "next_hop": None if announcement.next_hop is None else address_text(announcement.next_hop),
+        "as_path_prepend": announcement.as_path_prepend,
+        "med": announcement.med,
+        "communities": [community_to_text(c) for c in announcement.communities],
+        "large_communities": [":".join(map(str, c)) for c in announcement.large_communities],
+        "peers": None if announcement.peers is None else [str(p) for p in announcement.peers],
+        "checks": list(announcement.checks),
+    }
 
 
 def bfd_json(bfd: BfdSessions | None, address: IPAddress) -> dict[str, Any] | None:

@@ -1,0 +1,5 @@
+"""Fixtures of the minibgp tests."""
+
+from tests.minibgp.loopback import duo
+
+__all__ = ["duo"]
