@@ -165,6 +165,7 @@ def _subcommand(argv: list[str]) -> int:
     show.add_argument(
         "what",
         choices=("neighbors", "routes", "announcements"),
+        metavar="WHAT",
         help="neighbors: one line per session, like vtysh; routes: received and advertised, "
         "per peer; announcements: each prefix, where it comes from, why it is (not) announced",
     )
