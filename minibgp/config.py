@@ -13,15 +13,18 @@ The smallest config::
     [[announce]]
     prefix = "169.254.0.1/32"
 
-Every error names the file, the key and the reason, e.g.
-``server1.toml: peer[0].asn: must be 1..4294967295``. Unknown keys are errors too: a typo must
-not silently turn into a default. docs/minibgp.md has the full reference.
+Every error is one line naming the file, the line, the key and the reason, e.g.
+``/etc/minibgp/server1.toml:9: peer[0].asn: must be 1..4294967295`` (minibgp.config_file reads
+the file and finds the lines). Unknown keys are errors too: a typo must not silently turn into
+a default. docs/minibgp.md has the full reference.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
-import tomllib
+import re
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +33,8 @@ from typing import Any, TypeVar
 from minibgp.adj_rib_out import MAX_AS_PATH_PREPEND
 from minibgp.bfd.config import BfdConfigError, parse_bfd
 from minibgp.bfd.session import SessionParameters
+from minibgp.config_file import ConfigError as ConfigError  # re-exported: the one config error
+from minibgp.config_file import error_at, parse_toml, read_text
 from minibgp.health.checks import Check
 from minibgp.health.config import HealthConfigError, parse_announce_checks, parse_checks
 from minibgp.settings import SessionSettings
@@ -44,10 +49,6 @@ DEFAULT_CONNECT_RETRY = 5  # seconds before the first retry; the speaker backs o
 DEFAULT_DRAIN_TIME = 2.0  # seconds routes carry GRACEFUL_SHUTDOWN before they are withdrawn
 MAX_MD5_KEY_LENGTH = 80  # Linux TCP_MD5SIG_MAXKEYLEN
 CONTROL_SOCKET_DIR = Path("/run/minibgp")
-
-
-class ConfigError(Exception):
-    """A config that cannot be used; the message is ``FILE: KEY: REASON``."""
 
 
 @dataclass(frozen=True)
@@ -142,23 +143,30 @@ def control_socket_path(config: Config, router_id: ipaddress.IPv4Address) -> Pat
     return CONTROL_SOCKET_DIR / f"{config.speaker.asn}-{router_id}.sock"
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and check a config file; raise ConfigError naming the file, key and reason."""
+def load_config(path: str | Path, replacing: Config | None = None) -> Config:
+    """Read and check a config file; ConfigError (``FILE:LINE: KEY: REASON``) if it is bad.
+
+    `replacing` is the config a running speaker has (SIGHUP): a new one that changes what a
+    running speaker cannot change is refused too.
+    """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return parse_config(text, path)
+    text = read_text(path)
+    config = parse_config(text, path)
+    if replacing is not None and _fixed(config) != _fixed(replacing):
+        raise _Parser(str(path), text).error(
+            "speaker", "changes to [speaker] need a restart (except drain_time, drain_on_sigterm)"
+        )
+    return config
 
 
 def parse_config(text: str, path: Path) -> Config:
     """Check a config given as TOML text; `path` is only used in messages."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
-    return _Parser(path.name).config(document, path)
+    return _Parser(str(path), text).config(parse_toml(text, str(path)), path)
+
+
+def _fixed(config: Config) -> SpeakerConfig:
+    """The [speaker] settings a reload cannot change (the drain settings it can)."""
+    return dataclasses.replace(config.speaker, drain_time=0.0, drain_on_sigterm=False)
 
 
 T = TypeVar("T")
@@ -167,17 +175,18 @@ T = TypeVar("T")
 class _Parser:
     """Walks the TOML document; every check knows the dotted key it is looking at."""
 
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, text: str) -> None:
         self.filename = filename
+        self.text = text
 
     def error(self, key: str, reason: str) -> ConfigError:
-        return ConfigError(f"{self.filename}: {key}: {reason}")
+        return error_at(self.filename, self.text, key, reason)
 
     def config(self, document: dict[str, Any], path: Path) -> Config:
         try:
             return self._config(document, path)
-        except (BfdConfigError, HealthConfigError) as exc:  # their messages are "KEY: REASON"
-            raise ConfigError(f"{self.filename}: {exc}") from None
+        except (BfdConfigError, HealthConfigError) as exc:
+            raise self.error(exc.key, exc.reason) from None
 
     def _config(self, document: dict[str, Any], path: Path) -> Config:
         self.only_keys(document, "", {"speaker", "peer", "announce", "check"})
@@ -393,7 +402,7 @@ class _Parser:
 
     def integer(self, value: object, key: str, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"must be an integer ({low}..{high}), not {value!r}")
+            raise self.error(key, f"must be an integer ({low}..{high}), not {_shown(value)}")
         if not low <= value <= high:
             raise self.error(key, f"must be {low}..{high}")
         return value
@@ -428,7 +437,7 @@ class _Parser:
     def only_keys(self, table: Mapping[str, Any], key: str, allowed: set[str]) -> None:
         for name in table:
             if name not in allowed:
-                where = f"{key}.{name}" if key else name
+                where = f"{key}.{_key_text(name)}" if key else _key_text(name)
                 raise self.error(
                     where, f"unknown key (expected one of {', '.join(sorted(allowed))})"
                 )
@@ -442,3 +451,14 @@ class _Parser:
 
 
 _KIND_NAMES = {str: "a string", bool: "a boolean (true or false)", int: "an integer"}
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _shown(value: object) -> str:
+    """A value in a message: short, one line, however big or deep the value is."""
+    return reprlib.repr(value)
+
+
+def _key_text(name: str) -> str:
+    """A key in a message: as written when bare, else quoted (and cut) on one line."""
+    return name if _BARE_KEY.fullmatch(name) else reprlib.repr(name)

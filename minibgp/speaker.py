@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import errno
 import functools
 import ipaddress
@@ -167,10 +166,7 @@ class Speaker:
         path = self.config.path
         log.info("SIGHUP: reloading %s", path)
         try:
-            new = load_config(path)
-            if _fixed(new) != _fixed(self.config):
-                raise ConfigError(f"{path.name}: speaker: changes to [speaker] need a restart "
-                                  "(except drain_time and drain_on_sigterm)")  # fmt: skip
+            new = load_config(path, replacing=self.config)
         except ConfigError as exc:
             log.error("config not reloaded, the running one stays: %s", exc)
             return
@@ -350,11 +346,6 @@ class Speaker:
 def _checked(config: Config) -> dict[str, tuple[str, ...]]:
     """The announced prefixes that have health checks, and the names of their checks."""
     return {str(a.prefix): a.checks for a in config.announcements if a.checks}
-
-
-def _fixed(config: Config) -> object:
-    """The [speaker] settings a reload cannot change (the drain settings it can)."""
-    return dataclasses.replace(config.speaker, drain_time=0.0, drain_on_sigterm=False)
 
 
 async def run_speaker(config_path: Path, trace: bool = False) -> int:

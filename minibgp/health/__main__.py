@@ -12,9 +12,10 @@ import logging
 import signal
 import sys
 import time
-import tomllib
 from pathlib import Path
 
+from minibgp.config_file import ConfigError, error_at, parse_toml, read_text
+from minibgp.health.checks import Check
 from minibgp.health.config import HealthConfigError, parse_announce_checks, parse_checks
 from minibgp.health.runner import HealthMonitor
 
@@ -49,19 +50,32 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(message)s")
     try:
-        document = tomllib.loads(args.config.read_text())
+        checks, prefixes = _read_checks(args.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    asyncio.run(_run(HealthMonitor(list(checks.values()), prefixes, _print_change)))
+    return 0
+
+
+def _read_checks(path: Path) -> tuple[dict[str, Check], dict[str, tuple[str, ...]]]:
+    """The [[check]]s of a config, and the checks of each announced prefix."""
+    text = read_text(path)
+    document = parse_toml(text, str(path))
+    announce = document.get("announce", [])
+    try:
         checks = parse_checks(document.get("check", []))
+        if not isinstance(announce, list) or not all(isinstance(t, dict) for t in announce):
+            raise HealthConfigError("announce", "must be an array of tables ([[announce]])")
         prefixes = {
             str(table.get("prefix")): parse_announce_checks(
                 table.get("checks", []), f"announce[{index}].checks", checks
             )
-            for index, table in enumerate(document.get("announce", []))
+            for index, table in enumerate(announce)
         }
-    except (OSError, tomllib.TOMLDecodeError, HealthConfigError) as error:
-        print(f"{args.config}: {error}", file=sys.stderr)
-        return 2
-    asyncio.run(_run(HealthMonitor(list(checks.values()), prefixes, _print_change)))
-    return 0
+    except HealthConfigError as error:
+        raise error_at(str(path), text, error.key, error.reason) from None
+    return checks, prefixes
 
 
 def _print_change(prefix: str, up: bool) -> None:

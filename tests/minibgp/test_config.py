@@ -116,44 +116,52 @@ def test_every_extension_is_read() -> None:
 PEER = "asn = 4290001234"
 ROUTE = 'prefix = "169.254.0.1/32"'
 BAD_CONFIGS = [
-    # (text to replace, replacement, what the error must start with after "server1.toml: ")
-    (PEER, "asn = 4294967296", "peer[0].asn: must be 1..4294967295"),
-    (PEER, "asn = 0", "peer[0].asn: must be 1..4294967295"),
+    # (text to replace, replacement, what the error must start with after "server1.toml:")
+    (PEER, "asn = 4294967296", "7: peer[0].asn: must be 1..4294967295"),
+    (PEER, "asn = 0", "7: peer[0].asn: must be 1..4294967295"),
     (
         "asn = 64520",
         'asn = "64520"',
-        "speaker.asn: must be an integer (1..4294967295), not '64520'",
+        "2: speaker.asn: must be an integer (1..4294967295), not '64520'",
     ),
     (
         PEER,
         PEER + "\nhold_time = true",
-        "peer[0].hold_time: must be an integer (0..65535), not True",
+        "8: peer[0].hold_time: must be an integer (0..65535), not True",
     ),
-    ("asn = 64520\n", "", "speaker.asn: missing"),
-    ('"192.168.57.10"', '"192.168.57.300"', "peer[0].address: '192.168.57.300' is not an IPv4"),
+    ("asn = 64520\n", "", "1: speaker.asn: missing"),
+    ('"192.168.57.10"', '"192.168.57.300"', "6: peer[0].address: '192.168.57.300' is not an IPv4"),
     (
         '"169.254.0.1/32"',
         '"169.254.0.1/24"',
-        "announce[0].prefix: '169.254.0.1/24' is not a prefix",
+        "10: announce[0].prefix: '169.254.0.1/24' is not a prefix",
     ),
-    ('"192.168.57.100"', '"fd00::1"', "speaker.router_id: 'fd00::1' is not an IPv4 address"),
-    (PEER, PEER + "\nhold_time = 2", "peer[0].hold_time: must be 0 or 3..65535"),
-    (PEER, PEER + "\nholdtime = 3", "peer[0].holdtime: unknown key"),
-    ("[speaker]", "[speaker]\nrouterid = 1", "speaker.routerid: unknown key"),
-    ("[[announce]]", "[[anounce]]", "anounce: unknown key"),
-    (ROUTE, ROUTE + '\ncommunities = ["65536:1"]', "announce[0].communities[0]: '65536:1' is not"),
-    (ROUTE, ROUTE + '\nlarge_communities = ["1:2"]', "announce[0].large_communities[0]: '1:2'"),
-    (ROUTE, ROUTE + '\npeers = ["10.0.0.1"]', "announce[0].peers[0]: 10.0.0.1 is not a configured"),
-    (PEER, PEER + f'\npassword = "{"x" * 81}"', "peer[0].password: must be 1..80 bytes"),
-    (PEER, PEER + "\nttl_security = 255", "peer[0].ttl_security: must be 1..254"),
-    ("[speaker]", '[speaker]\nlisten = "1.2.3.4:99999"', "speaker.listen: port '99999'"),
-    ("[speaker]", "[speaker]\nlisten = 179", "speaker.listen: must be true, false or a string"),
-    ("asn = 64520", "asn = 64520 64521", "not valid TOML"),
-    ("[speaker]", "[speaker]\ndrain_time = -1", "speaker.drain_time: must be 0..3600 seconds"),
-    ("[speaker]", '[speaker]\ndrain_time = "2s"', "speaker.drain_time: must be a number"),
-    ("[speaker]", "[speaker]\ndrain_on_sigterm = 1", "speaker.drain_on_sigterm: must be a"),
-    (PEER, PEER + "\ndescription = 7", "peer[0].description: must be a string"),
-    (PEER, PEER + "\npassive = 1", "peer[0].passive: must be a boolean (true or false)"),
+    ('"192.168.57.100"', '"fd00::1"', "3: speaker.router_id: 'fd00::1' is not an IPv4 address"),
+    (PEER, PEER + "\nhold_time = 2", "8: peer[0].hold_time: must be 0 or 3..65535"),
+    (PEER, PEER + "\nholdtime = 3", "8: peer[0].holdtime: unknown key"),
+    ("[speaker]", "[speaker]\nrouterid = 1", "2: speaker.routerid: unknown key"),
+    ("[[announce]]", "[[anounce]]", "9: anounce: unknown key"),
+    (
+        ROUTE,
+        ROUTE + '\ncommunities = ["65536:1"]',
+        "11: announce[0].communities[0]: '65536:1' is not",
+    ),
+    (ROUTE, ROUTE + '\nlarge_communities = ["1:2"]', "11: announce[0].large_communities[0]: '1:2'"),
+    (
+        ROUTE,
+        ROUTE + '\npeers = ["10.0.0.1"]',
+        "11: announce[0].peers[0]: 10.0.0.1 is not a configured",
+    ),
+    (PEER, PEER + f'\npassword = "{"x" * 81}"', "8: peer[0].password: must be 1..80 bytes"),
+    (PEER, PEER + "\nttl_security = 255", "8: peer[0].ttl_security: must be 1..254"),
+    ("[speaker]", '[speaker]\nlisten = "1.2.3.4:99999"', "2: speaker.listen: port '99999'"),
+    ("[speaker]", "[speaker]\nlisten = 179", "2: speaker.listen: must be true, false or a string"),
+    ("asn = 64520", "asn = 64520 64521", "2: invalid TOML: "),
+    ("[speaker]", "[speaker]\ndrain_time = -1", "2: speaker.drain_time: must be 0..3600 seconds"),
+    ("[speaker]", '[speaker]\ndrain_time = "2s"', "2: speaker.drain_time: must be a number"),
+    ("[speaker]", "[speaker]\ndrain_on_sigterm = 1", "2: speaker.drain_on_sigterm: must be a"),
+    (PEER, PEER + "\ndescription = 7", "8: peer[0].description: must be a string"),
+    (PEER, PEER + "\npassive = 1", "8: peer[0].passive: must be a boolean (true or false)"),
 ]
 
 
@@ -165,12 +173,14 @@ def test_a_bad_config_is_refused_naming_file_key_and_reason(
     assert text != MINIMAL_CONFIG
     with pytest.raises(ConfigError) as info:
         parse(text)
-    assert str(info.value).startswith(f"server1.toml: {message}")
+    assert str(info.value).startswith(f"/etc/minibgp/server1.toml:{message}")
 
 
 def test_a_peer_configured_twice_is_refused() -> None:
     text = MINIMAL_CONFIG + '[[peer]]\naddress = "192.168.57.10"\nasn = 1\n'
-    with pytest.raises(ConfigError, match=r"^server1.toml: peer\[1\].address: .* configured twice"):
+    with pytest.raises(
+        ConfigError, match=r"^/etc/minibgp/server1.toml:12: peer\[1\].address: .* twice"
+    ):
         parse(text)
 
 

@@ -150,4 +150,7 @@ def test_the_command_line_reports_a_bad_config_by_key(
     config = tmp_path / "server1.toml"
     config.write_text('[[check]]\nname = "x"\nkind = "dns"\n')
     assert main(["--config", str(config)]) == 2
-    assert capsys.readouterr().err == f"{config}: check[0].target: is required\n"
+    assert capsys.readouterr().err == f"{config}:1: check[0].target: is required\n"
+    config.write_bytes(b'[[check]]\nname = "\xff"\n')
+    assert main(["--config", str(config)]) == 2
+    assert capsys.readouterr().err.startswith(f"{config}:2: not UTF-8: byte 0xff at column 9")

@@ -100,7 +100,7 @@ async def test_a_bad_reload_keeps_the_running_config(
     duo.a_config.write_text(duo.a_config.read_text().replace("asn = 4290001234", "asn = 0"))
     with caplog.at_level(logging.ERROR, logger="minibgp"):
         duo.a.reload()
-    assert "a.toml: peer[0].asn: must be 1..4294967295" in caplog.text
+    assert f"{duo.a_config}:9: peer[0].asn: must be 1..4294967295" in caplog.text
     assert "config not reloaded" in caplog.text
     assert established(duo.a) and len(received(duo.b)) == 2
 

@@ -184,7 +184,7 @@ def test_sighup_announces_and_withdraws_only_the_difference(pair: Pair) -> None:
     pair.minibgp.config_path.write_text(pair.minibgp.config_path.read_text() + "\nbogus = 1\n")
     pair.minibgp.signal(signal.SIGHUP)
     wait_until(lambda: "config not reloaded" in pair.minibgp.log(), timeout=5, what="refusal")
-    assert "minibgp.toml: announce[1].bogus: unknown key" in pair.minibgp.log()
+    assert f"{pair.minibgp.config_path}:20: announce[1].bogus: unknown key" in pair.minibgp.log()
     assert holds_anycast(router) and frr_route(router, "169.254.0.2/32").get("paths")
 
     pair.write_minibgp_config()  # back to the anycast prefix alone
