@@ -7,58 +7,61 @@ and for an SVCB or HTTPS record in AliasMode also the target's own records of th
 
 from __future__ import annotations
 
-from dnslib import CLASS, MX, NS, QTYPE, RR, SRV, DNSBuffer, DNSLabel
+from collections.abc import Iterator
 
-from minidns.zone.model import NameKey, Zone, name_key
+from minidns.writer import RRsetRef
+from minidns.zone.model import NameKey, Zone, find_rrset, rdatas_of
 
-ADDRESS_TYPES = (QTYPE.A, QTYPE.AAAA)
-SERVICE_BINDING_TYPES = (64, 65)  # SVCB, HTTPS (RFC 9460 §14.1)
-
-
-def wanted_additional(record: RR) -> tuple[DNSLabel, tuple[int, ...]] | None:
-    """The name a record points at and the types to add for it, or None."""
-    rdata = record.rdata
-    rtype = record.rtype
-    # RFC 1035 §3.3.9, §3.3.11 (dnslib's NS is a CNAME subclass, hence the type check)
-    if isinstance(rdata, MX | NS) and rtype in (QTYPE.MX, QTYPE.NS):
-        return DNSLabel(rdata.label), ADDRESS_TYPES
-    if isinstance(rdata, SRV) and rtype == QTYPE.SRV:  # RFC 2782
-        return DNSLabel(rdata.target), ADDRESS_TYPES
-    if rtype in SERVICE_BINDING_TYPES and isinstance(getattr(rdata, "data", None), bytes):
-        return _service_binding_target(record, rdata.data)
-    return None
+NS, MX, A, SRV, AAAA, SVCB, HTTPS = 2, 15, 1, 33, 28, 64, 65
+ADDRESS_TYPES = (A, AAAA)
+ADDITIONAL_TYPES = frozenset((NS, MX, SRV, SVCB, HTTPS))
 
 
-def _service_binding_target(record: RR, data: bytes) -> tuple[DNSLabel, tuple[int, ...]] | None:
-    """RFC 9460 §2.5: AliasMode (priority 0) or ServiceMode, where "." means the owner."""
-    if len(data) < 3:
-        return None
-    buffer = DNSBuffer(data)
-    buffer.offset = 2
-    target = buffer.decode_name()
-    alias_mode = data[:2] == b"\x00\x00"
-    if target.label == ():
-        return None if alias_mode else (record.rname, ADDRESS_TYPES)
-    return target, ((*ADDRESS_TYPES, record.rtype) if alias_mode else ADDRESS_TYPES)
+def wanted_additional(
+    owner: NameKey, rtype: int, records: bytes
+) -> Iterator[tuple[NameKey, tuple[int, ...]]]:
+    """For each record of an RRset, the name it points at (a key) and the types to add."""
+    for rdata in rdatas_of(records):
+        if rtype == NS:  # RFC 1035 §3.3.11
+            yield rdata.lower(), ADDRESS_TYPES
+        elif rtype == MX:  # RFC 1035 §3.3.9
+            yield rdata[2:].lower(), ADDRESS_TYPES
+        elif rtype == SRV:  # RFC 2782
+            yield rdata[6:].lower(), ADDRESS_TYPES
+        elif len(rdata) >= 3:  # SVCB, HTTPS: RFC 9460 §2.5
+            target = _name(rdata, 2).lower()
+            alias_mode = rdata[:2] == b"\x00\x00"
+            if target == b"\x00":  # "." means the owner in ServiceMode, nothing in AliasMode
+                if not alias_mode:
+                    yield owner, ADDRESS_TYPES
+            else:
+                yield target, (*ADDRESS_TYPES, rtype) if alias_mode else ADDRESS_TYPES
 
 
-def additional_records(zone: Zone, records: list[RR], seen: set[tuple[NameKey, int]]) -> list[RR]:
-    """The records, from `zone`, that `records` call for; `seen` avoids repeats."""
-    found: list[RR] = []
-    for record in records:
-        wanted = wanted_additional(record)
-        if wanted is None:
+def additional_records(
+    zone: Zone, owner: NameKey, rtype: int, records: bytes, seen: set[tuple[NameKey, int]]
+) -> list[RRsetRef]:
+    """The RRsets, from `zone`, that an RRset calls for; `seen` avoids repeats."""
+    found: list[RRsetRef] = []
+    nodes = zone.nodes
+    for target, rtypes in wanted_additional(owner, rtype, records):
+        node = nodes.get(target)
+        if not node:  # not a name of this zone, or an empty non-terminal
             continue
-        target, rtypes = wanted
-        key = name_key(target)
-        if not zone.contains(key):
-            continue
-        for rtype in rtypes:
-            if (key, rtype) in seen:
+        for wanted in rtypes:
+            if (target, wanted) in seen:
                 continue
-            rrset = zone.get(key, rtype)
+            rrset = find_rrset(node, wanted)
             if rrset is None:
                 continue
-            seen.add((key, rtype))
-            found.extend(RR(rrset.name, rtype, CLASS.IN, rrset.ttl, rd) for rd in rrset.rdatas)
+            seen.add((target, wanted))
+            found.append((zone.spelling(target), wanted, *rrset))
     return found
+
+
+def _name(rdata: bytes, position: int) -> bytes:
+    """The uncompressed name at `position` in an RDATA."""
+    end = position
+    while length := rdata[end]:
+        end += length + 1
+    return rdata[position : end + 1]

@@ -4,41 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dnslib import CLASS, QTYPE, RCODE, RR, DNSHeader, DNSRecord
-
-from minidns.respond import pack
-from minidns.zone.model import Zone, ZoneSet, name_key
+from minidns.query import HEADER_LENGTH, Query
+from minidns.writer import MessageWriter, RRsetRef
+from minidns.zone.model import RECORD_HEAD, Zone, ZoneSet, find_rrset, rrsets_of
 
 MAX_MESSAGE = 65535  # RFC 1035 §4.2.2: the TCP length prefix is 16 bits
 RECORDS_PER_MESSAGE = 200
+SOA = 6
+QR, AA, OPCODE_BITS, RD = 0x8000, 0x0400, 0x7800, 0x0100
+NOTAUTH, REFUSED = 9, 5
 
 
-def zone_records(zone: Zone) -> list[RR]:
-    """SOA, every other record of the zone (glue included), SOA again (RFC 5936 §2.2)."""
-    soa = zone.soa
-    soa_record = RR(soa.name, QTYPE.SOA, CLASS.IN, soa.ttl, soa.rdatas[0])
+def zone_records(zone: Zone) -> list[RRsetRef]:
+    """SOA, every other record of the zone (glue included), SOA again (RFC 5936 §2.2), one
+    record each."""
+    soa = find_rrset(zone.nodes[zone.origin_key], SOA)
+    assert soa is not None  # a zone has its SOA
+    soa_record = (zone.spelling(zone.origin_key), SOA, 1, soa[1])
     middle = [
-        RR(rrset.name, rrset.rtype, CLASS.IN, rrset.ttl, rdata)
-        for rrset in zone.rrsets()
-        if rrset.rtype != QTYPE.SOA
-        for rdata in rrset.rdatas
+        (zone.spelling(key), rtype, 1, one)
+        for key, node in zone.nodes.items()
+        for rtype, _, records in rrsets_of(node)
+        if rtype != SOA
+        for one in _records(records)
     ]
     return [soa_record, *middle, soa_record]
 
 
-def transfer(zones: ZoneSet, query: DNSRecord, allowed: bool) -> list[bytes]:
+def transfer(zones: ZoneSet, query: Query, allowed: bool) -> list[bytes]:
     """The response messages to an AXFR query (IXFR is answered the same way, RFC 1995 §4)."""
-    question = query.questions[0]
-    key = name_key(question.qname)
-    zone = zones.zones.get(key)
+    zone = zones.zones.get(query.key)
     if not allowed:
-        return [_error(query, RCODE.REFUSED)]  # RFC 5936 §2.2.1: a policy refusal
+        return [_error(query, REFUSED)]  # RFC 5936 §2.2.1: a policy refusal
     if zone is None:
-        return [_error(query, RCODE.NOTAUTH)]  # RFC 5936 §2.2.1: not a zone we serve
+        return [_error(query, NOTAUTH)]  # RFC 5936 §2.2.1: not a zone we serve
     return list(_messages(query, zone_records(zone)))
 
 
-def _messages(query: DNSRecord, records: list[RR]) -> Iterator[bytes]:
+def _messages(query: Query, records: list[RRsetRef]) -> Iterator[bytes]:
     first = True
     start = 0
     while start < len(records):
@@ -53,15 +56,31 @@ def _messages(query: DNSRecord, records: list[RR]) -> Iterator[bytes]:
         start += count
 
 
-def _message(query: DNSRecord, records: list[RR], with_question: bool) -> bytes:
-    header = DNSHeader(id=query.header.id, qr=1, aa=1, opcode=query.header.opcode)
-    header.rd = query.header.rd
-    response = DNSRecord(header, questions=list(query.questions) if with_question else [])
-    response.rr = records
-    return pack(response)
+def _message(query: Query, records: list[RRsetRef], with_question: bool) -> bytes:
+    flags = QR | AA | (query.flags & (OPCODE_BITS | RD))
+    if with_question:
+        question = query.wire[HEADER_LENGTH : query.question_end]
+        writer = MessageWriter(len(question), query.key, query.offsets)
+        count = query.question_count
+    else:
+        question = b""
+        writer = MessageWriter(0)
+        count = 0
+    answers = writer.rrsets(records)
+    return writer.message(query.wire[:2], flags, (count, answers, 0, 0), question)
 
 
-def _error(query: DNSRecord, rcode: int) -> bytes:
-    header = DNSHeader(id=query.header.id, qr=1, opcode=query.header.opcode, rcode=rcode)
-    header.rd = query.header.rd
-    return pack(DNSRecord(header, questions=list(query.questions)))
+def _error(query: Query, rcode: int) -> bytes:
+    flags = QR | (query.flags & (OPCODE_BITS | RD)) | rcode
+    question = query.wire[HEADER_LENGTH : query.question_end]
+    return MessageWriter(len(question)).message(
+        query.wire[:2], flags, (query.question_count, 0, 0, 0), question
+    )
+
+
+def _records(records: bytes) -> Iterator[bytes]:
+    position = 0
+    while position < len(records):
+        end = position + RECORD_HEAD + int.from_bytes(records[position + 10 : position + 12], "big")
+        yield records[position:end]
+        position = end

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import struct
 from dataclasses import dataclass
-
-from dnslib import QTYPE, RR, EDNSOption
 
 # What PowerDNS 4.7 advertises and truncates at by default (its udp-truncation-threshold).
 SERVER_UDP_PAYLOAD = 1232
@@ -12,14 +12,12 @@ SERVER_UDP_PAYLOAD = 1232
 MIN_UDP_PAYLOAD = 512
 OPTION_NSID = 3  # RFC 5001 §2.3
 EXTENDED_RCODE_BADVERS = 16  # RFC 6891 §9
-DO_BIT = 1 << 15  # RFC 3225 §3, in the OPT TTL field
+DO_BIT = 0x8000  # RFC 3225 §3, in the OPT's flags
+_OPT_FIXED = struct.Struct("!BHHBBHH")  # root owner, TYPE, payload, extended RCODE, version,
+# flags, RDLENGTH (RFC 6891 §6.1.2, §6.1.3)
 
 
-class EdnsFormatError(Exception):
-    """The query's OPT records are malformed: the answer is FORMERR (RFC 6891 §6.1.1)."""
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueryEdns:
     """The EDNS facts of a query that change its answer."""
 
@@ -41,49 +39,13 @@ def udp_limit(payload: int | None) -> int:
     return max(MIN_UDP_PAYLOAD, min(payload, SERVER_UDP_PAYLOAD))
 
 
-def parse_options(rdata: bytes) -> list[EDNSOption]:
-    """The options of an OPT record's RDATA (RFC 6891 §6.1.2), empty ones included.
-
-    dnslib's own parser drops an option with no data, such as an NSID request (RFC 5001 §2.1).
-    """
-    options = []
-    position = 0
-    while position < len(rdata):
-        if position + 4 > len(rdata):
-            raise EdnsFormatError("truncated option header")
-        code = int.from_bytes(rdata[position : position + 2], "big")
-        end = position + 4 + int.from_bytes(rdata[position + 2 : position + 4], "big")
-        if end > len(rdata):
-            raise EdnsFormatError("option longer than the OPT RDATA")
-        options.append(EDNSOption(code, rdata[position + 4 : end]))
-        position = end
-    return options
-
-
-def read_query_edns(additional: list[RR]) -> QueryEdns | None:
-    """The query's EDNS facts, or None when it carries no OPT record."""
-    opts = [rr for rr in additional if rr.rtype == QTYPE.OPT]
-    if not opts:
-        return None
-    if len(opts) > 1:  # RFC 6891 §6.1.1: more than one OPT is a FORMERR
-        raise EdnsFormatError("more than one OPT record")
-    opt = opts[0]
-    if opt.rname.label != ():  # RFC 6891 §6.1.2: the owner name is the root
-        raise EdnsFormatError("OPT owner is not the root")
-    # RFC 6891 §6.1.2: unknown options are ignored; RFC 5001 §2.1: NSID asked with empty data.
-    wants_nsid = any(option.code == OPTION_NSID for option in opt.rdata)
-    return QueryEdns(
-        payload=opt.rclass,
-        version=(opt.ttl >> 16) & 0xFF,
-        dnssec_ok=bool(opt.ttl & DO_BIT),
-        nsid=wants_nsid,
-    )
-
-
-def response_opt(query_edns: QueryEdns, identity: str, extended_rcode: int = 0) -> RR:
-    """The OPT record of a response to a query that had one (RFC 6891 §7)."""
-    ttl = ((extended_rcode >> 4) << 24) | (DO_BIT if query_edns.dnssec_ok else 0)  # version 0
-    options = []
-    if query_edns.nsid and identity:
-        options.append(EDNSOption(OPTION_NSID, identity.encode()))  # RFC 5001 §2.2
-    return RR(".", QTYPE.OPT, SERVER_UDP_PAYLOAD, ttl, options)
+@functools.lru_cache(maxsize=64)
+def response_opt(dnssec_ok: bool, nsid: bool, identity: bytes, extended_rcode: int = 0) -> bytes:
+    """The OPT record of a response to a query that had one (RFC 6891 §7), version 0: DO
+    as the query's, the identity if NSID was asked (RFC 5001 §2.2)."""
+    options = b""
+    if nsid and identity:
+        options = OPTION_NSID.to_bytes(2, "big") + len(identity).to_bytes(2, "big") + identity
+    flags = DO_BIT if dnssec_ok else 0
+    fixed = _OPT_FIXED.pack(0, 41, SERVER_UDP_PAYLOAD, extended_rcode >> 4, 0, flags, len(options))
+    return fixed + options

@@ -1,35 +1,39 @@
-"""Reading a query message (RFC 1035 §4.1) into what `minidns.answer` reads, or saying why not.
+"""A query message read from its bytes: header, question and EDNS (RFC 1035 §4.1, RFC 6891).
 
-Read: the header, the question and the OPT record (RFC 6891). The other records of the
-answer, authority and additional sections are framed (their names checked, their RDATA
-skipped) but not kept: an authoritative server has no use for them. Labels are octets
-(RFC 2181 §11): any octet is accepted in a label, as on the wire.
+No general-purpose codec: one walk over the octets, linear in the message's length, which keeps
+labels as octets (RFC 2181 §11: any octet may be in a label, UTF-8 or not) and reads only what
+an answer depends on. The other records a query may carry are framed (their names checked,
+their RDATA skipped) so that a message cut short is caught, and the OPT record is read where it
+is, in the additional section.
 
-Whatever cannot be read raises :class:`MalformedQuery`, with the kind of bad input and, when
-the question was read, its wire form, for a FORMERR that repeats it. The work is linear in the
-length of the message: the question's name is the message's first, so no pointer may appear in
-it (a pointer refers to an earlier name, RFC 1035 §4.1.4), and the names of other records are
-skipped, their pointers checked but never followed.
+Whatever cannot be read raises :class:`MalformedQuery`, with its kind of bad input
+(`minidns.badinput`: dropped, or FORMERR) and, when the question was read, its wire form, for
+a FORMERR that repeats it: fewer octets than a header, a response, not exactly one question
+(none is fine for NOTIFY and UPDATE), a message cut short, a label length octet of 0x40-0xBF
+(the extended and reserved label types, RFC 6891 §5), a name over 255 octets (RFC 1035 §2.3.4),
+a compression pointer in the question (its name is the message's first: there is nothing
+before it to point at) or one elsewhere that is not to an earlier name (RFC 1035 §4.1.4), and
+an OPT record that is malformed, not owned by the root, or not the only one (RFC 6891 §6.1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dnslib import OPCODE, QTYPE, RR, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
-
 from minidns.badinput import BadInput
-from minidns.edns import EdnsFormatError, parse_options
+from minidns.edns import OPTION_NSID, QueryEdns, udp_limit
 
 HEADER_LENGTH = 12
 QR_BIT = 0x80  # in the third octet of the header (RFC 1035 §4.1.1)
+OPCODE_BITS = 0x7800  # in the header's second 16 bits
 MAX_NAME_LENGTH = 255  # RFC 1035 §2.3.4, in octets on the wire
+MAX_LABEL_LENGTH = 63
 POINTER = 0xC0  # RFC 1035 §4.1.4: the two high bits of a label-length octet
-LABEL_TYPE_BITS = 0xC0  # 0b01 (extended, RFC 6891 §5) and 0b10 (reserved) are neither
 FIXED_RR_FIELDS = 10  # TYPE, CLASS, TTL, RDLENGTH (RFC 1035 §4.1.3)
-QUESTION_FIELDS = 4  # QTYPE, QCLASS (RFC 1035 §4.1.2)
-# Opcodes whose messages have one question (RFC 9619; RFC 1996 §3.7 NOTIFY; RFC 2136 §2.3 UPDATE)
-ONE_QUESTION_OPCODES = frozenset((OPCODE.QUERY, OPCODE.NOTIFY, OPCODE.UPDATE))
+OPT = 41  # RFC 6891 §6.1.1
+NO_OTHER_RECORDS = b"\x00\x00\x00\x00\x00\x00"  # ANCOUNT, NSCOUNT, ARCOUNT
+ONE_ADDITIONAL = b"\x00\x00\x00\x00\x00\x01"
+ROOT_OPT = b"\x00\x00\x29"  # an OPT record's owner (the root) and TYPE
 
 
 class MalformedQuery(Exception):
@@ -41,133 +45,171 @@ class MalformedQuery(Exception):
         self.question = question
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Query:
-    """A query as read: the message for `minidns.answer`, and its question section's wire form
-    (names uncompressed, as a response repeats it)."""
+    """What minidns reads in a query message."""
 
-    message: DNSRecord
-    question: bytes
+    wire: bytes  # the message as received
+    flags: int  # the header's second 16 bits (QR, opcode, AA, TC, RD, RA, Z, AD, CD, RCODE)
+    question_count: int
+    question_end: int  # where the question section ends in `wire`
+    name: bytes  # the question's name, uncompressed wire form, case as received
+    key: bytes  # the same, ASCII letters lowercased (RFC 4343): a zone's name key
+    offsets: list[int]  # where each of its labels starts (model.label_offsets)
+    qtype: int
+    qclass: int
+    edns: QueryEdns | None  # None: no OPT record
+    cache_key: bytes | None  # what the answer depends on, or None: not to be cached
+    canonical: bool  # `wire` after its ID is nothing but `cache_key` (no options, padding)
+
+    @property
+    def name_end(self) -> int:
+        return HEADER_LENGTH + len(self.name)
+
+    @property
+    def question(self) -> bytes:
+        """The question section, as a response repeats it."""
+        return self.wire[HEADER_LENGTH : self.question_end]
 
 
 def read_query(wire: bytes) -> Query:
-    """The query in `wire`, which is at least a header long and has QR=0."""
-    header = _header(wire)
-    opcode = (header.bitmap >> 11) & 0xF
-    count = header.q
-    if count > 1 or (count == 0 and opcode == OPCODE.QUERY):
-        raise MalformedQuery(BadInput.QUESTION_COUNT)
-    position = HEADER_LENGTH
-    questions = []
-    if count:
-        labels, position = _read_name(wire, position)
-        end = position + QUESTION_FIELDS
-        if end > len(wire):
-            raise MalformedQuery(BadInput.TRUNCATED)
-        qtype = int.from_bytes(wire[position : position + 2], "big")
-        qclass = int.from_bytes(wire[position + 2 : end], "big")
-        questions.append(DNSQuestion(DNSLabel(labels), qtype, qclass))
-        position = end
-    question = wire[HEADER_LENGTH:position]
-    try:
-        _, position = _skip_records(wire, position, header.a + header.auth, additional=False)
-        opts, position = _skip_records(wire, position, header.ar, additional=True)
-        if len(opts) > 1:  # RFC 6891 §6.1.1: at most one OPT
-            raise MalformedQuery(BadInput.BAD_OPT)
-    except MalformedQuery as error:
-        raise MalformedQuery(error.kind, question) from None
-    message = DNSRecord(header, questions, ar=opts)
-    return Query(message, question)
-
-
-def _header(wire: bytes) -> DNSHeader:
-    fields = [int.from_bytes(wire[i : i + 2], "big") for i in range(0, HEADER_LENGTH, 2)]
-    return DNSHeader(*fields)
-
-
-def _read_name(wire: bytes, position: int) -> tuple[tuple[bytes, ...], int]:
-    """The labels of the uncompressed name at `position`, and where it ends."""
-    labels: list[bytes] = []
-    length = 1  # the root label's length octet
+    """The query in `wire`; raises MalformedQuery when there is none to read."""
     end = len(wire)
-    while True:
-        if position >= end:
-            raise MalformedQuery(BadInput.TRUNCATED)
-        octet = wire[position]
-        if octet == 0:
-            return tuple(labels), position + 1
-        if octet & LABEL_TYPE_BITS == POINTER:
-            raise MalformedQuery(BadInput.BAD_POINTER)  # no earlier name to point at
-        if octet & LABEL_TYPE_BITS:
-            raise MalformedQuery(BadInput.LABEL_TYPE)
-        length += 1 + octet
-        if length > MAX_NAME_LENGTH:
-            raise MalformedQuery(BadInput.NAME_TOO_LONG)
-        start = position + 1
-        position = start + octet
+    if end < HEADER_LENGTH:
+        raise MalformedQuery(BadInput.SHORT)
+    if wire[2] & QR_BIT:
+        raise MalformedQuery(BadInput.RESPONSE)
+    flags = int.from_bytes(wire[2:4], "big")
+    question_count = int.from_bytes(wire[4:6], "big")
+    if question_count > 1 or (question_count == 0 and not flags & OPCODE_BITS):
+        raise MalformedQuery(BadInput.QUESTION_COUNT)  # RFC 9619
+    offsets = []
+    position = HEADER_LENGTH
+    if question_count:
+        while True:  # the question's name: uncompressed labels (RFC 1035 §4.1.2)
+            if position >= end:
+                raise MalformedQuery(BadInput.TRUNCATED)
+            length = wire[position]
+            if length == 0:
+                break
+            if length > MAX_LABEL_LENGTH:
+                kind = BadInput.BAD_POINTER if length >= POINTER else BadInput.LABEL_TYPE
+                raise MalformedQuery(kind)
+            offsets.append(position - HEADER_LENGTH)
+            position += length + 1
+            if position - HEADER_LENGTH >= MAX_NAME_LENGTH:
+                raise MalformedQuery(BadInput.NAME_TOO_LONG)  # the root label would pass 255
+        position += 5  # the root label, QTYPE and QCLASS
         if position > end:
             raise MalformedQuery(BadInput.TRUNCATED)
-        labels.append(bytes(wire[start:position]))
+    question_end = position
+    name = wire[HEADER_LENGTH : position - 4] if question_count else b""
+    qtype = int.from_bytes(wire[position - 4 : position - 2], "big") if question_count else 0
+    qclass = int.from_bytes(wire[position - 2 : position], "big") if question_count else 0
+    counts = wire[6:12]
+    edns: QueryEdns | None = None
+    if counts == NO_OTHER_RECORDS:
+        records_end = question_end
+    elif counts == ONE_ADDITIONAL and wire[position : position + 3] == ROOT_OPT:
+        edns, records_end = _read_opt(wire, position + 1, question_end)  # the usual case
+    else:
+        edns, records_end = _read_records(wire, position, counts, question_end)
+    key = name.lower()  # length octets are below 64: only letters change (RFC 4343 §3)
+    cache_key = None
+    canonical = False
+    if question_count and records_end == end and not flags & OPCODE_BITS:
+        question_fields = wire[question_end - 4 : question_end]
+        if counts == NO_OTHER_RECORDS:
+            cache_key = b"".join((wire[2:4], key, question_fields, b"-"))
+            canonical = True
+        elif counts == ONE_ADDITIONAL and edns is not None and not edns.version:
+            cache_key = b"".join((wire[2:4], key, question_fields, edns_key(edns)))
+            # no options but an empty NSID: the bytes say nothing the key does not
+            canonical = end - question_end == 11 + 4 * edns.nsid
+    return Query(
+        wire, flags, question_count, question_end, name, key, offsets, qtype, qclass, edns,
+        cache_key, canonical,
+    )  # fmt: skip
+
+
+def edns_key(edns: QueryEdns) -> bytes:
+    """The EDNS facts that change an answer: DO, NSID asked, the UDP size limit."""
+    return b"E" + bytes((edns.dnssec_ok, edns.nsid)) + udp_limit(edns.payload).to_bytes(2, "big")
+
+
+def _read_records(
+    wire: bytes, position: int, counts: bytes, question_end: int
+) -> tuple[QueryEdns | None, int]:
+    """Frame the answer, authority and additional records: the OPT record's EDNS facts, and
+    where the records end."""
+    others = int.from_bytes(counts[0:2], "big") + int.from_bytes(counts[2:4], "big")
+    additional = int.from_bytes(counts[4:6], "big")
+    question = wire[HEADER_LENGTH:question_end]
+    edns: QueryEdns | None = None
+    end = len(wire)
+    try:
+        for index in range(others + additional):
+            owner = position
+            position = _skip_name(wire, position)
+            if position + FIXED_RR_FIELDS > end:
+                raise MalformedQuery(BadInput.TRUNCATED)
+            if index >= others and wire[position : position + 2] == b"\x00\x29":  # OPT
+                if edns is not None or position != owner + 1:  # RFC 6891 §6.1.1, §6.1.2
+                    raise MalformedQuery(BadInput.BAD_OPT)
+                edns, position = _read_opt(wire, position, question_end)
+                continue
+            position += FIXED_RR_FIELDS + int.from_bytes(wire[position + 8 : position + 10], "big")
+            if position > end:
+                raise MalformedQuery(BadInput.TRUNCATED)
+    except MalformedQuery as error:
+        raise MalformedQuery(error.kind, question) from None
+    return edns, position
 
 
 def _skip_name(wire: bytes, position: int) -> int:
     """Where the name at `position` ends; its pointer, if any, checked but not followed."""
-    name_start = position
-    length = 1
+    start = position
     end = len(wire)
     while True:
         if position >= end:
             raise MalformedQuery(BadInput.TRUNCATED)
-        octet = wire[position]
-        if octet == 0:
+        length = wire[position]
+        if length == 0:
             return position + 1
-        if octet & LABEL_TYPE_BITS == POINTER:
+        if length >= POINTER:
             if position + 2 > end:
                 raise MalformedQuery(BadInput.TRUNCATED)
-            target = ((octet & 0x3F) << 8) | wire[position + 1]
-            if not HEADER_LENGTH <= target < name_start:  # RFC 1035 §4.1.4: a prior name
+            target = int.from_bytes(wire[position : position + 2], "big") & 0x3FFF
+            if not HEADER_LENGTH <= target < start:  # RFC 1035 §4.1.4: a prior name
                 raise MalformedQuery(BadInput.BAD_POINTER)
             return position + 2
-        if octet & LABEL_TYPE_BITS:
+        if length > MAX_LABEL_LENGTH:
             raise MalformedQuery(BadInput.LABEL_TYPE)
-        length += 1 + octet
-        if length > MAX_NAME_LENGTH:
+        position += length + 1
+        if position - start >= MAX_NAME_LENGTH:
             raise MalformedQuery(BadInput.NAME_TOO_LONG)
-        position += 1 + octet
 
 
-def _skip_records(
-    wire: bytes, position: int, count: int, *, additional: bool
-) -> tuple[list[RR], int]:
-    """The OPT records among the next `count` records, and where the records end.
-
-    Only the additional section's OPT records are read (RFC 6891 §6.1.1); others are skipped.
-    """
-    opts = []
-    for _ in range(count):
-        owner = position
-        position = _skip_name(wire, position)
-        rdata_start = position + FIXED_RR_FIELDS
-        if rdata_start > len(wire):
-            raise MalformedQuery(BadInput.TRUNCATED)
-        rtype = int.from_bytes(wire[position : position + 2], "big")
-        rdata_end = rdata_start + int.from_bytes(wire[rdata_start - 2 : rdata_start], "big")
-        if rdata_end > len(wire):
-            raise MalformedQuery(BadInput.TRUNCATED)
-        if additional and rtype == QTYPE.OPT:
-            opts.append(_opt(wire, owner, position, rdata_start, rdata_end))
-        position = rdata_end
-    return opts, position
-
-
-def _opt(wire: bytes, owner: int, fields: int, rdata_start: int, rdata_end: int) -> RR:
-    """An OPT record (RFC 6891 §6.1.2): the payload size in CLASS, flags in TTL, options."""
-    if fields != owner + 1:  # the owner is the root: one zero octet
-        raise MalformedQuery(BadInput.BAD_OPT)
-    try:
-        options = parse_options(wire[rdata_start:rdata_end])
-    except EdnsFormatError:
-        raise MalformedQuery(BadInput.BAD_OPT) from None
-    payload = int.from_bytes(wire[fields + 2 : fields + 4], "big")
-    ttl = int.from_bytes(wire[fields + 4 : fields + 8], "big")
-    return RR(DNSLabel(()), QTYPE.OPT, payload, ttl, options)
+def _read_opt(wire: bytes, position: int, question_end: int) -> tuple[QueryEdns, int]:
+    """The OPT record whose TYPE is at `position` (RFC 6891 §6.1.2), and where it ends."""
+    end = len(wire)
+    question = wire[HEADER_LENGTH:question_end]
+    if position + FIXED_RR_FIELDS > end:
+        raise MalformedQuery(BadInput.TRUNCATED, question)
+    payload = int.from_bytes(wire[position + 2 : position + 4], "big")
+    version = wire[position + 5]
+    dnssec_ok = wire[position + 6] >> 7
+    options_end = position + 10 + int.from_bytes(wire[position + 8 : position + 10], "big")
+    if options_end > end:
+        raise MalformedQuery(BadInput.TRUNCATED, question)
+    nsid = False
+    position += 10
+    while position < options_end:  # RFC 6891 §6.1.2: unknown options are ignored
+        if position + 4 > options_end:
+            raise MalformedQuery(BadInput.BAD_OPT, question)
+        code = int.from_bytes(wire[position : position + 2], "big")
+        position += 4 + int.from_bytes(wire[position + 2 : position + 4], "big")
+        if position > options_end:
+            raise MalformedQuery(BadInput.BAD_OPT, question)
+        nsid = nsid or code == OPTION_NSID  # RFC 5001 §2.1: NSID asked, with empty data
+    return QueryEdns(payload, version, bool(dnssec_ok), nsid), options_end

@@ -1,7 +1,7 @@
 """The DNS service of one process: zones, identity, answer cache and transfer policy.
 
 Sans-I/O: it takes query bytes (and, over TCP, the client's address) and gives back response
-bytes; `minidns.server` moves them.
+bytes; `minidns.server` and `minidns.udp` move them.
 
 The zones and every answer cached from them form one `Generation`, replaced whole by a reload.
 UDP queries are answered in threads of their own: each query reads the current generation once
@@ -16,18 +16,17 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dnslib import QTYPE, DNSRecord
-
 from minidns.axfr import transfer
 from minidns.badinput import BadInputCounts
-from minidns.cache import AnswerCache, query_key
-from minidns.query import HEADER_LENGTH, QR_BIT, MalformedQuery, read_query
-from minidns.respond import respond
-from minidns.templates import NameTemplates
+from minidns.cache import AnswerCache
+from minidns.query import MalformedQuery, Query, read_query
+from minidns.respond import malformed_reply, respond_to
+from minidns.templates import Templates
 from minidns.zone.model import ZoneSet
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-TRANSFER_TYPES = (QTYPE.AXFR, QTYPE.IXFR)
+TRANSFER_TYPES = (251, 252)  # IXFR, AXFR
+DEFAULT_CACHE_SIZE = 64 * 1024 * 1024  # answers of both transports, and templates
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +38,14 @@ class Generation:
     zones: ZoneSet
     udp_cache: AnswerCache
     tcp_cache: AnswerCache
-    templates: NameTemplates  # UDP answers for names that do not exist
+    templates: Templates  # for both transports
 
     @classmethod
-    def of(cls, zones: ZoneSet, cache_entries: int) -> Generation:
-        return cls(zones, AnswerCache(cache_entries), AnswerCache(cache_entries), NameTemplates())
+    def of(cls, zones: ZoneSet, cache_size: int) -> Generation:
+        """The zones with empty caches: of `cache_size` bytes, 3/8 for each transport's
+        answers, 1/4 for the templates."""
+        share = cache_size // 8
+        return cls(zones, AnswerCache(3 * share), AnswerCache(3 * share), Templates(2 * share))
 
 
 class DnsService:
@@ -54,20 +56,22 @@ class DnsService:
         zones: ZoneSet,
         identity: str = "",
         allow_transfer: Iterable[IpNetwork] = (),
-        cache_entries: int = 100_000,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
-        self.identity = identity
+        self.identity = identity.encode()
         self.allow_transfer = list(allow_transfer)
-        self.cache_entries = cache_entries
-        self.current = Generation.of(zones, cache_entries)
+        self.cache_size = cache_size
+        self.current = Generation.of(zones, cache_size)
         self._retired_hits = {"udp": 0, "tcp": 0}  # of the caches of earlier generations
         self.bad_input = BadInputCounts()
 
-    def replace_zones(self, zones: ZoneSet) -> None:
-        """Serve new zones from now on, with empty caches: one assignment."""
-        old, self.current = self.current, Generation.of(zones, self.cache_entries)
+    def replace_zones(self, zones: ZoneSet) -> Generation:
+        """Serve new zones from now on, with empty caches: one assignment. The generation
+        replaced is returned, for the caller to let go of where it costs nothing."""
+        old, self.current = self.current, Generation.of(zones, self.cache_size)
         self._retired_hits["udp"] += old.udp_cache.hits
         self._retired_hits["tcp"] += old.tcp_cache.hits
+        return old
 
     def cache_hits(self) -> dict[str, int]:
         """Answers found in the caches since the start, by transport."""
@@ -90,7 +94,7 @@ class DnsService:
         return self.current.tcp_cache
 
     @property
-    def templates(self) -> NameTemplates:
+    def templates(self) -> Templates:
         return self.current.templates
 
     def answer_datagram(self, wire: bytes) -> bytes | None:
@@ -100,27 +104,16 @@ class DnsService:
         response = cache.lookup_bytes(wire)
         if response is not None:
             return response
-        found = query_key(wire)
-        if found is None:
-            return respond(
-                now.zones, wire, tcp=False, identity=self.identity, bad_input=self.bad_input
-            )
-        response = cache.lookup(wire, found)
-        if response is not None:
-            return response
-        response = now.templates.lookup(now.zones, wire, found)
-        if response is not None:
-            return response  # a name never asked before, probably: not worth caching
-        response = respond(
-            now.zones, wire, tcp=False, identity=self.identity, bad_input=self.bad_input
-        )
-        if response is not None:
-            cache.store(wire, found, response)
-
-            def respond_udp(probe: bytes) -> bytes | None:
-                return respond(now.zones, probe, tcp=False, identity=self.identity)
-
-            now.templates.learn(now.zones, wire, found, response, respond_udp)
+        try:
+            query = read_query(wire)
+        except MalformedQuery as error:
+            return malformed_reply(wire, error, self.bad_input)
+        if query.cache_key is None:
+            return self._respond(now, query, tcp=False)
+        response = cache.lookup(query)
+        if response is None:
+            response = self._respond(now, query, tcp=False)
+            cache.store(query, response)
         return response
 
     def answer_stream(self, wire: bytes, client: str) -> list[bytes]:
@@ -130,26 +123,30 @@ class DnsService:
         response = cache.lookup_bytes(wire)
         if response is not None:
             return [response]
-        found = query_key(wire)
-        if found is not None:
-            qtype = int.from_bytes(wire[found.name_end : found.name_end + 2], "big")
-            if qtype not in TRANSFER_TYPES:
-                response = cache.lookup(wire, found)
-                if response is None:
-                    response = respond(
-                        now.zones, wire, tcp=True, identity=self.identity, bad_input=self.bad_input
-                    )
-                    if response is None:
-                        return []
-                    cache.store(wire, found, response)
-                return [response]
-        transfer_query = _transfer_query(wire)
-        if transfer_query is not None:
-            return transfer(now.zones, transfer_query, self.transfer_allowed(client))
-        response = respond(
-            now.zones, wire, tcp=True, identity=self.identity, bad_input=self.bad_input
+        try:
+            query = read_query(wire)
+        except MalformedQuery as error:
+            reply = malformed_reply(wire, error, self.bad_input)
+            return [] if reply is None else [reply]
+        if query.qtype in TRANSFER_TYPES and query.question_count and not query.flags & 0x7800:
+            return transfer(now.zones, query, self.transfer_allowed(client))
+        if query.cache_key is None:
+            return [self._respond(now, query, tcp=True)]
+        response = cache.lookup(query)
+        if response is None:
+            response = self._respond(now, query, tcp=True)
+            cache.store(query, response)
+        return [response]
+
+    def _respond(self, now: Generation, query: Query, *, tcp: bool) -> bytes:
+        return respond_to(
+            now.zones,
+            query,
+            tcp=tcp,
+            identity=self.identity,
+            templates=now.templates,
+            bad_input=self.bad_input,
         )
-        return [] if response is None else [response]
 
     def transfer_allowed(self, client: str) -> bool:
         try:
@@ -159,16 +156,3 @@ class DnsService:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         return any(address in network for network in self.allow_transfer)
-
-
-def _transfer_query(wire: bytes) -> DNSRecord | None:
-    """The parsed query when it is a well-formed AXFR or IXFR query, else None."""
-    if len(wire) < HEADER_LENGTH or wire[2] & QR_BIT:
-        return None
-    try:
-        query = read_query(wire).message
-    except MalformedQuery:
-        return None
-    if query.header.qr or query.header.opcode != 0 or len(query.questions) != 1:
-        return None
-    return query if query.questions[0].qtype in TRANSFER_TYPES else None

@@ -1,113 +1,129 @@
-"""Pre-packed answers for names that do not exist, shared by every such name of the same shape.
+"""Packed answers shared by every name below the same closest encloser or zone cut.
 
-For a name that does not exist in a zone, the answer (NXDOMAIN, or records synthesized from a
-wildcard, RFC 4592) depends only on its closest encloser, never on the labels below it; the
-packed response differs from one name to another only in the question, whose offsets stay
-the same when the labels below the closest encloser have the same length. So a response is
-kept as a template keyed on (question shape, closest encloser, length of those labels), and a
-hit copies the query's ID and name into it: never-repeated names under a wildcard or an
-NXDOMAIN cost a descent of the zone tree instead of a full parse, answer and pack.
+For a name that does not exist (RFC 1034 §4.3.2 step 3c: NXDOMAIN, or records synthesized from
+a wildcard, RFC 4592) the records of the answer depend only on the closest encloser, and for a
+name at or below a zone cut (step 3b: a referral) only on the cut: never on the labels below
+that *anchor*. Their packed form depends on those labels only through name compression, and
+`minidns.writer` records every name it looks up while it compresses. So once a response has
+been packed, its sections are a template for any other query of the same type whose name has
+the same number of octets below the same anchor, in a question of the same length, provided
+that no name below the anchor in that question is one the writer looked up: then the writer
+would have written the very same octets. A hit copies the template after the query's
+question, with the query's ID, RD and CD, and its OPT record.
 
-A template is kept only after a check: the same query for a probe name (every octet of those
-labels changed) must give the same response bytes outside the question. Any dependence on
-the name (a record pointing at the name itself, a probe name that exists, ...) fails the check
-and that shape always takes the slow path.
+The check is made for every query, the one a template is made from included, and nothing is
+remembered about a query that fails it, so no query can keep another from a template. Never-
+repeated names under a wildcard, below a delegation or in an NXDOMAIN flood cost a descent of
+the zone tree and a dict lookup.
+
+The templates of one generation of zones take at most `max_bytes` (estimated as the answer
+cache does); when the next would not fit, they are all dropped and made again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import struct
+from dataclasses import dataclass
 
-from minidns.answer import Match, descend
-from minidns.cache import HEADER_LENGTH, QueryKey
+from minidns.answer import ANY, AXFR, CLASS_IN, IXFR, RRSIG, Match, descend, zone_for
+from minidns.query import HEADER_LENGTH, Query
 from minidns.zone.model import NameKey, ZoneSet
 
-Responder = Callable[[bytes], bytes | None]
+TEMPLATE_OVERHEAD = 400  # the dict slot, the Template, its bytes and its set of names
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+_COUNTS = struct.Struct("!HHH")
+_HEADER = struct.Struct("!HHHHH")  # flags and the four counts
+NOT_TEMPLATED = frozenset((ANY, AXFR, IXFR, RRSIG))  # answered before any descent
+FLAG_BITS = 0x0400 | 0x000F  # what a template sets in the header: AA and RCODE
+
+ShapeKey = tuple[NameKey, NameKey, int, int, int]  # zone, anchor, QTYPE, octets below, name
 
 
-def question_labels(wire: bytes, name_end: int) -> NameKey:
-    """The question name's labels, case-folded, from a query `cache.query_key` accepted."""
-    labels = []
-    position = HEADER_LENGTH
-    end = name_end - 1
-    while position < end:
-        length = wire[position]
-        labels.append(wire[position + 1 : position + 1 + length].lower())
-        position += 1 + length
-    return tuple(labels)
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Where a query's name stands: the template key, and its own names below the anchor."""
+
+    key: ShapeKey
+    below: tuple[NameKey, ...]
 
 
-class NameTemplates:
-    """Responses for names that do not exist, by closest encloser and prefix length."""
+@dataclass(frozen=True, slots=True)
+class Template:
+    flags: int  # AA and RCODE
+    counts: tuple[int, int, int]  # ANCOUNT, NSCOUNT, ARCOUNT (the OPT record not counted)
+    sections: bytes
+    looked_up: frozenset[NameKey]  # every name the writer looked up
 
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self.max_entries = max_entries
-        self._templates: dict[tuple[bytes, NameKey, int], tuple[bytes, bytes] | None] = {}
+
+class Templates:
+    """Templates by shape (see the module's docstring), of one generation of zones."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._templates: dict[ShapeKey, Template] = {}
 
     def __len__(self) -> int:
         return len(self._templates)
 
-    def clear(self) -> None:
-        self._templates.clear()
-
-    def _key(
-        self, zones: ZoneSet, wire: bytes, found: QueryKey
-    ) -> tuple[bytes, NameKey, int] | None:
-        labels = question_labels(wire, found.name_end)
-        zone = zones.find(labels)
+    def shape(self, zones: ZoneSet, query: Query) -> Shape | None:
+        """The query's shape, or None when its answer is not the same for its neighbours."""
+        qtype = query.qtype
+        if (
+            query.question_count != 1
+            or query.flags & 0x7800  # an opcode other than QUERY
+            or query.qclass != CLASS_IN
+            or qtype in NOT_TEMPLATED
+            or (query.edns is not None and query.edns.version)
+        ):
+            return None
+        key, offsets = query.key, query.offsets
+        zone = zone_for(zones, key, offsets, qtype)
         if zone is None:
             return None
-        qtype = int.from_bytes(wire[found.name_end : found.name_end + 2], "big")
-        descent = descend(zone, labels, qtype)
-        if descent.match is not Match.NO_NAME:
+        match, at, _ = descend(zone, key, offsets, qtype)
+        if match is not Match.NO_NAME and match is not Match.REFERRAL:
             return None
-        encloser = descent.key
-        prefix = sum(1 + len(label) for label in labels[: len(labels) - len(encloser)])
-        shape = found.key[2 + found.name_end - HEADER_LENGTH :]  # flags, type, class, EDNS
-        return (found.key[:2] + shape, encloser, prefix)
+        below = tuple(key[offset:] for offset in offsets if offset < at)
+        return Shape((zone.origin_key, key[at:], qtype, at, len(key)), below)
 
-    def lookup(self, zones: ZoneSet, wire: bytes, found: QueryKey) -> bytes | None:
-        """The response from a template, with this query's ID and name, or None."""
-        key = self._key(zones, wire, found)
-        if key is None:
+    def respond(self, shape: Shape, query: Query, opt: bytes | None) -> bytes | None:
+        """The response from the template of `shape`, or None."""
+        template = self._templates.get(shape.key)
+        if template is None or not template.looked_up.isdisjoint(shape.below):
             return None
-        template = self._templates.get(key)
-        if template is None:
-            return None
-        return wire[:2] + template[0] + wire[HEADER_LENGTH : found.name_end] + template[1]
+        wire = query.wire
+        flags = 0x8000 | (query.flags & 0x7910) | template.flags  # QR; opcode, RD, CD
+        answers, authority, additional = template.counts
+        if opt is not None:
+            additional += 1
+        header = wire[:2] + _HEADER.pack(flags, 1, answers, authority, additional)
+        question = wire[HEADER_LENGTH : query.question_end]
+        return header + question + template.sections + (opt or b"")
 
     def learn(
-        self, zones: ZoneSet, wire: bytes, found: QueryKey, response: bytes, respond: Responder
+        self, shape: Shape, query: Query, packed: bytes, opt: bytes | None, looked_up: set[NameKey]
     ) -> None:
-        """Keep `response` as a template if a probe name of the same shape gets the same."""
-        key = self._key(zones, wire, found)
-        if key is None or key in self._templates:
+        """Keep the sections of a response just packed, if the query's own names below the
+        anchor played no part in them."""
+        if not looked_up.isdisjoint(shape.below) or shape.key in self._templates:
             return
-        if len(self._templates) >= self.max_entries:
-            self._templates.clear()
-        prefix_end = HEADER_LENGTH + key[2]
-        probe = (
-            wire[:HEADER_LENGTH] + _other_labels(wire[HEADER_LENGTH:prefix_end]) + wire[prefix_end:]
-        )
-        probe_response = respond(probe)
-        name_end = found.name_end
-        same = (
-            probe_response is not None
-            and probe_response[2:HEADER_LENGTH] == response[2:HEADER_LENGTH]
-            and probe_response[name_end:] == response[name_end:]
-            and response[HEADER_LENGTH:name_end] == wire[HEADER_LENGTH:name_end]
-        )
-        # A failed check is remembered too (None), so that shape is not probed again.
-        self._templates[key] = (response[2:HEADER_LENGTH], response[name_end:]) if same else None
+        answers, authority, additional = _COUNTS.unpack_from(packed, 6)
+        end = len(packed)
+        if opt is not None:
+            end -= len(opt)
+            additional -= 1
+        sections = packed[query.question_end : end]
+        flags = int.from_bytes(packed[2:4], "big") & FLAG_BITS
+        cost = TEMPLATE_OVERHEAD + len(sections) + sum(len(name) + 60 for name in looked_up)
+        if self.size + cost > self.max_bytes:
+            self.clear()
+            if cost > self.max_bytes:
+                return
+        counts = (answers, authority, additional)
+        self._templates[shape.key] = Template(flags, counts, sections, frozenset(looked_up))
+        self.size += cost
 
-
-def _other_labels(labels: bytes) -> bytes:
-    """The same labels (same lengths) with every octet changed."""
-    out = bytearray(labels)
-    position = 0
-    while position < len(out):
-        length = out[position]
-        for index in range(position + 1, position + 1 + length):
-            out[index] = ord("q") if out[index] not in (ord("q"), ord("Q")) else ord("z")
-        position += 1 + length
-    return bytes(out)
+    def clear(self) -> None:
+        self._templates.clear()
+        self.size = 0

@@ -9,7 +9,7 @@ the reader of the entry to decide. ``key="value"`` (RFC 9460 §2.1) is one token
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .errors import ZoneError
@@ -28,7 +28,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-_SPECIAL = frozenset('"();\\')
+SPECIAL = frozenset('"();\\')
+_OUTSIDE = frozenset("();")  # special outside a quoted string
 
 
 @dataclass(slots=True)
@@ -40,24 +41,63 @@ class Entry:
     tokens: list[str]
 
 
-def entries(text: str, path: str) -> Iterator[Entry]:
-    """The entries of a master file, in order; raises ZoneError on a lexical error."""
-    entry: Entry | None = None
-    depth = 0
-    for number, line in enumerate(text.split("\n"), 1):
+def entries(lines: Iterable[str] | str, path: str) -> Iterator[Entry]:
+    """The entries of a master file (its text, or its lines), in order; raises ZoneError on a
+    lexical error."""
+    lexer = Lexer(path)
+    for number, line in enumerate(lines.split("\n") if isinstance(lines, str) else lines, 1):
+        entry = lexer.feed(number, line)
+        if entry is not None:
+            yield entry
+    lexer.close()
+
+
+class Lexer:
+    """Lines in, entries out: `feed` gives each entry on its last line."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.entry: Entry | None = None  # an entry that parentheses keep open
+        self.depth = 0
+
+    def feed(self, number: int, line: str) -> Entry | None:
+        """The entry that ends on line `number`, if one does."""
+        entry = self.entry
         if entry is None:
             entry = Entry(number, line[:1] in (" ", "\t"), [])
-        if _SPECIAL.isdisjoint(line):
+        if self.depth == 0 and (tokens := plain_tokens(line)) is not None:
+            entry.tokens += tokens
+        elif SPECIAL.isdisjoint(line):
             entry.tokens += line.split()
         else:
-            depth = _scan(line, entry.tokens, depth, path, number)
-        if depth == 0:
-            if entry.tokens:
-                yield entry
-            entry = None
-    if depth:
-        assert entry is not None
-        raise ZoneError(path, entry.line, "unbalanced parentheses: '(' is never closed")
+            self.depth = _scan(line, entry.tokens, self.depth, self.path, number)
+        if self.depth:
+            self.entry = entry
+            return None
+        self.entry = None
+        return entry if entry.tokens else None
+
+    def close(self) -> None:
+        """The end of the file: an entry still open is an error."""
+        if self.entry is not None:
+            raise ZoneError(
+                self.path, self.entry.line, "unbalanced parentheses: '(' is never closed"
+            )
+
+
+def plain_tokens(line: str) -> list[str] | None:
+    """The tokens of a line that is a whole entry by itself and needs no scanner: no
+    parentheses, comment or escape, and at most one quoted string, as its last token (a TXT
+    record's usual line). None for any other line."""
+    if SPECIAL.isdisjoint(line):
+        return line.split()
+    first = line.find('"')
+    last = line.rfind('"')
+    if last == first or line.find('"', first + 1) != last or not line[first - 1 : first].isspace():
+        return None
+    if line[last + 1 :].strip() or "\\" in line or not _OUTSIDE.isdisjoint(line):
+        return None
+    return [*line[:first].split(), line[first : last + 1]]
 
 
 def _scan(line: str, tokens: list[str], depth: int, path: str, number: int) -> int:

@@ -33,19 +33,22 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from dnslib import QTYPE, DNSLabel
 
 from .builder import ZoneBuilder
 from .errors import FieldError, ZoneError
-from .lexer import Entry, entries
-from .model import Zone, name_key
-from .rdata import parse_rdata, rrtype_code
-from .text import ROOT, parse_int, parse_name, parse_ttl
+from .lexer import Entry, Lexer, plain_tokens
+from .model import Zone, name_wire, wire_to_label
+from .plain import PLAIN_RDATA, PLAIN_TYPES, plain_name
+from .rdata import parse_rdata, rdata_to_wire, rrtype_code
+from .text import MAX_TTL, ROOT, parse_int, parse_name, parse_ttl
 
 MAX_INCLUDE_DEPTH = 16
 CLASSES = {"IN": 1, "CS": 2, "CH": 3, "HS": 4}
+META_TYPES = frozenset((QTYPE.OPT, QTYPE.TSIG, QTYPE.TKEY))
 _GENERIC_CLASS = re.compile(r"CLASS(\d{1,5})", re.IGNORECASE)
 _GENERATE_RANGE = re.compile(r"(\d+)-(\d+)(?:/(\d+))?")
 _GENERATE_DOLLAR = re.compile(r"\$(?:\{(-?\d+)(?:,(\d+)(?:,([doxX]))?)?\})?|\\\$")
@@ -55,47 +58,65 @@ def load_master_file(path: str | os.PathLike[str], origin: DNSLabel | str) -> Zo
     """Read the zone `origin` from a master file; raises ZoneError naming file and line."""
     path = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+        with open(path, encoding="utf-8", errors="surrogateescape") as lines:
+            return _read_zone(lines, origin, path)
     except OSError as error:
         raise ZoneError(path, 0, f"cannot read the zone file: {error.strerror}") from None
-    return parse_master_file(text, origin, path)
 
 
 def parse_master_file(text: str, origin: DNSLabel | str, path: str = "<zone>") -> Zone:
     """The zone `origin` from master-file text (``$INCLUDE`` paths relative to `path`)."""
+    return _read_zone(text.split("\n"), origin, path)
+
+
+def _read_zone(lines: Iterable[str], origin: DNSLabel | str, path: str) -> Zone:
     try:
         origin_label = origin if isinstance(origin, DNSLabel) else parse_name(origin, ROOT)
     except FieldError as error:
         raise ZoneError(path, 0, f"bad zone origin: {error}") from None
-    reader = _Reader(Zone(origin_label), path)
-    reader.read(text, path, origin_label, [os.path.abspath(path)])
-    reader.finish()
-    return reader.zone
+    reader = _Reader(ZoneBuilder(origin_label), path)
+    reader.read(lines, path, origin_label, [os.path.abspath(path)])
+    return reader.finish()
 
 
 class _Reader:
     """The state carried from one entry to the next while a zone's files are read."""
 
-    def __init__(self, zone: Zone, path: str) -> None:
-        self.zone = zone
-        self.builder = ZoneBuilder(zone)
+    def __init__(self, builder: ZoneBuilder, path: str) -> None:
+        self.builder = builder
         self.path = path
         self.default_ttl: int | None = None  # $TTL
         self.last_ttl: int | None = None  # the last TTL given explicitly
-        self.last_owner: DNSLabel | None = None
+        self.last_owner: bytes | None = None  # in wire form
         self.last_owner_token = ""  # as written, and the origin then: to parse it once
         self.last_owner_origin: DNSLabel | None = None
 
-    def read(self, text: str, path: str, origin: DNSLabel, stack: list[str]) -> None:
+    def read(self, lines: Iterable[str], path: str, origin: DNSLabel, stack: list[str]) -> None:
         """Read one file; `stack` holds the files including it, to stop include loops."""
-        for entry in entries(text, path):
+        origin_wire = name_wire(origin)
+        lexer = Lexer(path)
+        for number, line in enumerate(lines, 1):
+            if lexer.entry is None and (tokens := plain_tokens(line)) is not None:
+                if not tokens:
+                    continue
+                try:
+                    if self.plain_record(tokens, line[0] in " \t", origin, origin_wire):
+                        continue
+                except FieldError as error:
+                    raise ZoneError(path, number, str(error)) from None
+            entry = lexer.feed(number, line)
+            if entry is None:
+                continue
             try:
-                keyword = entry.tokens[0].upper()
-                if entry.owner_omitted or not keyword.startswith("$"):
+                first = entry.tokens[0]
+                if entry.owner_omitted or first[0] != "$":
                     self.record(entry, origin)
-                elif keyword == "$ORIGIN":
+                    continue
+                keyword = first.upper()
+                if keyword == "$ORIGIN":
                     (name,) = _arguments(entry, 1, 1)
                     origin = parse_name(name, origin)  # RFC 1035 §5.1: relative to the current
+                    origin_wire = name_wire(origin)
                 elif keyword == "$TTL":
                     (ttl,) = _arguments(entry, 1, 1)
                     self.default_ttl = parse_ttl(ttl)  # RFC 2308 §4
@@ -107,6 +128,7 @@ class _Reader:
                     raise FieldError(f"unknown directive {entry.tokens[0]}")
             except FieldError as error:
                 raise ZoneError(path, entry.line, str(error)) from None
+        lexer.close()
 
     def include(self, entry: Entry, path: str, origin: DNSLabel, stack: list[str]) -> None:
         """RFC 1035 §5.1 ``$INCLUDE <file> [<origin>]``; the origin here is not changed."""
@@ -121,7 +143,8 @@ class _Reader:
             text = Path(included).read_text(encoding="utf-8", errors="surrogateescape")
         except OSError as error:
             raise FieldError(f"cannot $INCLUDE {arguments[0]}: {error.strerror}") from None
-        self.read(text, included, include_origin, [*stack, os.path.abspath(included)])
+        stack = [*stack, os.path.abspath(included)]
+        self.read(text.split("\n"), included, include_origin, stack)
 
     def generate(self, entry: Entry, origin: DNSLabel) -> None:
         """BIND's ``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs``."""
@@ -137,17 +160,72 @@ class _Reader:
             tokens = [_substitute(token, value) for token in arguments[1:]]
             self.record(Entry(entry.line, False, tokens), origin)
 
+    def plain_record(
+        self, tokens: list[str], owner_omitted: bool, origin: DNSLabel, origin_wire: bytes
+    ) -> bool:
+        """A record in the plainest form (`minidns.zone.plain`): owner, a TTL in seconds or
+        none, IN or no class, a type in capitals, plain rdata. False, with nothing done, for
+        any other line (a directive too): `record` reads it."""
+        if owner_omitted:
+            owner, index = self.last_owner, 0
+        elif tokens[0] == self.last_owner_token and origin is self.last_owner_origin:
+            owner, index = self.last_owner, 1
+        elif tokens[0][0] == "$":
+            return False
+        else:
+            owner, index = plain_name(tokens[0], origin_wire), 1
+        if owner is None or len(tokens) < index + 2:
+            return False
+        token = tokens[index]
+        ttl = None
+        if token.isdigit():
+            if not token.isascii() or int(token) > MAX_TTL:
+                return False
+            ttl = int(token)
+            index += 1
+            token = tokens[index]
+        if token == "IN" and len(tokens) > index + 2:
+            index += 1
+            token = tokens[index]
+        rtype = PLAIN_TYPES.get(token)
+        if rtype is None:
+            return False
+        rdata = PLAIN_RDATA[rtype](tokens[index + 1 :], origin_wire)
+        if rdata is None:
+            return False
+        if ttl is not None:
+            self.last_ttl = ttl
+        else:
+            ttl = self.default_ttl if self.default_ttl is not None else self.last_ttl
+            if ttl is None:
+                return False
+        try:
+            self.builder.add_wire(owner, rtype, ttl, rdata)
+        except ValueError as error:  # the owner is outside the zone
+            raise FieldError(str(error)) from None
+        if not owner_omitted:
+            self.last_owner, self.last_owner_token = owner, tokens[0]
+            self.last_owner_origin = origin
+        return True
+
     def record(self, entry: Entry, origin: DNSLabel) -> None:
         """One resource record: ``[owner] [ttl] [class] type rdata`` (RFC 1035 §5.1)."""
         tokens = entry.tokens
+        origin_wire = name_wire(origin)
         if entry.owner_omitted:
             if self.last_owner is None:
                 raise FieldError("no owner name, and no previous record to take it from")
             owner, index = self.last_owner, 0
-        elif tokens[0] == self.last_owner_token and origin is self.last_owner_origin:
+        elif (
+            tokens[0] == self.last_owner_token
+            and origin is self.last_owner_origin
+            and self.last_owner is not None
+        ):
             owner, index = self.last_owner, 1  # the same owner as the line before
         else:
-            owner, index = parse_name(tokens[0], origin), 1
+            plain = plain_name(tokens[0], origin_wire)
+            owner = name_wire(parse_name(tokens[0], origin)) if plain is None else plain
+            index = 1
             self.last_owner_token, self.last_owner_origin = tokens[0], origin
         ttl: int | None = None
         for _ in range(2):  # TTL and class, in either order
@@ -158,6 +236,8 @@ class _Reader:
                 if ttl is not None:
                     raise FieldError(f"two TTLs: {ttl} and {token}")
                 ttl = parse_ttl(token)
+            elif token == "IN":
+                pass
             elif token.upper() in CLASSES or (
                 token[:5].upper() == "CLASS" and _GENERIC_CLASS.fullmatch(token)
             ):
@@ -170,9 +250,13 @@ class _Reader:
         if index >= len(tokens):
             raise FieldError("record has no type")
         rtype = rrtype_code(tokens[index])
-        if rtype in (QTYPE.OPT, QTYPE.TSIG, QTYPE.TKEY) or 128 <= rtype <= 255:
+        if rtype in META_TYPES or 128 <= rtype <= 255:
             raise FieldError(f"{tokens[index]} is a meta type, not data (RFC 6895 §3.1)")
-        rdata = parse_rdata(rtype, tokens[index + 1 :], origin)
+        rdata_tokens = tokens[index + 1 :]
+        plain_rdata = PLAIN_RDATA.get(rtype)
+        rdata = None if plain_rdata is None else plain_rdata(rdata_tokens, origin_wire)
+        if rdata is None:
+            rdata = rdata_to_wire(parse_rdata(rtype, rdata_tokens, origin))
         self.last_owner = owner
         if ttl is not None:
             self.last_ttl = ttl
@@ -181,23 +265,26 @@ class _Reader:
         elif self.last_ttl is not None:
             ttl = self.last_ttl
         elif rtype == QTYPE.SOA:
-            ttl = self.default_ttl = int(rdata.times[4])  # BIND: SOA MINIMUM as the default
+            ttl = self.default_ttl = int.from_bytes(rdata[-4:], "big")  # BIND: SOA MINIMUM
         else:
             raise FieldError("no TTL: give one, or a $TTL before this record (RFC 2308 §4)")
-        if rtype == QTYPE.SOA and name_key(owner) != self.zone.origin_key:
-            raise FieldError(f"SOA owner {owner} is not the zone apex {self.zone.origin}")
+        builder = self.builder
+        if rtype == QTYPE.SOA and owner.lower() != builder.origin_key:
+            raise FieldError(f"SOA owner {_text(owner)} is not the zone apex {builder.origin}")
         try:
-            self.builder.add(owner, rtype, ttl, rdata)
+            builder.add_wire(owner, rtype, ttl, rdata)
         except ValueError as error:  # the owner is outside the zone
             raise FieldError(str(error)) from None
 
-    def finish(self) -> None:
+    def finish(self) -> Zone:
         """RFC 1035 §5.2: exactly one SOA, at the top of the zone."""
-        soa = self.zone.get(self.zone.origin_key, QTYPE.SOA)
-        if soa is None:
-            raise ZoneError(self.path, 0, f"zone {self.zone.origin} has no SOA record")
-        if len(soa.rdatas) > 1:
-            raise ZoneError(self.path, 0, f"zone {self.zone.origin} has more than one SOA")
+        builder = self.builder
+        soas = builder.count(builder.origin_key, QTYPE.SOA)
+        if soas == 0:
+            raise ZoneError(self.path, 0, f"zone {builder.origin} has no SOA record")
+        if soas > 1:
+            raise ZoneError(self.path, 0, f"zone {builder.origin} has more than one SOA")
+        return builder.zone()
 
 
 def _arguments(entry: Entry, least: int, most: int) -> list[str]:
@@ -206,6 +293,10 @@ def _arguments(entry: Entry, least: int, most: int) -> list[str]:
         expected = str(least) if least == most else f"{least} to {most}"
         raise FieldError(f"{entry.tokens[0]} takes {expected} arguments")
     return arguments
+
+
+def _text(wire: bytes) -> str:
+    return str(wire_to_label(wire))
 
 
 def _substitute(token: str, value: int) -> str:

@@ -22,7 +22,7 @@ from dnslib import QTYPE
 from .builder import ZoneBuilder
 from .errors import FieldError, ZoneError
 from .lexer import entries
-from .model import Zone, ZoneSet, name_key
+from .model import ZoneSet, is_subdomain, name_key
 from .rdata import parse_rdata, rrtype_code
 from .text import ROOT, parse_name
 
@@ -52,7 +52,7 @@ def load_pdns_sqlite(path: str | os.PathLike[str]) -> ZoneSet:
     zones: dict[int, ZoneBuilder] = {}
     for domain_id, name in domains:
         try:
-            zones[domain_id] = ZoneBuilder(Zone(parse_name(_absolute(str(name)), ROOT)))
+            zones[domain_id] = ZoneBuilder(parse_name(_absolute(str(name)), ROOT))
         except FieldError as error:
             raise ZoneError(path, 0, f"domain {name!r}: {error}") from None
     for row_id, domain_id, name, rtype, content, ttl, prio, disabled in rows:
@@ -64,9 +64,9 @@ def load_pdns_sqlite(path: str | os.PathLike[str]) -> ZoneSet:
         except FieldError as error:
             raise ZoneError(path, row_id, f"{name} {rtype} {content!r}: {error}") from None
     for builder in zones.values():
-        if builder.zone.get(builder.zone.origin_key, QTYPE.SOA) is None:
-            raise ZoneError(path, 0, f"zone {builder.zone.origin} has no SOA record")
-    return ZoneSet([builder.zone for builder in zones.values()])
+        if builder.count(builder.origin_key, QTYPE.SOA) == 0:
+            raise ZoneError(path, 0, f"zone {builder.origin} has no SOA record")
+    return ZoneSet([builder.zone() for builder in zones.values()])
 
 
 def _add_record(
@@ -74,8 +74,8 @@ def _add_record(
 ) -> None:
     """One ``records`` row into its zone."""
     owner = parse_name(_absolute(name), ROOT)
-    if not builder.zone.contains(name_key(owner)):
-        raise FieldError(f"{owner} is outside the zone {builder.zone.origin}")
+    if not is_subdomain(name_key(owner), builder.origin_key):
+        raise FieldError(f"{owner} is outside the zone {builder.origin}")
     code = rrtype_code(rtype)
     try:
         tokens = [token for entry in entries(content, "content") for token in entry.tokens]

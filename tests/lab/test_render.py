@@ -33,11 +33,10 @@ TOPOLOGY = load()
 def _records(zone) -> set[tuple[str, str, int, str]]:  # type: ignore[no-untyped-def]
     """(owner, type, ttl, rdata) of every record, for comparing two loaders' results."""
     found = set()
-    for rrsets in zone.nodes.values():
-        for rrset in rrsets.values():
-            for rdata in rrset.rdatas:
-                name = str(rrset.name).lower()
-                found.add((name, QTYPE[rrset.rtype], rrset.ttl, str(rdata).lower()))
+    for rrset in zone.rrsets():
+        for rdata in rrset.rdatas:
+            name = str(rrset.name).lower()
+            found.add((name, QTYPE[rrset.rtype], rrset.ttl, str(rdata).lower()))
     return found
 
 

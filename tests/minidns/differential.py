@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dns.exception
+import dns.message
 from dnslib import EDNS0, QTYPE, DNSRecord, EDNSOption
 
 REPO = Path(__file__).resolve().parents[2]
@@ -189,7 +191,10 @@ def seen(response: bytes | None) -> Seen | str:
     try:
         record = DNSRecord.parse(response)
     except Exception as error:
-        return f"unparsable response: {error}"
+        try:
+            return _seen_in_octets(response)  # dnslib refuses labels that are not UTF-8
+        except dns.exception.DNSException:
+            return f"unparsable response: {error}"
     header = record.header
     opt = next((rr for rr in record.ar if rr.rtype == QTYPE.OPT), None)
     extended = 0 if opt is None else opt.edns_rcode << 4
@@ -210,6 +215,40 @@ def seen(response: bytes | None) -> Seen | str:
             opt.edns_ver,
             opt.edns_do,
             sorted((option.code, option.data) for option in opt.rdata),
+        ),
+    )
+
+
+def _seen_in_octets(response: bytes) -> Seen:
+    """What a client sees, read by dnspython (which reads labels as octets): names and RDATA
+    in wire form, as hex."""
+    message = dns.message.from_wire(response)
+    bits = {"qr": 15, "aa": 10, "tc": 9, "rd": 8, "ra": 7, "ad": 5, "cd": 4}
+    sections = {}
+    for section, rrsets in (
+        ("answer", message.answer),
+        ("authority", message.authority),
+        ("additional", message.additional),
+    ):
+        sections[section] = sorted(
+            (rrset.name.to_wire().lower().hex(), rrset.rdtype, rrset.rdclass, rrset.ttl,
+             rdata.to_wire().hex())
+            for rrset in rrsets
+            for rdata in rrset
+        )  # fmt: skip
+    return Seen(
+        rcode=message.rcode(),
+        flags={flag: message.flags >> bit & 1 for flag, bit in bits.items()},
+        opcode=message.opcode(),
+        question=[(q.name.to_wire().hex(), q.rdtype, q.rdclass) for q in message.question],
+        sections=sections,
+        opt=None
+        if message.edns < 0
+        else (
+            message.payload,
+            message.edns,
+            message.ednsflags >> 15 & 1,
+            sorted((option.otype, option.to_wire()) for option in message.options),
         ),
     )
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from dnslib import QTYPE, RCODE, DNSRecord
 
+import minidns.query
 from minidns.axfr import transfer
+from minidns.query import read_query
 from minidns.service import DnsService
 from tests.conftest import require_programs
 from tests.minidns.differential import (
@@ -45,12 +47,18 @@ def axfr_query(name: str = "example.com") -> DNSRecord:
     return DNSRecord.question(name, "AXFR")
 
 
+def read(record: DNSRecord) -> minidns.query.Query:
+    query = read_query(bytes(record.pack()))
+    assert query is not None
+    return query
+
+
 def records(messages: list[bytes]) -> list:  # type: ignore[type-arg]
     return [rr for message in messages for rr in DNSRecord.parse(message).rr]
 
 
 def test_soa_first_and_last_and_every_record_once(zones):
-    messages = transfer(zones, axfr_query(), allowed=True)
+    messages = transfer(zones, read(axfr_query()), allowed=True)
     assert len(messages) > 1  # split by record count
     rrs = records(messages)
     assert rrs[0].rtype == QTYPE.SOA and rrs[-1].rtype == QTYPE.SOA
@@ -63,12 +71,12 @@ def test_soa_first_and_last_and_every_record_once(zones):
 
 
 def test_refused_when_not_allowed(zones):
-    (message,) = transfer(zones, axfr_query(), allowed=False)
+    (message,) = transfer(zones, read(axfr_query()), allowed=False)
     assert DNSRecord.parse(message).header.rcode == RCODE.REFUSED
 
 
 def test_notauth_for_a_name_that_is_not_a_zone(zones):
-    (message,) = transfer(zones, axfr_query("www.example.com"), allowed=True)
+    (message,) = transfer(zones, read(axfr_query("www.example.com")), allowed=True)
     assert DNSRecord.parse(message).header.rcode == RCODE.NOTAUTH
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from dnslib import EDNS0, DNSRecord, EDNSOption
 
-from minidns.cache import AnswerCache, query_key
+from minidns.cache import AnswerCache
+from minidns.query import read_query
 from minidns.respond import respond
 from minidns.service import DnsService
 from tests.minidns.zonetext import zones_from_text
@@ -25,7 +26,7 @@ def service():
     return DnsService(zones_from_text(("example.com.", ZONE)), identity="server1")
 
 
-def query(name, qtype="A", qid=1, **edns):
+def query(name, qtype="A", qid=1, **edns) -> bytes:
     record = DNSRecord.question(name, qtype)
     record.header.id = qid
     if edns:
@@ -57,41 +58,42 @@ def test_second_query_is_a_hit_with_its_own_id_and_case(service):
 def test_a_hit_equals_the_slow_path(service, wire):
     service.answer_datagram(wire)
     assert service.answer_datagram(wire) == respond(
-        service.zones, wire, tcp=False, identity="server1"
+        service.zones, wire, tcp=False, identity=b"server1"
     )
 
 
+def key(wire: bytes) -> bytes | None:
+    query = read_query(wire)
+    assert query is not None
+    return query.cache_key
+
+
 def test_key_separates_what_changes_the_answer():
-    plain = query_key(query("www.example.com"))
     keys = {
-        plain.key,
-        query_key(query("www.example.com", "MX")).key,
-        query_key(query("www.example.com", udp_len=1232)).key,
-        query_key(query("www.example.com", udp_len=1232, flags="do")).key,
-        query_key(query("www.example.com", udp_len=512)).key,
-        query_key(query("www.example.com", udp_len=1232, opts=[EDNSOption(3, b"")])).key,
+        key(query("www.example.com")),
+        key(query("www.example.com", "MX")),
+        key(query("www.example.com", udp_len=1232)),
+        key(query("www.example.com", udp_len=1232, flags="do")),
+        key(query("www.example.com", udp_len=512)),
+        key(query("www.example.com", udp_len=1232, opts=[EDNSOption(3, b"")])),
     }
     assert len(keys) == 6
     # an unknown option changes nothing (RFC 6891 §6.1.2), nor a payload above what we send
-    assert (
-        query_key(query("www.example.com", udp_len=1232, opts=[EDNSOption(65001, b"x")])).key
-        == query_key(query("www.example.com", udp_len=4096)).key
+    assert key(query("www.example.com", udp_len=1232, opts=[EDNSOption(65001, b"x")])) == key(
+        query("www.example.com", udp_len=4096)
     )
 
 
 @pytest.mark.parametrize(
     "wire",
     [
-        b"\x00\x01\x00\x00\x00\x01",  # short
-        query("www.example.com", udp_len=1232, version=1),  # BADVERS: slow path
+        query("www.example.com", udp_len=1232, version=1),  # BADVERS
         query("www.example.com") + b"trailing",
-        b"\x00\x01\x80\x00" + query("www.example.com")[4:],  # a response
         b"\x00\x01\x20\x00" + query("www.example.com")[4:],  # opcode 4
-        b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c\x00\x01\x00\x01",  # pointer
     ],
 )
-def test_unusual_queries_take_the_slow_path(wire):
-    assert query_key(wire) is None
+def test_unusual_queries_are_not_cached(wire):
+    assert key(wire) is None
 
 
 def test_udp_and_tcp_answers_are_cached_apart(service):
@@ -112,10 +114,26 @@ def test_reload_clears_the_cache(service):
     assert str(response.rr[0].rdata) == "192.0.2.99"
 
 
-def test_cache_is_bounded():
-    cache = AnswerCache(max_entries=2)
-    for name in ("a.example.com", "b.example.com", "c.example.com"):
-        wire = query(name)
-        cache.store(wire, query_key(wire), wire)
-        assert len(cache) <= 2
-    assert cache.lookup_bytes(wire) == wire
+def test_the_cache_is_bounded_in_bytes_and_starts_over_when_full():
+    cache = AnswerCache(max_bytes=4000)
+    for number in range(100):
+        wire = query(f"host{number}.example.com")
+        cache.store(read_query(wire), wire)
+        assert cache.size <= 4000
+    assert cache.lookup(read_query(wire)) == wire  # the last one is there
+    assert cache.lookup_bytes(wire) == wire  # and now by its bytes too
+    assert len(cache) < 20
+
+
+def test_padding_and_other_options_take_no_room_in_the_cache(service):
+    """30,000 queries padded to 1 KB (RFC 7830) for one name: one entry, the size of one
+    unpadded query's, and every response equal to the unpadded one's."""
+    plain = service.answer_datagram(query("www.example.com", udp_len=1232))
+    size = service.udp_cache.size
+    for number in range(30_000):
+        padding = number.to_bytes(4, "big") * 250
+        wire = query("www.example.com", qid=number % 65536, udp_len=1232,
+                     opts=[EDNSOption(12, padding)])  # fmt: skip
+        assert service.answer_datagram(wire)[2:] == plain[2:]
+    assert len(service.udp_cache) == 1
+    assert service.udp_cache.size == size

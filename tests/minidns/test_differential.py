@@ -61,6 +61,22 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "extended-label-type": "FORMERR for an unreadable question; PowerDNS drops it",
     "pointer-loop": "FORMERR for an unreadable question; PowerDNS drops it",
     "edns-two-opts": "RFC 6891 §6.1.1: two OPT records are a FORMERR; PowerDNS uses the first",
+    **{
+        f"octets-{case}": "RFC 2181 §11: any octet may be in a label; PowerDNS 4.7's bind "
+        "backend answers SERVFAIL for a name with octets other than letters, digits and "
+        "' *-./:@\\_'"
+        for case in (
+            "nxdomain",
+            "nxdomain-mx",
+            "wildcard",
+            "wildcard-cname",
+            "wildcard-chain",
+            "referral",
+            "deep-nxdomain",
+            "zero",
+            "edns",
+        )
+    },
 }
 
 
@@ -160,6 +176,14 @@ REGRESSION_QUERIES, REGRESSION_EXCLUDED = regression_queries()
 
 
 # --- our own corpus: every answering rule ---------------------------------------------------
+
+
+def octets(labels: list[bytes], qtype: int = 1, edns: bool = False) -> bytes:
+    """A query for a name given as its labels' octets."""
+    name = b"".join(bytes((len(label),)) + label for label in labels) + b"\x00"
+    header = b"\x4d\x44\x00\x00\x00\x01\x00\x00\x00\x00\x00" + (b"\x01" if edns else b"\x00")
+    opt = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00" if edns else b""
+    return header + name + qtype.to_bytes(2, "big") + b"\x00\x01" + opt
 
 
 def own_queries() -> list[Query]:
@@ -275,6 +299,19 @@ def own_queries() -> list[Query]:
         Query("chaos-hostname.bind", q("hostname.bind", "TXT", "CH")),
         Query("chaos-version.bind", q("version.bind", "TXT", "CH")),
         Query("chaos-unknown", q("foo.bind", "TXT", "CH")),
+        # labels are octets (RFC 2181 §11): not UTF-8, upper and lower halves, case folding
+        Query("octets-nxdomain", octets([b"\x80", b"example", b"com"])),
+        Query("octets-nxdomain-mx", octets([b"\xc3\x28abc\xff", b"example", b"com"], 15)),
+        Query("octets-wildcard", octets([b"\x80", b"something", b"wtest", b"com"])),
+        Query("octets-wildcard-cname", octets([b"\xff\xfe", b"wtest", b"com"])),
+        Query("octets-wildcard-chain", octets([b"A\x80z", b"w1", b"example", b"com"])),
+        Query("octets-referral", octets([b"\x80", b"usa", b"example", b"com"], 15)),
+        Query("octets-deep-nxdomain", octets([b"\x80", b"\xe9t\xe9", b"test", b"com"])),
+        Query("octets-zero", octets([b"a\x00b", b"something", b"wtest", b"com"])),
+        Query("octets-dot", octets([b"a.b", b"something", b"wtest", b"com"])),
+        Query("octets-space-nxdomain", octets([b"a b", b"example", b"com"])),
+        Query("octets-punctuation", octets([b"@:_\\*", b"something", b"wtest", b"com"])),
+        Query("octets-edns", octets([b"\x80", b"example", b"com"], edns=True)),
         # malformed messages
         Query("no-question", q("outpost.example.com")[:5] + b"\x00" + q("x")[6:12]),
         Query("garbage-after-header", q("outpost.example.com")[:12] + b"\xff\xfe\xfd"),

@@ -198,15 +198,15 @@ def test_an_answer_from_zones_replaced_meanwhile_is_not_cached(monkeypatch):
     old = zones_from_text(("example.com.", ZONE))
     new = zones_from_text(("example.com.", ZONE.replace("192.0.2.1", "198.51.100.1")))
     service = DnsService(old, identity="server1")
-    real_respond = minidns.service.respond
+    real_respond = minidns.service.respond_to
 
-    def respond_then_reload(zones, wire, **kwargs):  # type: ignore[no-untyped-def]
-        response = real_respond(zones, wire, **kwargs)
+    def respond_then_reload(zones, query, **kwargs):  # type: ignore[no-untyped-def]
+        response = real_respond(zones, query, **kwargs)
         if zones is old:
             service.replace_zones(new)  # SIGHUP arrives while the old answer is being built
         return response
 
-    monkeypatch.setattr(minidns.service, "respond", respond_then_reload)
+    monkeypatch.setattr(minidns.service, "respond_to", respond_then_reload)
     wire = query("www.example.com.")
     first = DNSRecord.parse(service.answer_datagram(wire))
     assert str(first.rr[0].rdata) == "192.0.2.1"

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dnslib import DNAME, QTYPE, RR
 
+from minidns.zone.builder import ZoneBuilder
 from minidns.zone.model import Zone, ZoneSet, name_key
 
 
 def zone_from_text(origin: str, text: str, ttl: int = 3600) -> Zone:
     """A Zone with the records of `text` (owner names relative to `origin`)."""
-    zone = Zone(origin)
+    builder = ZoneBuilder(origin)
     dname_owners = set()
     lines = []
     for line in text.splitlines():
@@ -30,8 +31,8 @@ def zone_from_text(origin: str, text: str, ttl: int = 3600) -> Zone:
     for rr in RR.fromZone("\n".join(lines), origin=origin, ttl=ttl):
         if rr.rtype == QTYPE.CNAME and name_key(rr.rname) in dname_keys:
             rr.rtype, rr.rdata = QTYPE.DNAME, DNAME(rr.rdata.label)
-        zone.add(rr.rname, rr.rtype, rr.ttl, rr.rdata)
-    return zone
+        builder.add(rr.rname, rr.rtype, rr.ttl, rr.rdata)
+    return builder.zone()
 
 
 def zones_from_text(*zones: tuple[str, str]) -> ZoneSet:

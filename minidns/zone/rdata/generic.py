@@ -13,8 +13,8 @@ from ..text import parse_int
 from .codec import DNAME, NAPTR, RP, TXT, OpaqueRD
 from .rrtypes import RRTYPES, rrtype_name
 
-# Classes that decode the wire form given with \# into dnslib's typed RD; every other type
-# stays opaque.
+# Classes that decode a wire form (given with \#, or kept in a zone) into dnslib's typed RD;
+# every other type stays opaque.
 _WIRE_CLASSES: dict[int, type[RD]] = {
     RRTYPES["A"]: dnslib.A,
     RRTYPES["AAAA"]: dnslib.AAAA,
@@ -29,6 +29,11 @@ _WIRE_CLASSES: dict[int, type[RD]] = {
     RRTYPES["NAPTR"]: NAPTR,
     RRTYPES["RP"]: RP,
     RRTYPES["DNAME"]: DNAME,
+    RRTYPES["DS"]: dnslib.DS,
+    RRTYPES["DNSKEY"]: dnslib.DNSKEY,
+    RRTYPES["RRSIG"]: dnslib.RRSIG,
+    RRTYPES["SSHFP"]: dnslib.SSHFP,
+    RRTYPES["TLSA"]: dnslib.TLSA,
 }
 
 
@@ -48,16 +53,24 @@ def parse_generic(rtype: int, tokens: list[str]) -> RD:
     data = bytes.fromhex(encoded)
     if len(data) != length:
         raise FieldError(f"\\# says {length} octets but the hex holds {len(data)}")
+    try:
+        return rdata_from_wire(rtype, data)
+    except FieldError as error:
+        raise FieldError(f"\\# data is {error}") from None
+
+
+def rdata_from_wire(rtype: int, data: bytes) -> RD:
+    """The RD of one uncompressed wire rdata; raises FieldError when it does not decode."""
     cls = _WIRE_CLASSES.get(rtype)
     if cls is None:
         return OpaqueRD(data)
     buffer = _GenericRdataBuffer(data)
     try:
-        rd = cls.parse(buffer, length)
+        rd = cls.parse(buffer, len(data))
     except (dnslib.DNSError, dnslib.BufferError, ValueError, IndexError, struct.error) as error:
-        raise FieldError(f"\\# data is not valid {rrtype_name(rtype)} rdata: {error}") from None
-    if buffer.offset != length:
-        raise FieldError(f"\\# data is not valid {rrtype_name(rtype)} rdata")
+        raise FieldError(f"not valid {rrtype_name(rtype)} rdata: {error}") from None
+    if buffer.offset != len(data):
+        raise FieldError(f"not valid {rrtype_name(rtype)} rdata")
     return rd
 
 
