@@ -11,8 +11,11 @@ import gc
 import ipaddress
 import logging
 import os
+import re
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +27,7 @@ from minidns.server import ListeningServer, serve
 
 if TYPE_CHECKING:
     from minidns.metrics import ServerCounts
-from minidns.service import DnsService, IpNetwork
+from minidns.service import DEFAULT_CACHE_SIZE, DnsService, Generation, IpNetwork
 from minidns.tcp import TcpLimits
 from minidns.udp import DEFAULT_BATCH, MAX_BATCH
 from minidns.zone.errors import ZoneError
@@ -44,6 +47,7 @@ class Options:
     udp_batch: int
     allow_axfr: list[IpNetwork]
     tcp: TcpLimits
+    cache_size: int
     verbose: int
     metrics: tuple[str, int] | None = None
 
@@ -68,6 +72,15 @@ def parse_zone(text: str) -> tuple[str, str]:
     if not sep or not origin or not path:
         raise argparse.ArgumentTypeError(f"expected ORIGIN=PATH, got {text!r}")
     return origin, path
+
+
+def parse_size(text: str) -> int:
+    """A size in bytes: `67108864`, or with a binary unit: `64M`, `512K`, `1G`."""
+    match = re.fullmatch(r"(\d+)([KMG]?)i?B?", text.strip(), re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected a size such as 64M, got {text!r}")
+    unit = " KMG".index((match.group(2) or " ").upper())
+    return int(match.group(1)) << (10 * unit)
 
 
 def parse_network(text: str) -> IpNetwork:
@@ -195,6 +208,13 @@ signals:
         help=f"of those, per client IPv4 address or IPv6 /64 (default {tcp.max_per_client})",
     )
     parser.add_argument(
+        "--cache-size",
+        type=parse_size,
+        default=DEFAULT_CACHE_SIZE,
+        metavar="SIZE",
+        help="memory for cached answers and templates, per process (default 64M; 0: none)",
+    )
+    parser.add_argument(
         "--metrics",
         type=parse_listen,
         metavar="ADDR:PORT",
@@ -234,6 +254,7 @@ signals:
             max_connections=args.tcp_max_connections,
             max_per_client=args.tcp_max_per_client,
         ),
+        cache_size=args.cache_size,
         verbose=args.verbose,
         metrics=args.metrics,
     )
@@ -344,7 +365,12 @@ def _read_line(read_end: int) -> str:
 async def _serve(
     options: Options, zones: ZoneSet, ready: Callable[[str], None], reuse_port: bool = False
 ) -> int:
-    service = DnsService(zones, identity=options.identity, allow_transfer=options.allow_axfr)
+    service = DnsService(
+        zones,
+        identity=options.identity,
+        allow_transfer=options.allow_axfr,
+        cache_size=options.cache_size,
+    )
     gc.freeze()  # the zones live as long as the process: keep them out of every collection
     limits = options.tcp
     counts: ServerCounts | None = None
@@ -389,7 +415,8 @@ async def _serve(
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, _reload, options, service, counts)
+    reloader = Reloader(options, service, counts)
+    loop.add_signal_handler(signal.SIGHUP, reloader.request)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)  # held while a worker started
     log.info("serving %s", _zone_count(zones))
     where = ", ".join(
@@ -454,23 +481,76 @@ def cannot_listen(what: str, host: str, port: int, error: OSError) -> str:
     return where
 
 
-def _reload(options: Options, service: DnsService, counts: ServerCounts | None = None) -> None:
-    """SIGHUP: load every zone again and swap them in at once; on any error keep the old ones."""
-    try:
-        zones = load_zones(options)
-    except (ZoneError, OSError) as error:
-        log.error("reload failed, still serving the old zones: %s", error)
-        if counts is not None:
-            counts.reload_failures += 1
-        return
-    service.replace_zones(zones)
-    if counts is not None:
-        counts.reloads += 1
-    gc.unfreeze()  # let the old zones go, then keep the new ones out of collections
-    gc.collect()
-    gc.freeze()
-    log.info("reloaded %s", _zone_count(zones))
-    systemd.notify(f"STATUS=serving {_zone_count(zones)} (reloaded)")
+class Reloader:
+    """SIGHUP: every zone is loaded again in a thread of its own while the old ones keep
+    serving, and swapped in at once when all have loaded; on any error the old ones stay.
+
+    The queries' threads and the event loop share the interpreter with the loading thread,
+    so they answer more slowly meanwhile, never not at all. A SIGHUP during a reload makes
+    one more reload follow it, which reads the files as they are then.
+    """
+
+    def __init__(
+        self, options: Options, service: DnsService, counts: ServerCounts | None = None
+    ) -> None:
+        self.options = options
+        self.service = service
+        self.counts = counts
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._again = False
+
+    def request(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                self._again = True
+                log.info("reload asked for during a reload: one more will follow")
+                return
+            self._thread = threading.Thread(target=self._run, name="reload", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._reload()
+            with self._lock:
+                if not self._again:
+                    self._thread = None
+                    return
+                self._again = False
+
+    def _reload(self) -> None:
+        started = time.monotonic()
+        try:
+            zones = load_zones(self.options)
+        except (ZoneError, OSError) as error:
+            log.error("reload failed, still serving the old zones: %s", error)
+            if self.counts is not None:
+                self.counts.reload_failures += 1
+            return
+        release(self.service.replace_zones(zones))
+        if self.counts is not None:
+            self.counts.reloads += 1
+        log.info("reloaded %s in %.1f s", _zone_count(zones), time.monotonic() - started)
+        systemd.notify(f"STATUS=serving {_zone_count(zones)} (reloaded)")
+        gc.freeze()  # the new zones live until the next reload: out of every collection
+
+
+def release(generation: Generation) -> None:
+    """Let the zones of a generation just replaced go, a slice at a time once no query uses
+    them any more: freeing a million names at once would hold the interpreter from the
+    queries' threads for a tenth of a second. The caller keeps no reference to it."""
+    deadline = time.monotonic() + 10.0
+    # A query holds its generation from start to end; this frame and getrefcount hold two.
+    while sys.getrefcount(generation) > 2:
+        if time.monotonic() > deadline:
+            return  # freed whenever the last user is done
+        time.sleep(0.01)
+    for zone in generation.zones:
+        nodes = zone.nodes
+        while nodes:
+            for _ in range(min(len(nodes), 20_000)):
+                nodes.popitem()
+            time.sleep(0)  # let the queries' threads run
 
 
 def _host_port(host: str, port: int) -> str:
