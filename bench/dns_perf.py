@@ -97,13 +97,19 @@ def never_repeated(path: Path, count: int, tag: str) -> None:
 
 
 def dnsperf(
-    port: int, queries: Path, duration: int, clients: int, pin: list[str], mode: str = "udp"
+    port: int,
+    queries: Path,
+    duration: int,
+    clients: int,
+    pin: list[str],
+    mode: str = "udp",
+    options: tuple[str, ...] = (),
 ) -> tuple[float, float, int]:
     """(queries per second, average latency in ms, queries lost) of one dnsperf run over
-    `mode` (udp or tcp)."""
+    `mode` (udp or tcp), with more dnsperf `options`."""
     output = subprocess.run(
         [*pin, "dnsperf", "-m", mode, "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
-         "-l", str(duration), "-c", str(clients), "-q", "200"],
+         "-l", str(duration), "-c", str(clients), "-q", "200", *options],
         capture_output=True, text=True, timeout=duration + 60, check=True,
     ).stdout  # fmt: skip
     qps = float(re.search(r"Queries per second:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
