@@ -4,13 +4,21 @@ package list.
 minidns._udpbatch (recvmmsg/sendmmsg) is optional: when it cannot be built, the install goes on
 and minidns moves one UDP datagram per system call (docs/minidns.md).
 
-The distribution holds the speaker and the DNS server; the lab (`python -m lab` in a checkout)
-is not installed.
+The lab, `python -m lab` in a checkout, installs under the distribution's own name as
+`anycast_lab` (the `anycast-lab` command): a top-level package named `lab` would be too generic to
+put into an environment. Its modules import one another relatively, so both names work.
 """
 
 from setuptools import Extension, find_packages, setup
 
+LAB = "anycast_lab"
+
 setup(
-    packages=find_packages(include=["minibgp", "minibgp.*", "minidns", "minidns.*"]),
+    packages=[
+        *find_packages(include=["minibgp", "minibgp.*", "minidns", "minidns.*"]),
+        LAB,
+        *(f"{LAB}.{name}" for name in find_packages("lab")),
+    ],
+    package_dir={LAB: "lab"},
     ext_modules=[Extension("minidns._udpbatch", ["minidns/_udpbatch.c"], optional=True)],
 )

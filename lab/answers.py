@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
-from lab.netns import socket_in
-from lab.probe import judge_response, probe_query
-from lab.timestamps import receive, stamp
+from .netns import socket_in
+from .probe import judge_response, probe_query
+from .timestamps import receive, stamp
 
 DNS_PORT = 53
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.topology import Topology
+from .topology import Topology
 
 
 def tcpdump_argv(

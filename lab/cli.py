@@ -20,12 +20,13 @@ Every command takes `--name NAME` (default "default") to pick one of several lab
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import sys
 from pathlib import Path
 
-from lab.render import MODES
+from .render import MODES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lab {args.command}: takes no command after --", file=sys.stderr)
             return 2
         args.argv = command_argv
+    missing = _missing_extra(args)
+    if missing:
+        print(f"lab {args.command}: needs {' and '.join(missing)}, from the lab extra: "
+              "pip install 'anycast-bgp-dns[lab]'", file=sys.stderr)  # fmt: skip
+        return 2
     # SIGTERM unwinds like Ctrl-C, so that `up` and `demo` tear down what they started.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.command not in ("render", "generate") and os.geteuid() != 0:
@@ -51,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
     except Exception as error:
-        from lab.lab import LabError
-        from lab.nodes import DaemonError
-        from lab.topology import TopologyError
+        from .lab import LabError
+        from .nodes import DaemonError
+        from .topology import TopologyError
 
         if isinstance(error, LabError | TopologyError | DaemonError | TimeoutError):
             print(f"lab: {error}", file=sys.stderr)
@@ -88,12 +94,25 @@ def split_node_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return own, rest
 
 
+def _missing_extra(args: argparse.Namespace) -> list[str]:
+    """The modules of the `lab` extra this command needs and this Python lacks."""
+    needed = ["matplotlib"] if getattr(args, "png", None) else []
+    if args.command == "ui":
+        needed += ["aiohttp", "numpy"]
+    return [name for name in needed if importlib.util.find_spec(name) is None]
+
+
+def _prog() -> str:
+    """The name in usage lines: `python -m lab` in a checkout, or the installed `anycast-lab`."""
+    return "python -m lab" if Path(sys.argv[0]).name == "__main__.py" else "anycast-lab"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m lab",
+        prog=_prog(),
         description="The seed's anycast DNS lab in network namespaces.",
         epilog="Every command takes --name NAME (default: default) to pick one of several labs; "
-        "python -m lab COMMAND --help says more.",
+        f"{_prog()} COMMAND --help says more.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -229,8 +248,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _lab(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from lab.lab import Lab
-    from lab.topology import load
+    from .lab import Lab
+    from .topology import load
 
     topology = getattr(args, "topology", None)
     return Lab(args.name, load(topology) if topology is not None else None)
@@ -262,7 +281,7 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from lab.status import format_status
+    from .status import format_status
 
     print(format_status(_lab(args)))
     return 0
@@ -292,8 +311,8 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from lab.demo import run_demo, run_topology_demo
-    from lab.topology import load
+    from .demo import run_demo, run_topology_demo
+    from .topology import load
 
     modes = MODES if args.mode == "both" else (args.mode,)
     if args.topology is not None:
@@ -302,7 +321,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _failover(args: argparse.Namespace) -> int:
-    from lab.failover import FAILURE_KEYS, FAILURES, markdown_table, results_json, run_failover
+    from .failover import FAILURE_KEYS, FAILURES, markdown_table, results_json, run_failover
 
     unknown = sorted(set(args.failure or []) - set(FAILURE_KEYS))
     if unknown:
@@ -318,7 +337,7 @@ def _failover(args: argparse.Namespace) -> int:
 
     results = run_failover(modes, failures, short=args.short, name=args.name, say=say)
     if args.png:
-        from lab.timeline import draw_timeline
+        from .timeline import draw_timeline
 
         draw_timeline(results, args.png)
         say(f"timeline written to {args.png}")
@@ -332,7 +351,7 @@ def _failover(args: argparse.Namespace) -> int:
 
 
 def _capture(args: argparse.Namespace) -> int:
-    from lab.capture import tcpdump_argv
+    from .capture import tcpdump_argv
 
     lab = _lab(args)
     argv = tcpdump_argv(
@@ -346,8 +365,8 @@ def _capture(args: argparse.Namespace) -> int:
 def _catchment(args: argparse.Namespace) -> int:
     import json
 
-    from lab.catchment import measure
-    from lab.catchment.report import format_table
+    from .catchment import measure
+    from .catchment.report import format_table
 
     if not 1 <= args.rounds <= 100 or not 0.01 <= args.timeout <= 10:
         print("lab catchment: --rounds 1 to 100, --timeout 0.01 to 10 seconds", file=sys.stderr)
@@ -360,7 +379,7 @@ def _catchment(args: argparse.Namespace) -> int:
         print(format_table(catchment))
     if args.png:
         try:
-            from lab.catchment.picture import draw_catchment
+            from .catchment.picture import draw_catchment
         except ImportError as error:
             print(f"lab catchment: {error.name} is missing: pip install 'anycast-bgp-dns[lab]'",
                   file=sys.stderr)  # fmt: skip
@@ -375,7 +394,7 @@ def _ui(args: argparse.Namespace) -> int:
     import logging
 
     try:
-        from lab.ui.server import serve
+        from .ui.server import serve
     except ImportError as error:
         print(
             f"lab ui: {error.name} is missing: pip install 'anycast-bgp-dns[lab]'", file=sys.stderr
@@ -394,8 +413,8 @@ def _ui(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from lab.generate import generate
-    from lab.topology import parse_text
+    from .generate import generate
+    from .topology import parse_text
 
     try:
         text = generate(args.routers, args.sites, args.clients, args.seed, not args.ipv4_only)
@@ -416,8 +435,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from lab.render import node_files, topology_json
-    from lab.topology import SEED_TOPOLOGY, load
+    from .render import node_files, topology_json
+    from .topology import SEED_TOPOLOGY, load
 
     topology = load(args.topology or SEED_TOPOLOGY)
     if args.format == "json":

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.lab import CONVERGENCE_TIMEOUT, Lab
-from lab.render import Mode
-from lab.topology import Family, Topology
+from .lab import CONVERGENCE_TIMEOUT, Lab
+from .render import Mode
+from .topology import Family, Topology
 
 STACKS: dict[Mode, str] = {
     "python": "minibgp announces 169.254.0.1/32, minidns answers",

@@ -27,13 +27,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.frr import wait_until
-from lab.lab import CONVERGENCE_TIMEOUT, Lab
-from lab.netns import pids_in
-from lab.outage import ClientOutcome, client_outcome, first_change_ms, route_changes
-from lab.probe import ProbeRecord, parse_output
-from lab.render import Mode
 from minibgp.control import request
+
+from .frr import wait_until
+from .lab import CONVERGENCE_TIMEOUT, Lab
+from .netns import pids_in
+from .outage import ClientOutcome, client_outcome, first_change_ms, route_changes
+from .probe import ProbeRecord, parse_output
+from .render import Mode
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER = "server1"  # the server that fails
@@ -305,7 +306,7 @@ class _Probes:
     def __init__(self, lab: Lab, duration: float) -> None:
         self.lab = lab
         argv = [
-            sys.executable, "-m", "lab.probe",
+            sys.executable, "-m", f"{__package__}.probe",
             "--server", str(lab.topology.service.address),
             "--interval", str(PROBE_INTERVAL),
             "--timeout", str(PROBE_TIMEOUT),

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lab.netns import Netns
+from .netns import Netns
 
 FRR_LIBEXEC = Path("/usr/lib/frr")
 

@@ -32,11 +32,13 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any
 
-from lab import answers
-from lab.answers import Answer, Question
-from lab.frr import FrrRouter, wait_until
-from lab.netns import Netns, Network, list_namespaces, remove_stale
-from lab.nodes import (
+from minibgp.control import ControlError, request
+
+from . import answers
+from .answers import Answer, Question
+from .frr import FrrRouter, wait_until
+from .netns import Netns, Network, list_namespaces, remove_stale
+from .nodes import (
     Daemon,
     bring_down,
     bring_up,
@@ -46,10 +48,9 @@ from lab.nodes import (
     stop_daemons,
     wire,
 )
-from lab.render import MODES, Mode
-from lab.topology import SEED_TOPOLOGY, Family, Topology, load, parse_text
-from lab.vty import Vty, VtyError
-from minibgp.control import ControlError, request
+from .render import MODES, Mode
+from .topology import SEED_TOPOLOGY, Family, Topology, load, parse_text
+from .vty import Vty, VtyError
 
 STATE_ROOT = Path(os.environ.get("ABD_LAB_STATE_ROOT", "/run/anycast-bgp-dns"))
 NAMESPACE_PREFIX = "abd-"

@@ -27,10 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import answers
-from lab.answers import Question
-from lab.frr import FrrRouter
-from lab.netns import (
+from . import answers
+from .answers import Question
+from .frr import FrrRouter
+from .netns import (
     Netns,
     Network,
     end_process,
@@ -38,7 +38,7 @@ from lab.netns import (
     ip_batches,
     write_sysctls,
 )
-from lab.render import (
+from .render import (
     MINIDNS_PIDFILE,
     Mode,
     frr_daemons,
@@ -46,7 +46,7 @@ from lab.render import (
     node_files,
     pdns_server_args,
 )
-from lab.topology import Link, Node, Topology
+from .topology import Link, Node, Topology
 
 DAEMON_START_TIMEOUT = 20.0
 ANYCAST_LOOPBACK = "lo"

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from lab.probe import ProbeRecord
+from .probe import ProbeRecord
 
 
 @dataclass(frozen=True)

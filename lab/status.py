@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.lab import Lab
+from .lab import Lab
 
 
 def format_status(lab: Lab) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from lab.failover import HOME, FailureResult
+from .failover import HOME, FailureResult
 
 COLOURS = {"server1": "#1f77b4", "server2": "#ff7f0e"}
 LOST_COLOUR = "#d62728"

@@ -21,7 +21,7 @@ For tools built on it:
     settled.settle_time, settled.moved(), settled.changes
 """
 
-from lab.catchment.measure import measure
-from lab.catchment.model import Catchment, ClientCatchment, Move, Route, Seen, Target, moves
+from .measure import measure
+from .model import Catchment, ClientCatchment, Move, Route, Seen, Target, moves
 
 __all__ = ["Catchment", "ClientCatchment", "Move", "Route", "Seen", "Target", "measure", "moves"]

@@ -23,15 +23,15 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from lab import answers
-from lab.answers import Question
-from lab.catchment.icmp import Family, echo_reply_filter
-from lab.catchment.model import Catchment, Route, Seen, Target, build, dns_seen
-from lab.catchment.verfploeter import Verfploeter
-from lab.lab import Lab, LabError
-from lab.netns import entered
-from lab.timestamps import receive, stamp
-from lab.topology import Topology
+from .. import answers
+from ..answers import Question
+from ..lab import Lab, LabError
+from ..netns import entered
+from ..timestamps import receive, stamp
+from ..topology import Topology
+from .icmp import Family, echo_reply_filter
+from .model import Catchment, Route, Seen, Target, build, dns_seen
+from .verfploeter import Verfploeter
 
 DNS_ROUNDS = 3
 TIMEOUT = 1.0  # seconds a query or echo request may take

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lab.answers import Answer
-from lab.catchment.icmp import Family
+from ..answers import Answer
+from .icmp import Family
 
 Method = Literal["dns", "verfploeter"]
 METHODS: tuple[Method, ...] = ("dns", "verfploeter")

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lab.catchment.icmp import Family
-from lab.catchment.model import Catchment
-from lab.topology import Topology
-from lab.ui.layout import Point, layout
+from ..topology import Topology
+from ..ui.layout import Point, layout
+from .icmp import Family
+from .model import Catchment
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf",
            "#bcbd22", "#7f7f7f", "#d62728")  # fmt: skip

@@ -3,7 +3,7 @@ sites' catchments and whether the two methods agree."""
 
 from __future__ import annotations
 
-from lab.catchment.model import Catchment, ClientCatchment, Seen
+from .model import Catchment, ClientCatchment, Seen
 
 HEADER = ("client", "family", "router", "AS path", "DNS (NSID)", "RTT", "Verfploeter", "RTT", "")
 

@@ -17,10 +17,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lab.catchment.icmp import Family
-from lab.catchment.measure import measure
-from lab.catchment.model import Catchment
-from lab.lab import Lab
+from ..lab import Lab
+from .icmp import Family
+from .measure import measure
+from .model import Catchment
 
 Snapshot = Mapping[tuple[str, Family], str | None]  # (client, family) -> site
 

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
-from lab.catchment.icmp import Echo, Family, echo_request, parse_echo_reply
-from lab.catchment.model import Seen, Target
+from .icmp import Echo, Family, echo_request, parse_echo_reply
+from .model import Seen, Target
 
 NUMBER_SIZE = 4  # octets of the request's number in its data, after the token
 MAX_REQUESTS = 1 << (8 * NUMBER_SIZE)

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.render.dns import (
+from ..topology import Node, Topology
+from .dns import (
     MINIDNS_METRICS_PORT,
     MINIDNS_PIDFILE,
     minidns_args,
@@ -26,12 +27,11 @@ from lab.render.dns import (
     pdnsutil_script,
     zone_file,
 )
-from lab.render.frr_config import frr_config, frr_daemons
-from lab.render.minibgp_config import minibgp_config
-from lab.render.modes import MODES, Mode
-from lab.render.systemd import systemd_units
-from lab.render.vagrant import topology_json
-from lab.topology import Node, Topology
+from .frr_config import frr_config, frr_daemons
+from .minibgp_config import minibgp_config
+from .modes import MODES, Mode
+from .systemd import systemd_units
+from .vagrant import topology_json
 
 __all__ = [
     "MINIDNS_METRICS_PORT",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
 
-from lab.topology import Node, Topology
+from ..topology import Node, Topology
 
 ZONE_TTL = 3600
 MINIDNS_PIDFILE = "minidns.pid"  # written by whoever starts minidns: the lab, or systemd

@@ -13,9 +13,9 @@ one of them does not know would end that daemon's configure mode.
 
 from __future__ import annotations
 
-from lab.render import policy
-from lab.render.modes import Mode
-from lab.topology import BgpNeighbor, Node, Relationship, Topology
+from ..topology import BgpNeighbor, Node, Relationship, Topology
+from . import policy
+from .modes import Mode
 
 BFD_PROFILE = "fast"  # the routers' BFD profile towards their server (python mode)
 

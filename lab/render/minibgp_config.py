@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.topology import Node, Topology
+from ..topology import Node, Topology
 
 
 def minibgp_config(

@@ -23,7 +23,7 @@ communities, and NO_EXPORT when it is a local node (RFC 4786 §4.4).
 
 from __future__ import annotations
 
-from lab.topology import RELATIONSHIPS, Announcement, Relationship
+from ..topology import RELATIONSHIPS, Announcement, Relationship
 
 GSHUT_COMMUNITY_LIST = "graceful-shutdown"
 FROM_SERVER_ROUTE_MAP = "from-server"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lab.render.dns import MINIDNS_PIDFILE, minidns_args
-from lab.topology import Node, Topology
+from ..topology import Node, Topology
+from .dns import MINIDNS_PIDFILE, minidns_args
 
 UNIT = """[Unit]
 Description={what}

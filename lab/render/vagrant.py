@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from ipaddress import IPv4Network, IPv6Network
 
-from lab.topology import Topology
+from ..topology import Topology
 
 
 def lab_supernet(topology: Topology) -> IPv4Network:

@@ -7,7 +7,7 @@
 Only the standard library is used: the Vagrant machines run this with Debian 12's python3.
 """
 
-from lab.topology.model import (
+from .model import (
     LINK_RELATIONSHIPS,
     RELATIONSHIPS,
     ROLES,
@@ -32,7 +32,7 @@ from lab.topology.model import (
     TopologyError,
     VagrantSettings,
 )
-from lab.topology.reader import SEED_TOPOLOGY, TOPOLOGIES, load, parse, parse_text
+from .reader import SEED_TOPOLOGY, TOPOLOGIES, load, parse, parse_text
 
 __all__ = [
     "LINK_RELATIONSHIPS",

@@ -25,7 +25,7 @@ from ipaddress import (
 from pathlib import Path
 from typing import Any, TypeVar
 
-from lab.topology.model import (
+from .model import (
     LINK_RELATIONSHIPS,
     ROLES,
     SCOPES,

@@ -22,9 +22,10 @@ import os
 import signal
 from collections.abc import Callable
 
-from lab.lab import Lab, LabError
-from lab.netns import pids_in
 from minibgp.control import ControlError, request
+
+from ..lab import Lab, LabError
+from ..netns import pids_in
 
 ActionFunction = Callable[[Lab, str], str]
 

@@ -27,15 +27,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from lab.lab import STATE_ROOT, Lab, LabError, LabState
-from lab.netns import NETNS_DIR, socket_in
-from lab.nodes import process_start_time
-from lab.render import MINIDNS_METRICS_PORT
-from lab.topology import TopologyError
-from lab.ui.namespace import links_of, namespace_identity
-from lab.ui.probes import ProbeLane
-from lab.ui.view import BestPath, Daemon, LabView, ServerStatus
-from lab.ui.vty import VtyError, vty_commands, vty_json
+from ..lab import STATE_ROOT, Lab, LabError, LabState
+from ..netns import NETNS_DIR, socket_in
+from ..nodes import process_start_time
+from ..render import MINIDNS_METRICS_PORT
+from ..topology import TopologyError
+from .namespace import links_of, namespace_identity
+from .probes import ProbeLane
+from .view import BestPath, Daemon, LabView, ServerStatus
+from .vty import VtyError, vty_commands, vty_json
 
 log = logging.getLogger("lab.ui")
 

@@ -14,7 +14,7 @@ import socket
 import struct
 from dataclasses import dataclass
 
-from lab.netns import NETNS_DIR, socket_in
+from ..netns import NETNS_DIR, socket_in
 
 
 def namespace_identity(namespace: str) -> int | None:

@@ -16,8 +16,8 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lab.netns import socket_in
-from lab.probe import MAX_ID, judge_response, probe_query
+from ..netns import socket_in
+from ..probe import MAX_ID, judge_response, probe_query
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,11 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.lab import Lab, LabError
-from lab.topology import TopologyError
-from lab.ui.actions import ACTIONS
-from lab.ui.collect import Collector
-from lab.ui.view import LabView
+from ..lab import Lab, LabError
+from ..topology import TopologyError
+from .actions import ACTIONS
+from .collect import Collector
+from .view import LabView
 
 log = logging.getLogger("lab.ui")
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from ipaddress import ip_address
 from typing import Any
 
-from lab.topology import Topology
-from lab.ui.layout import layout
-from lab.ui.namespace import LinkState
-from lab.ui.probes import Sample
+from ..topology import Topology
+from .layout import layout
+from .namespace import LinkState
+from .probes import Sample
 
 HISTORY = 90.0  # seconds of samples and actions a page gets when it connects
 Entry = dict[str, Any]

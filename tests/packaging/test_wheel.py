@@ -54,12 +54,15 @@ def test_the_wheel_holds_the_speaker_and_the_dns_server_and_no_generic_top_level
     top_level = {
         name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")
     }
-    assert top_level == {"minibgp", "minidns"}
+    assert top_level == {"minibgp", "minidns", "anycast_lab"}  # the lab under our own name
     assert any(name.startswith("minidns/_udpbatch") and name.endswith(".so") for name in names)
-    # every package of the checkout is in the wheel
+    # every package of the checkout is in the wheel, and every file of the lab's
     for package in ("minibgp", "minidns"):
         for init in (REPO / package).rglob("__init__.py"):
             assert str(init.relative_to(REPO)) in names
+    for path in (REPO / "lab").rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            assert f"anycast_lab/{path.relative_to(REPO / 'lab')}" in names
 
 
 def test_installed_size_without_the_lab_extra_is_at_most_30_mb(installed_wheel: Installed) -> None:
@@ -70,12 +73,26 @@ def test_installed_size_without_the_lab_extra_is_at_most_30_mb(installed_wheel: 
     assert total <= INSTALLED_SIZE_LIMIT, sizes
 
 
-@pytest.mark.parametrize("program", ["minibgp", "minidns"])
+@pytest.mark.parametrize("program", ["minibgp", "minidns", "anycast-lab"])
 def test_console_script_help(installed_wheel: Installed, program: str) -> None:
     result = installed_wheel.run(installed_wheel.bin(program), "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"usage: {program}")
     assert "--help" in result.stdout
+
+
+def test_the_lab_without_its_extra_says_what_to_install(installed_wheel: Installed) -> None:
+    """`anycast-lab` is `python -m lab`; plotting and the live page need the `lab` extra."""
+    result = installed_wheel.run(installed_wheel.bin("anycast-lab"), "failover", "--png", "x.png")
+    assert result.returncode == 2
+    assert "needs matplotlib, from the lab extra: pip install 'anycast-bgp-dns[lab]'" in (
+        result.stderr
+    )
+    rendered = installed_wheel.run(
+        installed_wheel.bin("anycast-lab"), "render", "--node", "server1", "--out", "server1"
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert "minibgp.toml" in rendered.stdout
 
 
 def test_minidns_answers_a_query_on_loopback(installed_wheel: Installed, tmp_path: Path) -> None:
