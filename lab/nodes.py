@@ -188,13 +188,6 @@ def bring_down(host: Netns, node: Node) -> None:
 # --- the daemons -------------------------------------------------------------------------------
 
 
-def start_daemons(
-    host: Netns, topology: Topology, node: Node, mode: Mode, run_dir: Path
-) -> list[Daemon]:
-    """Write one node's rendered configs into `run_dir` and start its daemons."""
-    return start_all({node.name: host}, topology, mode, lambda name: run_dir)
-
-
 def start_all(
     hosts: dict[str, Netns],
     topology: Topology,

@@ -83,9 +83,3 @@ class Vty:
                 self.command(line)
         finally:
             self.run("end")
-
-
-def show(path: Path, command: str) -> Any:
-    """One JSON show command on a fresh connection."""
-    with Vty(path) as vty:
-        return vty.json(command)
