@@ -3,7 +3,7 @@
 model.py        the catchment map, the two methods compared, moves between two maps (pure)
 verfploeter.py  the Verfploeter measurement: echo requests from the sites, replies matched (pure)
 icmp.py         echo request and reply codec, and the socket filter for the replies (pure)
-measure.py      the I/O: DNS from the clients, routes from the routers, raw sockets at the sites
+measure.py      the I/O: DNS from the clients, paths from the routers, raw sockets at the sites
 settle.py       how long a catchment takes to settle after a change, from DNS snapshots
 report.py       the text table
 picture.py      the PNG: the topology, each client in its site's colour
@@ -11,9 +11,9 @@ picture.py      the PNG: the topology, each client in its site's colour
 For tools built on it:
 
     from lab.catchment import measure
-    catchment = measure(Lab(name))             # DNS, Verfploeter and routes
+    catchment = measure(Lab(name))             # DNS, Verfploeter and the routers' paths
     catchment.sites_of(4)                      # {client: site} over IPv4
-    quick = measure(lab, verfploeter=False, routes=False, rounds=1)   # DNS alone, milliseconds
+    quick = measure(lab, verfploeter=False, paths=False, rounds=1)   # DNS alone, milliseconds
     catchment.moves(quick)                     # the clients whose site changed
 
     t0 = time.monotonic(); ...make a change...
@@ -22,6 +22,15 @@ For tools built on it:
 """
 
 from .measure import measure
-from .model import Catchment, ClientCatchment, Move, Route, Seen, Target, moves
+from .model import Catchment, ClientCatchment, Move, Seen, SelectedPath, Target, moves
 
-__all__ = ["Catchment", "ClientCatchment", "Move", "Route", "Seen", "Target", "measure", "moves"]
+__all__ = [
+    "Catchment",
+    "ClientCatchment",
+    "Move",
+    "Seen",
+    "SelectedPath",
+    "Target",
+    "measure",
+    "moves",
+]

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Literal
 
-Family = Literal[4, 6]
+from ..topology import Family
 
 ECHO_REQUEST = {4: 8, 6: 128}  # RFC 792; RFC 4443 §4.1
 ECHO_REPLY = {4: 0, 6: 129}  # RFC 792; RFC 4443 §4.2

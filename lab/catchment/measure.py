@@ -3,7 +3,7 @@
 
     DNS            every client asks the anycast address a few times, all clients at once, from
                    sockets this process opens inside the clients' namespaces (`lab.answers`)
-    routes         every router's selected path for each anycast prefix, from its bgpd
+    paths          every router's selected path for each anycast prefix, from its bgpd
     Verfploeter    raw ICMP sockets inside each site's namespace, bound to the anycast address:
                    they send the echo requests and capture the replies that arrive there; a
                    socket filter passes only this measurement's replies
@@ -21,16 +21,15 @@ import selectors
 import socket
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from .. import answers
 from ..answers import Question
 from ..lab import Lab, LabError
 from ..netns import entered
 from ..timestamps import receive, stamp
-from ..topology import Topology
-from .icmp import Family, echo_reply_filter
-from .model import Catchment, Route, Seen, Target, build, dns_seen
+from ..topology import Family, IPAddress, Topology
+from .icmp import echo_reply_filter
+from .model import Catchment, Seen, SelectedPath, Target, build, dns_seen
 from .verfploeter import Verfploeter
 
 DNS_ROUNDS = 3
@@ -46,13 +45,13 @@ def measure(
     *,
     families: Sequence[Family] | None = None,
     verfploeter: bool = True,
-    routes: bool = True,
+    paths: bool = True,
     rounds: int = DNS_ROUNDS,
     timeout: float = TIMEOUT,
 ) -> Catchment:
     """The catchment of a running lab: for every client and family, the site DNS says serves it,
     the site its echo replies reach (unless `verfploeter` is False), its router's path (unless
-    `routes` is False). `rounds` queries per client and family; `timeout` seconds for each."""
+    `paths` is False). `rounds` queries per client and family; `timeout` seconds for each."""
     if not lab.is_up():
         raise LabError(f"lab {lab.name!r} is not up (python -m lab up --name {lab.name})")
     started, wall = time.monotonic(), time.time()
@@ -62,16 +61,16 @@ def measure(
     ]
     dns = ask(lab, wanted, rounds, timeout)
     mapped = run_verfploeter(lab, wanted, timeout) if verfploeter else None
-    selected = router_routes(lab, sorted({t.family for t in wanted})) if routes else {}
+    selected = selected_paths(lab, sorted({t.family for t in wanted})) if paths else {}
     return build(
         lab=lab.name,
-        topology=_topology_name(topology),
+        topology=topology.name,
         mode=lab.mode,
-        sites=[site.name for site in topology.of_role("server")],
+        sites=[site.name for site in topology.sites],
         targets=wanted,
         dns=dns,
         verfploeter=mapped,
-        routes=selected,
+        paths=selected,
         measured_at=wall,
         duration=time.monotonic() - started,
     )
@@ -81,20 +80,18 @@ def targets(topology: Topology) -> list[Target]:
     """Each client network of each family the service is offered in: the client's address on
     its first link, and the router at the other end."""
     found = []
-    for family in _families(topology):
-        for client in topology.of_role("client"):
+    for family in topology.families:
+        for client in topology.clients:
             links = topology.links_of(client.name)
             if not links:
                 continue
-            link = links[0]
-            end = link.other_end(link.other_end(client.name).node)
+            link, end = links[0], links[0].end_of(client.name)
             if family == 4:
                 address, network = str(end.ip), str(link.network)
+            elif end.ip6 is not None and link.network6 is not None:
+                address, network = str(end.ip6), str(link.network6)
             else:
-                ip6, network6 = getattr(end, "ip6", None), getattr(link, "network6", None)
-                if ip6 is None or network6 is None:
-                    continue
-                address, network = str(ip6), str(network6)
+                continue  # an IPv4-only client network
             router = link.other_end(client.name).node
             found.append(Target(client.name, family, address, network, router))
     return found
@@ -108,10 +105,11 @@ def ask(lab: Lab, wanted: Sequence[Target], rounds: int, timeout: float) -> dict
     at once in each round); NSID names the site of each answer."""
     service = lab.topology.service
     questions = [
-        Question(lab.prefix + target.client, _anycast_address(lab.topology, target.family),
-                 service.zone)
+        Question(
+            lab.prefix + target.client, _anycast_address(lab.topology, target.family), service.zone
+        )
         for target in wanted
-    ]  # fmt: skip
+    ]
     rounds_answers = [answers.ask(questions, timeout) for _ in range(max(1, rounds))]
     return {
         target: dns_seen([round_[index] for round_ in rounds_answers])
@@ -119,22 +117,24 @@ def ask(lab: Lab, wanted: Sequence[Target], rounds: int, timeout: float) -> dict
     }
 
 
-# --- routes ------------------------------------------------------------------------------------
+# --- paths -------------------------------------------------------------------------------------
 
 
-def router_routes(lab: Lab, families: Sequence[Family]) -> dict[tuple[str, Family], Route | None]:
+def selected_paths(
+    lab: Lab, families: Sequence[Family]
+) -> dict[tuple[str, Family], SelectedPath | None]:
     """Every running router's selected path for the anycast prefix of each family."""
-    found: dict[tuple[str, Family], Route | None] = {}
-    for router in lab.topology.of_role("router"):
+    found: dict[tuple[str, Family], SelectedPath | None] = {}
+    for router in lab.topology.routers:
         if not lab.running(router.name):
             continue
         for family in families:
             paths = lab.bgp_paths(router.name, family)
-            best = [path for path in paths if path.best]
+            best = next((path for path in paths if path.best), None)
             found[(router.name, family)] = (
-                Route(router.name, best[0].as_path, best[0].next_hop, best[0].server, len(paths))
-                if best
-                else None
+                None
+                if best is None
+                else SelectedPath(router.name, best.as_path, best.next_hop, best.server, len(paths))
             )
     return found
 
@@ -148,7 +148,7 @@ def run_verfploeter(
     """Ping every target from the anycast address of every running site; capture the echo
     replies at every site; each target's site is where its replies arrived."""
     topology = lab.topology
-    sites = [site.name for site in topology.of_role("server") if lab.running(site.name)]
+    sites = [site.name for site in topology.sites if lab.running(site.name)]
     families = sorted({target.family for target in wanted})
     identifier = secrets.randbelow(0x10000)
     with _site_sockets(lab, sites, families, identifier) as sockets:
@@ -251,16 +251,8 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-# --- the topology, as far as the catchment needs it ----------------------------------------------
-
-
-def _families(topology: Topology) -> tuple[Family, ...]:
-    return topology.families
-
-
-def _anycast_address(topology: Topology, family: Family) -> Any:
-    return topology.service.address_of(family)
-
-
-def _topology_name(topology: Topology) -> str:
-    return topology.name
+def _anycast_address(topology: Topology, family: Family) -> IPAddress:
+    address = topology.service.address_of(family)
+    if address is None:
+        raise LabError(f"topology {topology.name} has no IPv{family} anycast address")
+    return address

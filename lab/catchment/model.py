@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..answers import Answer
-from .icmp import Family
+from ..topology import Family
 
 Method = Literal["dns", "verfploeter"]
 METHODS: tuple[Method, ...] = ("dns", "verfploeter")
@@ -90,7 +90,7 @@ def dns_seen(answers: Sequence[Answer]) -> Seen:
 
 
 @dataclass(frozen=True)
-class Route:
+class SelectedPath:
     """The path a router selected for an anycast prefix (RFC 4271 §9.1.2), and the site it
     leads to (by its next hop or the AS that originates it; None when that does not tell)."""
 
@@ -111,12 +111,12 @@ class Route:
 
 @dataclass(frozen=True)
 class ClientCatchment:
-    """One client network over one family: where each method says it goes, and its route."""
+    """One client network over one family: where each method says it goes, and its router's path."""
 
     target: Target
     dns: Seen
     verfploeter: Seen | None  # None: not measured
-    route: Route | None  # the best path of the client's router; None: it has none
+    path: SelectedPath | None  # the best path of the client's router; None: it has none
 
     @property
     def client(self) -> str:
@@ -144,7 +144,7 @@ class ClientCatchment:
             "site": self.site,
             "dns": self.dns.to_json(),
             "verfploeter": None if self.verfploeter is None else self.verfploeter.to_json(),
-            "route": None if self.route is None else self.route.to_json(),
+            "path": None if self.path is None else self.path.to_json(),
             "verdict": self.verdict,
         }
 
@@ -184,7 +184,7 @@ class Catchment:
     sites: tuple[str, ...]
     families: tuple[Family, ...]
     clients: tuple[ClientCatchment, ...]
-    routes: Mapping[tuple[str, Family], Route | None]  # every router's selected path
+    paths: Mapping[tuple[str, Family], SelectedPath | None]  # every router's selected path
     measured_at: float  # wall clock, seconds
     duration: float  # seconds the measurement took
 
@@ -253,11 +253,16 @@ class Catchment:
                 }
                 for family in self.families
             },
-            "routers": {
-                f"{router} ipv{family}": None if route is None else route.to_json()
-                for (router, family), route in self.routes.items()
-            },
+            "routers": self._routers_json(),
         }
+
+    def _routers_json(self) -> dict[str, dict[str, Any]]:
+        routers: dict[str, dict[str, Any]] = {}
+        for (router, family), path in self.paths.items():
+            routers.setdefault(router, {})[f"ipv{family}"] = (
+                None if path is None else path.to_json()
+            )
+        return routers
 
 
 def _site_by(entry: ClientCatchment, method: Method | None) -> str | None:
@@ -288,7 +293,7 @@ def build(
     targets: Sequence[Target],
     dns: Mapping[Target, Seen],
     verfploeter: Mapping[Target, Seen] | None,
-    routes: Mapping[tuple[str, Family], Route | None],
+    paths: Mapping[tuple[str, Family], SelectedPath | None],
     measured_at: float,
     duration: float,
 ) -> Catchment:
@@ -304,11 +309,11 @@ def build(
                 target=target,
                 dns=dns.get(target, Seen(error="not asked")),
                 verfploeter=None if verfploeter is None else verfploeter.get(target, Seen()),
-                route=routes.get((target.router, target.family)),
+                path=paths.get((target.router, target.family)),
             )
             for target in targets
         ),
-        routes=dict(routes),
+        paths=dict(paths),
         measured_at=measured_at,
         duration=duration,
     )

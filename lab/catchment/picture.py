@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..topology import Topology
+from ..topology import Family, Topology
 from ..ui.layout import Point, layout
-from .icmp import Family
 from .model import Catchment
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -50,7 +49,7 @@ def _same(catchment: Catchment, one: Family, other: Family) -> bool:
     def routers(family: Family) -> dict[str, str | None]:
         return {
             router: None if route is None else route.site
-            for (router, f), route in catchment.routes.items()
+            for (router, f), route in catchment.paths.items()
             if f == family
         }
 
@@ -180,8 +179,8 @@ def _style(
     if role == "server":
         return "s", 260, colours[name], "black", 1.0, 3
     if role == "router":
-        route = catchment.routes.get((name, family))
-        site = None if route is None else route.site
+        path = catchment.paths.get((name, family))
+        site = None if path is None else path.site
         tint = _tint(colours[site]) if site in colours else NONE_COLOUR
         return "o", 90, tint, "#555555", 0.6, 2
     try:

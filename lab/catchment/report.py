@@ -33,12 +33,12 @@ def format_table(catchment: Catchment) -> str:
 
 
 def _row(entry: ClientCatchment, verfploeter: bool) -> tuple[str, ...]:
-    route = entry.route
+    path = entry.path
     cells = (
         entry.client,
         f"IPv{entry.family}",
         entry.target.router,
-        "-" if route is None else (route.as_path or "(own AS)"),
+        "-" if path is None else (path.as_path or "(own AS)"),
         _site(entry.dns),
         _rtt(entry.dns),
     )

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..lab import Lab
-from .icmp import Family
+from ..topology import Family
 from .measure import measure
 from .model import Catchment
 
@@ -115,7 +115,7 @@ def wait_until_settled(
     settling = Settling(start, since=since, quiet=quiet)
     while True:
         taken = time.monotonic()
-        quick = measure(lab, verfploeter=False, routes=False, rounds=1, timeout=query_timeout)
+        quick = measure(lab, verfploeter=False, paths=False, rounds=1, timeout=query_timeout)
         settling.observe(snapshot(quick), now=taken)
         now = time.monotonic()
         if settling.settled(now=now) or now - since >= timeout:

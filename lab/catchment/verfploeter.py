@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
-from .icmp import Echo, Family, echo_request, parse_echo_reply
+from ..topology import Family
+from .icmp import Echo, echo_request, parse_echo_reply
 from .model import Seen, Target
 
 NUMBER_SIZE = 4  # octets of the request's number in its data, after the token

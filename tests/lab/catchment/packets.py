@@ -5,7 +5,8 @@ from __future__ import annotations
 import struct
 from ipaddress import IPv4Address
 
-from lab.catchment.icmp import ECHO_REPLY, Family, checksum
+from lab.catchment.icmp import ECHO_REPLY, checksum
+from lab.topology import Family
 
 
 def reply_to(

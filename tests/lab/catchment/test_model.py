@@ -8,9 +8,18 @@ import json
 import pytest
 
 from lab.answers import Answer
-from lab.catchment.icmp import Family
-from lab.catchment.model import Catchment, Route, Seen, Target, build, compare, dns_seen, moves
+from lab.catchment.model import (
+    Catchment,
+    Seen,
+    SelectedPath,
+    Target,
+    build,
+    compare,
+    dns_seen,
+    moves,
+)
 from lab.catchment.report import format_table
+from lab.topology import Family
 
 C1 = Target("client1", 4, "192.0.2.10", "192.0.2.0/24", "router1")
 C2 = Target("client2", 4, "198.51.100.10", "198.51.100.0/24", "router2")
@@ -24,24 +33,24 @@ def seen(*sites: str, rtt: float = 0.0003, error: str | None = None) -> Seen:
     return Seen(counts, asked=max(len(sites), 1), rtt=rtt if sites else None, error=error)
 
 
-Routes = dict[tuple[str, Family], Route | None]
+Paths = dict[tuple[str, Family], SelectedPath | None]
 
 
 def catchment(
     dns: dict[Target, Seen],
     verfploeter: dict[Target, Seen] | None = None,
     targets: tuple[Target, ...] = (C1, C2),
-    routes: Routes | None = None,
+    paths: Paths | None = None,
 ) -> Catchment:
-    if routes is None:
-        routes = {
-            ("router1", 4): Route("router1", "64520", "192.168.57.100", "server1", 2),
-            ("router2", 4): Route("router2", "64530", "192.168.58.100", "server2", 2),
+    if paths is None:
+        paths = {
+            ("router1", 4): SelectedPath("router1", "64520", "192.168.57.100", "server1", 2),
+            ("router2", 4): SelectedPath("router2", "64530", "192.168.58.100", "server2", 2),
             ("router1", 6): None,
         }
     return build(
         lab="t", topology="seed", mode="python", sites=["server1", "server2"], targets=targets,
-        dns=dns, verfploeter=verfploeter, routes=routes, measured_at=1e9, duration=0.05,
+        dns=dns, verfploeter=verfploeter, paths=paths, measured_at=1e9, duration=0.05,
     )  # fmt: skip
 
 
@@ -86,7 +95,9 @@ def test_a_converged_catchment_agrees_and_lists_each_sites_clients() -> None:
     assert result.agree and result.problems() == []
     assert result.sites_of(4) == {"client1": "server1", "client2": "server2"}
     assert result.clients_of(4) == {"server1": ["client1"], "server2": ["client2"]}
-    assert result.get("client1").route == Route("router1", "64520", "192.168.57.100", "server1", 2)
+    assert result.get("client1").path == SelectedPath(
+        "router1", "64520", "192.168.57.100", "server1", 2
+    )
     with pytest.raises(KeyError):
         result.get("client1", 6)
 
@@ -146,11 +157,11 @@ def test_json_shape() -> None:
     assert ipv4["site"] == "server1" and ipv4["verdict"] == "agree"
     assert ipv4["dns"] == {"site": "server1", "sites": {"server1": 2}, "asked": 2,
                            "answered": 2, "rtt_ms": 0.3, "error": None}  # fmt: skip
-    assert ipv4["route"] == {"as_path": "64520", "next_hop": "192.168.57.100",
+    assert ipv4["path"] == {"as_path": "64520", "next_hop": "192.168.57.100",
                              "site": "server1", "paths": 2}  # fmt: skip
-    assert client1["families"]["ipv6"]["route"] is None
+    assert client1["families"]["ipv6"]["path"] is None
     assert data["catchment"]["ipv6"] == {"server1": ["client1"], "server2": []}
-    assert data["routers"]["router1 ipv6"] is None
+    assert data["routers"]["router1"] == {"ipv4": ipv4["path"], "ipv6": None}
 
 
 def test_the_table_has_a_row_per_client_and_family() -> None:
