@@ -44,11 +44,13 @@ class Answer:
         return self.site is not None
 
 
-def ask(questions: Sequence[Question], timeout: float = 1.0) -> list[Answer]:
-    """Send every question at once; the answers in the same order (unanswered after `timeout`
-    seconds: error "timeout"). The sockets are all made before the first query goes, and a
-    round trip ends when the kernel received the answer (`lab.timestamps`), so that it counts
-    neither the making of the other sockets nor the wait to be read."""
+def ask(questions: Sequence[Question], timeout: float = 1.0, spacing: float = 0.0) -> list[Answer]:
+    """Send every question at once, or `spacing` seconds apart; the answers in the same order
+    (unanswered after `timeout` seconds: error "timeout"). The sockets are all made before the
+    first query goes, and a round trip ends when the kernel received the answer
+    (`lab.timestamps`), so that it counts neither the making of the other sockets nor the wait
+    to be read; spacing the queries keeps a server's queue from adding to the round trips of
+    those behind."""
     answers: list[Answer | None] = [None] * len(questions)
     selector = selectors.DefaultSelector()
     sockets: dict[int, socket.socket] = {}
@@ -64,12 +66,15 @@ def ask(questions: Sequence[Question], timeout: float = 1.0) -> list[Answer]:
                 sock.connect((str(question.address), DNS_PORT))
             except OSError as error:  # no route to the address: the client cannot ask
                 answers[index] = Answer(None, error=error.strerror or "error")
+        next_send = time.monotonic()
         for index, sock in sockets.items():
             if answers[index] is not None:
                 continue
             query = probe_query(questions[index].zone, "SOA")
             query[0:2] = (index % 0x10000).to_bytes(2, "big")
+            time.sleep(max(0.0, next_send - time.monotonic()))
             sent[index] = time.monotonic()
+            next_send = sent[index] + spacing
             try:
                 sock.send(query)
             except OSError as error:

@@ -13,7 +13,7 @@ For tools built on it:
     from lab.catchment import measure
     catchment = measure(Lab(name))             # DNS, Verfploeter and the routers' paths
     catchment.sites_of(4)                      # {client: site} over IPv4
-    quick = measure(lab, verfploeter=False, paths=False, rounds=1)   # DNS alone, milliseconds
+    quick = measure(lab, verfploeter=False, paths=False, rounds=1, spacing=0)  # DNS alone, ms
     catchment.moves(quick)                     # the clients whose site changed
 
     t0 = time.monotonic(); ...make a change...

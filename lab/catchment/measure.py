@@ -33,6 +33,10 @@ from .model import Catchment, Seen, SelectedPath, Target, build, dns_seen
 from .verfploeter import Verfploeter
 
 DNS_ROUNDS = 3
+# Seconds between one client's query and the next: queries that reach a site together queue
+# there, and the last would count the others' time as its round trip (milliseconds on a loaded
+# machine, for a lab whose links take microseconds).
+DNS_SPACING = 0.001
 TIMEOUT = 1.0  # seconds a query or echo request may take
 ATTEMPTS = 2  # echo requests to a target nothing came back from are sent this often in all
 TOKEN_SIZE = 8
@@ -48,10 +52,12 @@ def measure(
     paths: bool = True,
     rounds: int = DNS_ROUNDS,
     timeout: float = TIMEOUT,
+    spacing: float = DNS_SPACING,
 ) -> Catchment:
     """The catchment of a running lab: for every client and family, the site DNS says serves it,
     the site its echo replies reach (unless `verfploeter` is False), its router's path (unless
-    `paths` is False). `rounds` queries per client and family; `timeout` seconds for each."""
+    `paths` is False). `rounds` queries per client and family, `spacing` seconds apart, each
+    given `timeout` seconds."""
     if not lab.is_up():
         raise LabError(f"lab {lab.name!r} is not up (python -m lab up --name {lab.name})")
     started, wall = time.monotonic(), time.time()
@@ -59,7 +65,7 @@ def measure(
     wanted = [
         target for target in targets(topology) if families is None or target.family in families
     ]
-    dns = ask(lab, wanted, rounds, timeout)
+    dns = ask(lab, wanted, rounds, timeout, spacing)
     mapped = run_verfploeter(lab, wanted, timeout) if verfploeter else None
     selected = selected_paths(lab, sorted({t.family for t in wanted})) if paths else {}
     return build(
@@ -100,9 +106,11 @@ def targets(topology: Topology) -> list[Target]:
 # --- DNS ---------------------------------------------------------------------------------------
 
 
-def ask(lab: Lab, wanted: Sequence[Target], rounds: int, timeout: float) -> dict[Target, Seen]:
+def ask(
+    lab: Lab, wanted: Sequence[Target], rounds: int, timeout: float, spacing: float = 0.0
+) -> dict[Target, Seen]:
     """Each target's client asks the anycast address of its family `rounds` times (every client
-    at once in each round); NSID names the site of each answer."""
+    in each round, `spacing` seconds apart); NSID names the site of each answer."""
     service = lab.topology.service
     questions = [
         Question(
@@ -110,7 +118,7 @@ def ask(lab: Lab, wanted: Sequence[Target], rounds: int, timeout: float) -> dict
         )
         for target in wanted
     ]
-    rounds_answers = [answers.ask(questions, timeout) for _ in range(max(1, rounds))]
+    rounds_answers = [answers.ask(questions, timeout, spacing) for _ in range(max(1, rounds))]
     return {
         target: dns_seen([round_[index] for round_ in rounds_answers])
         for index, target in enumerate(wanted)

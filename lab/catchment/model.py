@@ -128,7 +128,8 @@ class ClientCatchment:
 
     @property
     def site(self) -> str | None:
-        """The site that serves the client: DNS's answer, else where the echo replies went."""
+        """The site whose catchment the client is in: the one that answered its DNS queries,
+        else the one its echo replies reached (a site that routes but does not answer)."""
         if self.dns.site is not None:
             return self.dns.site
         return None if self.verfploeter is None else self.verfploeter.site

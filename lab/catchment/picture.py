@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..topology import Family, Topology
+from ..topology import Family, Node, Topology
 from ..ui.layout import Point, layout
 from .model import Catchment
 
@@ -73,6 +73,7 @@ def draw_catchment(catchment: Catchment, topology: Topology, path: Path) -> None
     names = list(topology.nodes)
     edges = [(link.ends[0].node, link.ends[1].node) for link in topology.links]
     roles = {name: node.role for name, node in topology.nodes.items()}
+    labels = {name: _label(node) for name, node in topology.nodes.items()}
     places = layout(names, edges)
     groups = panels(catchment)
     size = min(max(5.0, 1.3 * len(names) ** 0.5), 12.0)
@@ -81,7 +82,7 @@ def draw_catchment(catchment: Catchment, topology: Topology, path: Path) -> None
     )
     colours = site_colours(catchment.sites)
     for ax, families in zip(axes[:, 0], groups, strict=True):
-        _panel(ax, catchment, families, places, edges, roles, colours)
+        _panel(ax, catchment, families, places, edges, roles, labels, colours)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -94,6 +95,7 @@ def _panel(
     places: dict[str, Point],
     edges: list[tuple[str, str]],
     roles: Mapping[str, str],
+    labels: Mapping[str, str],
     colours: dict[str, str],
 ) -> None:
     from matplotlib.collections import LineCollection
@@ -118,7 +120,7 @@ def _panel(
                    c=PROBLEM_COLOUR, linewidths=1.5, zorder=5)  # fmt: skip
     small = len(places) > 25
     for name, (x, y) in places.items():
-        ax.annotate(name, (x, y), xytext=(0, 12 if roles[name] == "server" else -11),
+        ax.annotate(labels[name], (x, y), xytext=(0, 12 if roles[name] == "server" else -11),
                     textcoords="offset points", ha="center", va="center",
                     fontsize=6 if small else 8, zorder=4)  # fmt: skip
     served = catchment.clients_of(family)
@@ -160,6 +162,12 @@ def _panel(
     ax.set_ylim(1.05, -0.05)  # y grows downwards, as the layout's does
     ax.set_aspect("equal")
     ax.set_axis_off()
+
+
+def _label(node: Node) -> str:
+    """A node's name; a local site's says so (RFC 4786 §4.4: its route carries NO_EXPORT)."""
+    local = node.role == "server" and node.announcement.scope == "local"
+    return f"{node.name} (local)" if local else node.name
 
 
 def _tint(colour: str, strength: float = 0.4) -> tuple[float, float, float]:

@@ -3,6 +3,7 @@ sites' catchments and whether the two methods agree."""
 
 from __future__ import annotations
 
+from ..topology import Family
 from .model import Catchment, ClientCatchment, Seen
 
 HEADER = ("client", "family", "router", "AS path", "DNS (NSID)", "RTT", "Verfploeter", "RTT", "")
@@ -21,15 +22,24 @@ def format_table(catchment: Catchment) -> str:
         "",
     ]
     for family in catchment.families:
-        served = catchment.clients_of(family)
-        parts = [
-            f"{site} {len(clients)}" if site is not None else f"unserved {len(clients)}"
-            for site, clients in served.items()
-            if site is not None or clients
-        ]
-        lines.append(f"IPv{family} clients per site: {', '.join(parts)}")
+        lines.append(f"IPv{family} clients per site: {_per_site(catchment, family)}")
     lines.append(_verdict(catchment))
     return "\n".join(lines)
+
+
+def _per_site(catchment: Catchment, family: Family) -> str:
+    """How many clients each site's catchment holds, and how many of them DNS did not answer."""
+    parts = []
+    for site, clients in catchment.clients_of(family).items():
+        if site is None:
+            if clients:
+                parts.append(f"none {len(clients)}")
+            continue
+        silent = sum(1 for client in clients if catchment.get(client, family).dns.site is None)
+        parts.append(
+            f"{site} {len(clients)}" + (f" ({silent} without a DNS answer)" if silent else "")
+        )
+    return ", ".join(parts)
 
 
 def _row(entry: ClientCatchment, verfploeter: bool) -> tuple[str, ...]:

@@ -115,7 +115,9 @@ def wait_until_settled(
     settling = Settling(start, since=since, quiet=quiet)
     while True:
         taken = time.monotonic()
-        quick = measure(lab, verfploeter=False, paths=False, rounds=1, timeout=query_timeout)
+        quick = measure(
+            lab, verfploeter=False, paths=False, rounds=1, timeout=query_timeout, spacing=0.0
+        )
         settling.observe(snapshot(quick), now=taken)
         now = time.monotonic()
         if settling.settled(now=now) or now - since >= timeout:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -199,3 +200,41 @@ def test_three_sites_each_client_by_its_site_over_both_families(three_sites: Lab
 
 def test_three_sites_icmpv6_replies_are_filtered_too(three_sites: Lab) -> None:
     only_this_measurements_replies(three_sites, "site-east", "client-east", 6)
+
+
+def test_three_sites_a_dead_dns_server(three_sites: Lab) -> None:
+    """site-west's DNS server is killed (last: the lab is left so). In python mode minibgp's
+    health check withdraws the route and site-west's clients move to site-central, both methods
+    agreeing; in reference mode FRR goes on announcing, as in the original lab: the clients
+    still reach site-west (Verfploeter) and get no answer (DNS), and the command says so."""
+    before = measure(three_sites)
+    python = three_sites.mode == "python"
+    dns_server = "minidns" if python else "pdns_server"
+    daemon = next(d for d in three_sites.daemons_of("site-west") if d.name == dns_server)
+    since = time.monotonic()
+    os.kill(daemon.pid, signal.SIGKILL)
+    moved = [(client, family) for client in ("client-west", "client-north") for family in (4, 6)]
+    if python:
+        settled = wait_until_settled(
+            three_sites, snapshot(before), since=since, quiet=1.0, timeout=20
+        )
+        assert settled.moved() == dict.fromkeys(moved, ("site-west", "site-central"))
+        after = measure(three_sites)
+        assert after.agree, after.problems()
+        return
+    deadline = time.monotonic() + 5
+    while daemon.is_running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    result = subprocess.run(
+        [sys.executable, "-m", "lab", "catchment", "--name", three_sites.name, "--json"],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert data["agree"] is False
+    for client, family in moved:
+        entry = data["clients"][client]["families"][f"ipv{family}"]
+        assert entry["verdict"] == "no DNS answer"
+        assert entry["verfploeter"]["sites"] == {"site-west": 3}
+        assert entry["dns"]["site"] is None and entry["dns"]["error"]
+    assert data["catchment"]["ipv4"]["site-west"] == ["client-west", "client-north"]

@@ -120,7 +120,22 @@ def test_an_unserved_client_is_listed_under_none() -> None:
     assert result.clients_of(4) == {"server1": [], "server2": ["client2"], None: ["client1"]}
     assert result.get("client1").site is None
     assert "client1 IPv4: unanswered" in format_table(result)
+    assert "IPv4 clients per site: server1 0, server2 1, none 1" in format_table(result)
     assert result.to_json()["catchment"]["ipv4"]["none"] == ["client1"]
+
+
+def test_a_site_that_routes_but_does_not_answer() -> None:
+    """Verfploeter's replies reach server1, DNS gets no answer: the black hole of a site that
+    announces the prefix while its DNS server is down."""
+    result = catchment({C1: seen(error="Connection refused"), C2: seen("server2")},
+                       {C1: seen("server1"), C2: seen("server2")})  # fmt: skip
+    assert result.get("client1").verdict == "no DNS answer"
+    assert result.get("client1").site == "server1"  # in its catchment, if not served
+    table = format_table(result)
+    assert "IPv4 clients per site: server1 1 (1 without a DNS answer), server2 1" in table
+    assert (
+        "client1 IPv4: no DNS answer (DNS: - (Connection refused); Verfploeter: server1)" in table
+    )
 
 
 def test_dns_alone_agrees_when_every_client_is_answered() -> None:
