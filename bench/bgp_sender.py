@@ -28,15 +28,16 @@ def message(msg_type: int, body: bytes = b"") -> bytes:
     return MARKER + struct.pack("!HB", 19 + len(body), msg_type) + body
 
 
-def open_message(asn: int, router_id: str) -> bytes:
-    """OPEN with hold time 0 and the capabilities a full-table feed needs (RFC 4271 §4.2)."""
+def open_message(asn: int, router_id: str, hold_time: int = 0) -> bytes:
+    """OPEN with the capabilities a full-table feed needs (RFC 4271 §4.2); hold time 0 by
+    default: no KEEPALIVEs either way."""
     capabilities = (
         bytes((1, 4, 0, 1, 0, 1))  # multiprotocol IPv4 unicast (RFC 4760 §8)
         + bytes((65, 4)) + struct.pack("!I", asn)  # 4-octet AS (RFC 6793 §3)
     )  # fmt: skip
     parameters = bytes((2, len(capabilities))) + capabilities  # RFC 5492 §4
     my_as = asn if asn < 65536 else AS_TRANS
-    body = struct.pack("!BHH4sB", 4, my_as, 0, socket.inet_aton(router_id), len(parameters))
+    body = struct.pack("!BHH4sB", 4, my_as, hold_time, socket.inet_aton(router_id), len(parameters))
     return message(OPEN, body + parameters)
 
 
@@ -56,9 +57,9 @@ def _read_exactly(sock: socket.socket, count: int) -> bytes:
     return bytes(data)
 
 
-def establish(sock: socket.socket, asn: int, router_id: str) -> None:
+def establish(sock: socket.socket, asn: int, router_id: str, hold_time: int = 0) -> None:
     """OPEN, then KEEPALIVE both ways (RFC 4271 §8.2.2: OpenSent, OpenConfirm, Established)."""
-    sock.sendall(open_message(asn, router_id))
+    sock.sendall(open_message(asn, router_id, hold_time))
     seen_open = False
     while True:
         msg_type, body = read_message(sock)

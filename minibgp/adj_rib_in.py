@@ -79,6 +79,16 @@ class AdjRibIn:
             for key, attribute_set in table.items():
                 yield key_to_prefix(key, afi), attribute_set
 
+    def keys(self, family: Family) -> list[bytes]:
+        """The prefix keys of one family as they are now: a snapshot, to be read a part at a
+        time while UPDATEs go on changing the table (`attributes_of` says what is left)."""
+        return list(self._tables.get(family, ()))
+
+    def attributes_of(self, family: Family, key: bytes) -> AttributeSet | None:
+        """The attributes of the prefix with this key, or None (not, or no longer, held)."""
+        table = self._tables.get(family)
+        return table.get(key) if table else None
+
     def attribute_sets(self) -> int:
         """Number of distinct attribute sets in use."""
         return len({id(s) for table in self._tables.values() for s in table.values()})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -18,11 +19,13 @@ from typing import Any
 from minibgp import systemd
 from minibgp.config import CONTROL_SOCKET_DIR, ConfigError, control_socket_path, load_config
 from minibgp.control import ControlError, request, request_steps
+from minibgp.control.client import parse_line, request_lines
 from minibgp.control.text import (
     render_announcement,
     render_announcements,
     render_neighbors,
-    render_routes,
+    routes_json_text,
+    routes_text,
 )
 from minibgp.describe import explain_hex, parse_hex
 from minibgp.router_id import default_router_id
@@ -171,6 +174,12 @@ def _subcommand(argv: list[str]) -> int:
     )
     show.add_argument("--json", action="store_true", help="print the speaker's answer as JSON")
     show.add_argument("--peer", metavar="ADDRESS", help="only this peer (neighbors, routes)")
+    show.add_argument(
+        "--prefix", metavar="PREFIX", help="routes: only this prefix and those inside it"
+    )
+    show.add_argument(
+        "--limit", type=int, metavar="N", help="routes: at most N received and N advertised a peer"
+    )
 
     announce = command(
         "announce",
@@ -368,21 +377,32 @@ def _drain_step_text(step: dict[str, Any]) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
+    filters = {"peer": args.peer, "prefix": args.prefix, "limit": args.limit}
+    arguments = {key: value for key, value in filters.items() if value is not None}
     try:
         path = _control_socket(args)
-        extra = {"peer": args.peer} if args.peer else {}
-        answer = request(path, f"show {args.what}", **extra)
+        if args.what == "routes":
+            # As it comes, a line at a time: a full table is never held here either.
+            lines = request_lines(path, "show routes", **arguments)
+            parse = functools.partial(parse_line, path)
+            if args.json:
+                out = routes_json_text(lines, parse)
+            else:
+                out = (f"{text}\n" for text in routes_text(lines, parse))
+            for text in out:
+                sys.stdout.write(text)
+            return 0
+        answer = request(path, f"show {args.what}", **arguments)
     except (ControlError, ConfigError) as exc:
+        sys.stdout.flush()
         print(exc, file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(answer, indent=2))
     elif args.what == "neighbors":
         print(render_neighbors(answer))
-    elif args.what == "announcements":
-        print(render_announcements(answer))
     else:
-        print(render_routes(answer))
+        print(render_announcements(answer))
     return 0
 
 

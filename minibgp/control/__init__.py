@@ -10,8 +10,8 @@ with an `"error"` key is a refusal, said in words.
 - `commands`: what each request means, and the checks on it;
 - `views`: neighbors and routes as JSON;
 - `text`: the same as text, laid out the way vtysh shows FRR's;
-- `client`: `request()` and `request_steps()`, used by the command line, and `announce()`,
-  `withdraw()` and `restore()` for scripts.
+- `client`: `request()` and `request_steps()`, used by the command line; `show_routes()`,
+  `announce()`, `withdraw()` and `restore()` for scripts.
 """
 
 from minibgp.control.client import (
@@ -21,6 +21,7 @@ from minibgp.control.client import (
     request,
     request_steps,
     restore,
+    show_routes,
     withdraw,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "request",
     "request_steps",
     "restore",
+    "show_routes",
     "withdraw",
 ]

@@ -40,6 +40,29 @@ def request_steps(
     """Send one request; yield each line of the answer as it comes (a drain's steps).
 
     `timeout` bounds each wait for a line (None: wait as long as the speaker takes)."""
+    for line in request_lines(path, command, timeout, **arguments):
+        yield parse_line(path, line)
+
+
+def parse_line(path: Path, line: bytes) -> dict[str, Any]:
+    """One line of an answer; ControlError when it is a refusal, or not a JSON object."""
+    try:
+        answer = json.loads(line)
+    except ValueError:
+        raise ControlError(f"{path}: the speaker's answer is not JSON") from None
+    if not isinstance(answer, dict):
+        raise ControlError(f"{path}: the speaker's answer is not a JSON object")
+    if "error" in answer:
+        raise ControlError(f"{path}: {answer['error']}")
+    return answer
+
+
+def request_lines(
+    path: Path, command: str, timeout: float | None = 10.0, **arguments: Any
+) -> Iterator[bytes]:
+    """Send one request; yield each line of the answer as it comes, as it came (JSON text).
+
+    `timeout` bounds each wait for a line: a long answer takes as long as it flows."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(10.0 if timeout is None else timeout)
         try:
@@ -58,15 +81,33 @@ def request_steps(
                     raise ControlError(f"{path}: no answer ({exc.strerror or exc})") from None
                 if not line:
                     return
-                try:
-                    answer = json.loads(line)
-                except ValueError:
-                    raise ControlError(f"{path}: the speaker's answer is not JSON") from None
-                if not isinstance(answer, dict):
-                    raise ControlError(f"{path}: the speaker's answer is not a JSON object")
-                if "error" in answer:
-                    raise ControlError(f"{path}: {answer['error']}")
-                yield answer
+                yield line
+
+
+def show_routes(
+    path: Path,
+    peer: str | None = None,
+    prefix: str | None = None,
+    limit: int | None = None,
+    timeout: float | None = 10.0,
+) -> dict[str, Any]:
+    """`show routes`, put together: {"peers": [{address, asn, received, advertised}]}, with
+    `received_total` / `advertised_total` where `limit` left routes out. `prefix`: only that
+    prefix and those inside it."""
+    filters = {"peer": peer, "prefix": prefix, "limit": limit}
+    arguments = {key: value for key, value in filters.items() if value is not None}
+    peers: list[dict[str, Any]] = []
+    routes: list[dict[str, Any]] = []
+    for line in request_steps(path, "show routes", timeout, **arguments):
+        if "prefix" in line:
+            routes.append(line)
+        elif "list" in line:
+            if not peers or peers[-1]["address"] != line["peer"]["address"]:
+                peers.append({**line["peer"], "received": [], "advertised": []})
+            routes = peers[-1][line["list"]]
+            if line["count"] < line["total"]:
+                peers[-1][f"{line['list']}_total"] = line["total"]
+    return {"peers": peers}
 
 
 class AnnounceArguments(TypedDict, total=False):

@@ -1,7 +1,14 @@
 """What each control request means: the checks on it, and the answer (minibgp.control).
 
 show neighbors [peer]   the sessions (views.neighbor_json), the drains in force
-show routes [peer]      per peer, what it sent us and what we sent it (views.routes_json)
+show routes [peer] [prefix] [limit]
+                        per peer, what it sent us and what we sent it: a list header
+                        ({peer, list: received|advertised, count, total}), then a line per
+                        route (a route object, which starts {"prefix": ...), then at the end
+                        {final: true}; `prefix`: that prefix and those inside it; `limit`: at
+                        most that many routes a list. Made 500 routes at a time, the
+                        event loop running in between: a million routes never hold the
+                        sessions up
 show announcements      every announcement, where it comes from, and whether it is
                         announced and why not (views.announcement_json)
 announce                {prefix, and any of: as_path_prepend, med, communities,
@@ -17,11 +24,13 @@ undrain                 end every drain
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
+from minibgp.adj_rib_in import AdjRibIn
 from minibgp.adj_rib_out import MAX_AS_PATH_PREPEND
 from minibgp.announcements import Announcements, Change
 from minibgp.bfd.endpoint import BfdSessions
@@ -29,17 +38,25 @@ from minibgp.config import AnnounceConfig, Config, PeerConfig
 from minibgp.control.server import Answer
 from minibgp.control.text import render_announcement
 from minibgp.control.views import (
+    RouteEncoder,
+    advertised_route_json,
     announcement_json,
     bfd_json,
     neighbor_json,
-    routes_json,
 )
 from minibgp.drain import Drain, Drains, DrainScope
 from minibgp.peer import Peer
 from minibgp.router_id import is_on_local_interface
 from minibgp.wire.attributes.communities import community_from_text
 from minibgp.wire.attributes.large_community import large_community_from_text
-from minibgp.wire.nlri import IPAddress, Prefix
+from minibgp.wire.nlri import (
+    Family,
+    IPAddress,
+    Prefix,
+    covered_by,
+    key_text,
+    prefix_afi,
+)
 
 log = logging.getLogger("minibgp")
 
@@ -108,7 +125,48 @@ class Commands:
         links = self._links(request)
         if isinstance(links, str):
             return {"error": links}
-        return {"peers": [routes_json(link.config, link.peer) for link in links]}
+        try:
+            _only_keys(request, "show routes", {"peer", "prefix", "limit"})
+            within = None if request.get("prefix") is None else _prefix(request, "show routes")
+            limit = request.get("limit")
+            if limit is not None:
+                limit = _integer(limit, "limit", 2**63)
+        except ValueError as exc:
+            return {"error": f"show routes: {exc}"}
+        return self._route_lines(links, within, limit)
+
+    async def _route_lines(
+        self, links: list[PeerLink], within: Prefix | None, limit: int | None
+    ) -> AsyncIterator[dict[str, Any] | str]:
+        encoder = RouteEncoder()
+        for link in links:
+            peer = {"address": str(link.config.address), "asn": link.config.asn}
+            rib = link.peer.rib_in
+            keys = {family: await _keys_within(rib, family, within) for family in rib.families()}
+            total = sum(len(k) for k in keys.values())
+            yield _list_header(peer, "received", total, limit)
+            left = total if limit is None else limit
+            for family, family_keys in keys.items():
+                for start in range(0, min(len(family_keys), left), ROUTES_AT_A_TIME):
+                    part = family_keys[start : min(start + ROUTES_AT_A_TIME, left)]
+                    lines = []
+                    for key in part:
+                        attributes = rib.attributes_of(family, key)
+                        if attributes is not None:  # not withdrawn since the snapshot
+                            lines.append(encoder.encode(key_text(key, family[0]), attributes))
+                    if lines:
+                        yield "\n".join(lines)
+                    await asyncio.sleep(0)  # the sessions' turn
+                left -= min(len(family_keys), left)
+            advertised = [
+                advertised_route_json(prefix, attributes)
+                for prefix, attributes in link.peer.connection.advertised.items()
+                if within is None or _inside(prefix, within)
+            ]
+            yield _list_header(peer, "advertised", len(advertised), limit)
+            for route in advertised[:limit]:
+                yield route
+        yield {"final": True}
 
     def show_announcements(self, request: Request) -> Answer:
         announcements = self.speaker.announcements
@@ -303,6 +361,32 @@ def _address(value: object, name: str) -> IPAddress:
         return ipaddress.ip_address(value)  # type: ignore[arg-type]
     except ValueError:
         raise ValueError(f"{name}: {value!r} is not an IPv4 or IPv6 address") from None
+
+
+ROUTES_AT_A_TIME = 500  # a few milliseconds of work between two turns of the event loop
+
+
+async def _keys_within(rib: AdjRibIn, family: Family, within: Prefix | None) -> list[bytes]:
+    """The keys of `family` (a snapshot), or those of `within` and the prefixes inside it."""
+    if within is None:
+        return rib.keys(family)
+    if family[0] != prefix_afi(within):
+        return []
+    covers, keys = covered_by(within), rib.keys(family)
+    matching: list[bytes] = []
+    for start in range(0, len(keys), 50 * ROUTES_AT_A_TIME):
+        matching.extend(key for key in keys[start : start + 50 * ROUTES_AT_A_TIME] if covers(key))
+        await asyncio.sleep(0)
+    return matching
+
+
+def _inside(prefix: Prefix, within: Prefix) -> bool:
+    return prefix.version == within.version and prefix.subnet_of(within)  # type: ignore[arg-type]
+
+
+def _list_header(peer: dict[str, Any], which: str, total: int, limit: int | None) -> dict[str, Any]:
+    count = total if limit is None else min(total, limit)
+    return {"peer": peer, "list": which, "count": count, "total": total}
 
 
 def _drain_request_error(request: Request) -> str | None:

@@ -18,7 +18,8 @@ log = logging.getLogger("minibgp.control")
 MAX_REQUEST = 64 * 1024
 REQUEST_TIMEOUT = 5.0  # seconds a client has to send its request line
 
-Answer = dict[str, Any] | AsyncIterator[dict[str, Any]]  # one answer, or a line per step
+# One answer, or its lines one by one (a line may come already encoded as JSON text).
+Answer = dict[str, Any] | AsyncIterator[dict[str, Any] | str]
 Handler = Callable[[dict[str, Any]], Answer]
 
 
@@ -39,8 +40,9 @@ async def start_control_server(path: Path, handler: Handler) -> asyncio.Abstract
                 return
             try:
                 async for step in answer:
-                    writer.write(json.dumps(step).encode() + b"\n")
-                    await writer.drain()
+                    text = step if isinstance(step, str) else json.dumps(step)
+                    writer.write(text.encode() + b"\n")
+                    await writer.drain()  # at the reader's pace
             except ConnectionError:
                 raise
             except Exception as exc:  # a bug answering must not take the speaker down

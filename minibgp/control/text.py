@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 
@@ -71,25 +73,78 @@ def render_drain(drain: dict[str, Any]) -> str:
     return f"Drained: {what} to {peers}: {state} (python -m minibgp undrain announces again)"
 
 
-def render_routes(answer: dict[str, Any]) -> str:
-    """`show routes`: per peer, what it sent us and what we sent it, like vtysh's tables."""
-    lines: list[str] = []
+ROUTE_LINE = b'{"prefix": '  # how a route's line of a `show routes` answer starts
+
+Parse = Callable[[bytes], dict[str, Any]]
+
+
+def routes_text(lines: Iterable[bytes], parse: Parse = json.loads) -> Iterator[str]:
+    """`show routes` as it arrives (minibgp.control.commands): per peer, what it sent us and
+    what we sent it, like vtysh's tables; one line of text at a time."""
     header = f"   {'Network':<24} {'Next Hop':<24} {'MED':>10}  Path"
-    for peer in answer["peers"]:
-        lines.append(
-            f"Received from {peer['address']} (AS {peer['asn']}), {_count(peer['received'])}:"
-        )
-        lines.append(header)
-        lines += [_route_line(route) for route in peer["received"]]
-        lines.append(f"Advertised to {peer['address']}, {_count(peer['advertised'])}:")
-        lines.append(header)
-        lines += [_route_line(route) for route in peer["advertised"]]
-        lines.append("")
-    return "\n".join(lines).rstrip("\n")
+    first = True
+    for raw in lines:
+        line = parse(raw)
+        if "prefix" in line:
+            yield _route_line(line)
+        elif "list" in line:
+            peer, count, total = line["peer"], line["count"], line["total"]
+            prefixes = _count(count) if count == total else f"{count} of {_count(total)}"
+            if line["list"] == "received":
+                if not first:
+                    yield ""
+                first = False
+                yield f"Received from {peer['address']} (AS {peer['asn']}), {prefixes}:"
+            else:
+                yield f"Advertised to {peer['address']}, {prefixes}:"
+            yield header
 
 
-def _count(routes: list[Any]) -> str:
-    return "1 prefix" if len(routes) == 1 else f"{len(routes)} prefixes"
+def routes_json_text(lines: Iterable[bytes], parse: Parse = json.loads) -> Iterator[str]:
+    """`show routes --json` as it arrives: one JSON document, {"peers": [{address, asn,
+    received, advertised}]} (and `received_total` / `advertised_total` when a limit cut the
+    list), a route a line, passed on as the speaker wrote it; never all in memory."""
+    yield '{\n  "peers": ['
+    peer_open = route_open = False
+    address: str | None = None
+    previous: dict[str, Any] = {}  # the header of the list being written
+    separator = ""
+    for raw in lines:
+        if raw.startswith(ROUTE_LINE):
+            yield f"{separator}\n        {raw.decode().rstrip()}"
+            separator = ","
+            continue
+        line = parse(raw)
+        if "list" not in line:
+            continue
+        if route_open:
+            yield "\n      ]" + _total(previous)
+        peer = line["peer"]
+        if peer["address"] != address:
+            if peer_open:
+                yield "\n    },"
+            yield (f'\n    {{\n      "address": {json.dumps(peer["address"])},'
+                   f'\n      "asn": {peer["asn"]},')  # fmt: skip
+            address, peer_open = peer["address"], True
+        else:
+            yield ","
+        yield f'\n      "{line["list"]}": ['
+        route_open, separator, previous = True, "", line
+    if route_open:
+        yield "\n      ]" + _total(previous)
+    if peer_open:
+        yield "\n    }"
+    yield "\n  ]\n}\n"
+
+
+def _total(header: dict[str, Any]) -> str:
+    if header["count"] == header["total"]:
+        return ""
+    return f',\n      "{header["list"]}_total": {header["total"]}'
+
+
+def _count(count: int) -> str:
+    return "1 prefix" if count == 1 else f"{count} prefixes"
 
 
 _ORIGIN_CODES = {"IGP": "i", "EGP": "e", "INCOMPLETE": "?"}

@@ -8,9 +8,10 @@ cut out of an UPDATE. `PrefixList` shows a list of keys as `ipaddress` networks 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import IntEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from socket import inet_ntoa
 from typing import overload
 
 from minibgp.wire.errors import BGPError, ErrorCode, UpdateErrorSubcode
@@ -100,6 +101,28 @@ def key_to_prefix(key: bytes, afi: int = AFI.IPV4) -> Prefix:
     if afi == AFI.IPV4:
         return IPv4Network((int.from_bytes(key[1:].ljust(4, b"\0"), "big"), bits))
     return IPv6Network((int.from_bytes(key[1:].ljust(16, b"\0"), "big"), bits))
+
+
+def key_text(key: bytes, afi: int = AFI.IPV4) -> str:
+    """The prefix of a key as text ('10.0.0.0/8'), without making an ipaddress object."""
+    if afi == AFI.IPV4:
+        return inet_ntoa(key[1:] + bytes(5 - len(key))) + f"/{key[0]}"
+    return str(key_to_prefix(key, afi))
+
+
+def covered_by(prefix: Prefix) -> Callable[[bytes], bool]:
+    """A test on keys: is the key's prefix `prefix` or one inside it (a longer prefix)?"""
+    bits, width = prefix.prefixlen, prefix.max_prefixlen
+    wanted = int(prefix.network_address) >> (width - bits)
+    size = width // 8
+
+    def covers(key: bytes) -> bool:
+        if key[0] < bits:
+            return False
+        value = int.from_bytes(key[1:] + bytes(size + 1 - len(key)), "big")
+        return value >> (width - bits) == wanted
+
+    return covers
 
 
 def prefix_to_key(prefix: Prefix) -> bytes:

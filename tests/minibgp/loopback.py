@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from minibgp.config import load_config
-from minibgp.control.commands import Commands
+from minibgp.control.views import advertised_route_json, route_json
 from minibgp.fsm import State
 from minibgp.speaker import Speaker
 from minibgp.transport import PeerLink
@@ -99,12 +99,14 @@ def established(speaker: Speaker) -> bool:
     return all(link.peer.connection.state is State.Established for link in speaker.links.values())
 
 
-def received(speaker: Speaker, which: str = "received") -> dict[str, dict[str, object]]:
-    answer = Commands(speaker).handle({"command": "show routes"})
-    assert isinstance(answer, dict)
-    (peer,) = answer["peers"]
-    return {route["prefix"]: route for route in peer[which]}
+def received(speaker: Speaker) -> dict[str, dict[str, object]]:
+    """What the speaker's one peer sent it, as `show routes` gives each route."""
+    (link,) = speaker.links.values()
+    return {str(p): route_json(p, attributes) for p, attributes in link.peer.rib_in.routes()}
 
 
 def advertised(speaker: Speaker) -> dict[str, dict[str, object]]:
-    return received(speaker, "advertised")
+    """What the speaker sent its one peer, as `show routes` gives each route."""
+    (link,) = speaker.links.values()
+    routes = link.peer.connection.advertised.items()
+    return {str(p): advertised_route_json(p, attributes) for p, attributes in routes}

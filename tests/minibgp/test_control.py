@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from minibgp.control import ControlError, request
 from minibgp.control.server import start_control_server
-from minibgp.control.text import format_uptime, render_neighbors, render_routes
+from minibgp.control.text import format_uptime, render_neighbors, routes_json_text, routes_text
 
 NEIGHBORS: dict[str, Any] = {
     "asn": 64520,
@@ -45,21 +46,51 @@ def test_neighbors_text_is_a_summary_table_like_vtysh() -> None:
     assert "192.168.58.10: last error: cannot connect: Connection refused" in text
 
 
+ROUTE = {
+    "prefix": "169.254.0.1/32", "next_hop": "192.168.57.100", "as_path": [64520, 64520],
+    "origin": "IGP", "med": 50, "local_pref": None, "communities": ["65000:1"],
+    "large_communities": [],
+}  # fmt: skip
+PEER = {"address": "192.168.57.10", "asn": 4290001234}
+# `show routes` as the speaker sends it: a header per list, then a line per route, then the end.
+LINES = [
+    json.dumps(line).encode() + b"\n"
+    for line in [
+        {"peer": PEER, "list": "received", "count": 0, "total": 0},
+        {"peer": PEER, "list": "advertised", "count": 1, "total": 1},
+        ROUTE,
+        {"peer": {"address": "192.168.58.10", "asn": 4290001234}, "list": "received",
+         "count": 2, "total": 5},
+        ROUTE,
+        ROUTE,
+        {"peer": {"address": "192.168.58.10", "asn": 4290001234}, "list": "advertised",
+         "count": 0, "total": 0},
+        {"final": True},
+    ]
+]  # fmt: skip
+
+
 def test_routes_text_lists_received_and_advertised_per_peer() -> None:
-    route = {
-        "prefix": "169.254.0.1/32", "next_hop": "192.168.57.100", "as_path": [64520, 64520],
-        "origin": "IGP", "med": 50, "communities": ["65000:1"], "large_communities": [],
-    }  # fmt: skip
-    text = render_routes(
-        {"peers": [{"address": "192.168.57.10", "asn": 4290001234, "received": [],
-                    "advertised": [route]}]}
-    )  # fmt: skip
+    text = "\n".join(routes_text(LINES))
     assert "Received from 192.168.57.10 (AS 4290001234), 0 prefixes:" in text
     assert "Advertised to 192.168.57.10, 1 prefix:" in text
+    assert "Received from 192.168.58.10 (AS 4290001234), 2 of 5 prefixes:" in text
     line = next(line for line in text.splitlines() if "169.254.0.1/32" in line)
     assert line.split() == [
         "169.254.0.1/32", "192.168.57.100", "50", "64520", "64520", "i", "[communities", "65000:1]"
     ]  # fmt: skip
+
+
+def test_routes_json_is_one_document_written_as_the_lines_come() -> None:
+    document = json.loads("".join(routes_json_text(LINES)))
+    assert document == {
+        "peers": [
+            {"address": "192.168.57.10", "asn": 4290001234, "received": [], "advertised": [ROUTE]},
+            {"address": "192.168.58.10", "asn": 4290001234, "received": [ROUTE, ROUTE],
+             "received_total": 5, "advertised": []},
+        ]
+    }  # fmt: skip
+    assert json.loads("".join(routes_json_text([b'{"final": true}\n']))) == {"peers": []}
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
 import re
 import socket
@@ -18,7 +19,7 @@ from minibgp.bfd.packet import Diagnostic
 from minibgp.bfd.session import SessionDown as BfdSessionDown
 from minibgp.cli import main as cli_main
 from minibgp.config import AnnounceConfig, PeerConfig, load_config
-from minibgp.control import ControlError, request, request_steps
+from minibgp.control import ControlError, request, request_steps, show_routes
 from minibgp.fsm import State
 from minibgp.sockets import plain_address
 from minibgp.speaker import Speaker
@@ -361,3 +362,29 @@ async def test_drain_before_stop_waits_and_a_second_stop_cuts_it_short(duo: Duo)
 async def test_an_unknown_command_is_refused_with_the_known_ones(duo: Duo) -> None:
     with pytest.raises(ControlError, match="unknown command; known: show neighbors, show routes"):
         await asyncio.to_thread(request, duo.tmp / "a.sock", "clear everything")
+
+
+async def test_show_routes_filters_and_its_json_is_one_document(
+    duo: Duo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await until(lambda: len(received(duo.a)) == 1 and len(advertised(duo.a)) == 2)
+    socket = duo.tmp / "a.sock"
+    whole = await asyncio.to_thread(show_routes, socket)
+    (peer,) = whole["peers"]
+    assert [r["prefix"] for r in peer["received"]] == ["10.57.1.0/24"]
+    assert {r["prefix"] for r in peer["advertised"]} == {"169.254.0.1/32", "2001:db8:53::1/128"}
+    inside = await asyncio.to_thread(show_routes, socket, prefix="10.0.0.0/8")
+    assert [r["prefix"] for r in inside["peers"][0]["received"]] == ["10.57.1.0/24"]
+    assert inside["peers"][0]["advertised"] == []
+    elsewhere = await asyncio.to_thread(show_routes, socket, prefix="169.254.0.0/16", limit=0)
+    assert elsewhere["peers"][0]["received"] == []
+    assert (
+        elsewhere["peers"][0]["advertised"] == [] and elsewhere["peers"][0]["advertised_total"] == 1
+    )
+    argv = ["show", "routes", "--json", "--socket", str(socket)]
+    assert await asyncio.to_thread(cli_main, argv) == 0
+    assert json.loads(capsys.readouterr().out) == whole
+    with pytest.raises(ControlError, match="show routes: 'ten' is not a prefix"):
+        await asyncio.to_thread(show_routes, socket, prefix="ten")
+    with pytest.raises(ControlError, match="limit must be an integer"):
+        await asyncio.to_thread(request, socket, "show routes", limit=-1)

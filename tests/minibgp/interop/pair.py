@@ -18,7 +18,7 @@ from typing import Any
 
 from lab.frr import FrrRouter, wait_until
 from lab.netns import Netns, Network
-from minibgp.control import ControlError, request
+from minibgp.control import ControlError, request, show_routes
 
 REPO = Path(__file__).resolve().parents[3]
 MINIBGP_ADDRESS = "192.168.57.100"
@@ -107,7 +107,7 @@ class Minibgp:
             return {}
 
     def received(self) -> dict[str, dict[str, Any]]:
-        peers = self.ask("show routes")["peers"]
+        peers = show_routes(self.socket, timeout=5.0)["peers"]
         return {route["prefix"]: route for route in peers[0]["received"]}
 
     def log(self) -> str:
