@@ -11,6 +11,9 @@
     capture NODE [--write F.pcap] [--count N] [--filter F]   tcpdump on the node's link
     catchment [--json] [--png FILE]   which site each client reaches: DNS (NSID) and Verfploeter
                                    (pings from the sites) side by side, with each router's path
+    te SITE ACTION [VALUE] [--json]   traffic engineering: prepend N, med N|none, community C,
+                                   no-community C, withdraw, announce, restore; the catchment
+                                   before and after, and how long the clients took to settle
     ui [--port P] [--address A]    a live web page of the lab (127.0.0.1:8080 by default)
     render --node NODE --out DIR | --format json   the configs the lab and Vagrant use
 
@@ -199,6 +202,33 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds a query or echo request may take (default: %(default)s)",
     )  # fmt: skip
     catchment.set_defaults(handler=_catchment)
+    te = command(
+        "te",
+        "traffic engineering: change what a site announces while the lab runs, and see the "
+        "catchment before and after; exit status 1 when it did not settle or the two methods "
+        "disagree afterwards",
+    )
+    te.add_argument("site", help="an anycast site of the topology, e.g. server1")
+    te.add_argument(
+        "action",
+        choices=("prepend", "med", "community", "no-community", "withdraw", "announce", "restore"),
+        metavar="ACTION",
+        help="prepend N (0: none), med N|none, community C (e.g. no-export, 64500:1), "
+        "no-community C, withdraw, announce (again, after withdraw), restore (as the topology "
+        "file says)",
+    )
+    te.add_argument("value", nargs="?", help="N or C, for the actions that take one")
+    te.add_argument("--json", action="store_true", help="print the result as JSON")
+    te.add_argument(
+        "--quiet", type=float, default=1.0, metavar="S",
+        help="seconds without a client moving before the catchment counts as settled "
+        "(default: %(default)s)",
+    )  # fmt: skip
+    te.add_argument(
+        "--timeout", type=float, default=60.0, metavar="S",
+        help="seconds to wait for the catchment to settle (default: %(default)s)",
+    )  # fmt: skip
+    te.set_defaults(handler=_te)
     ui = command("ui", "serve a live web page of the lab, with its actions")
     ui.add_argument("--port", type=int, default=8080, help="default: %(default)s (0: any free)")
     ui.add_argument(
@@ -387,6 +417,25 @@ def _catchment(args: argparse.Namespace) -> int:
         draw_catchment(catchment, lab.topology, args.png)
         print(f"picture written to {args.png}", file=sys.stderr if args.json else sys.stdout)
     return 0 if catchment.agree else 1
+
+
+def _te(args: argparse.Namespace) -> int:
+    import json
+
+    from .te import TeAction, TeError, run_te
+    from .te.report import format_result
+
+    try:
+        action = TeAction.parse([args.action, *([args.value] if args.value is not None else [])])
+    except TeError as error:
+        print(f"lab te: {error}", file=sys.stderr)
+        return 2
+    if not 0.1 <= args.quiet <= 600 or not 1 <= args.timeout <= 3600:
+        print("lab te: --quiet 0.1 to 600 seconds, --timeout 1 to 3600", file=sys.stderr)
+        return 2
+    result = run_te(_lab(args), args.site, action, quiet=args.quiet, timeout=args.timeout)
+    print(json.dumps(result.to_json(), indent=2) if args.json else format_result(result))
+    return 0 if result.ok else 1
 
 
 def _ui(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ For tools built on a running lab (`Lab(name)`):
     lab.bgp_paths(router, family)    a router's paths to the anycast prefix, the best marked
     lab.vty(node)                    a connection to a node's bgpd (FRR's vty socket)
     lab.minibgp_socket(site)         a python-mode site's minibgp control socket
+    lab.announcement(site)           what a site announces now (`lab te` changes it at runtime)
     lab.wait_until_converged()       BGP settled and every client answered
 """
 
@@ -49,7 +50,7 @@ from .nodes import (
     wire,
 )
 from .render import MODES, Mode
-from .topology import SEED_TOPOLOGY, Family, Topology, load, parse_text
+from .topology import SEED_TOPOLOGY, Announcement, Family, Topology, load, parse_text
 from .vty import Vty, VtyError
 
 STATE_ROOT = Path(os.environ.get("ABD_LAB_STATE_ROOT", "/run/anycast-bgp-dns"))
@@ -77,6 +78,9 @@ class LabState:
     daemons: list[Daemon] = field(default_factory=list)
     halted: list[str] = field(default_factory=list)
     topology: str = str(SEED_TOPOLOGY)  # the file `up` was given (a copy is kept beside)
+    # Sites whose announcement `lab te` changed at runtime: site -> the Announcement's fields
+    # and "withdrawn". Until the site is halted: its speaker then starts from its config again.
+    announcements: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def save(self, path: Path) -> None:
         temporary = path.with_suffix(".tmp")
@@ -88,7 +92,10 @@ class LabState:
         data = json.loads(path.read_text())
         daemons = [Daemon(**d) for d in data["daemons"]]
         topology = data.get("topology", str(SEED_TOPOLOGY))
-        return cls(data["name"], data["mode"], daemons, list(data["halted"]), topology)
+        announcements = dict(data.get("announcements", {}))
+        return cls(
+            data["name"], data["mode"], daemons, list(data["halted"]), topology, announcements
+        )
 
 
 @dataclass(frozen=True)
@@ -284,6 +291,7 @@ class Lab:
         stop_daemons(daemons)
         bring_down(host, spec)
         self.state.daemons = [d for d in self.state.daemons if d.node != node]
+        self.state.announcements.pop(node, None)  # it starts from its config again
         if node not in self.state.halted:
             self.state.halted.append(node)
         self._save()
@@ -324,6 +332,37 @@ class Lab:
         """The control socket of a site's minibgp (python mode): `python -m minibgp show ...
         --socket PATH`, or `minibgp.control.request(PATH, ...)`."""
         return self.run_dir(site) / "minibgp.sock"
+
+    def announcement(self, site: str) -> tuple[Announcement, bool]:
+        """What a site announces now, and whether it has withdrawn the anycast prefixes: the
+        topology's announcement, unless `lab te` changed it at runtime (in any process)."""
+        changed = self._fresh_state().announcements.get(site)
+        if changed is None:
+            return self.topology.node(site).announcement, False
+        fields = {key: value for key, value in changed.items() if key != "withdrawn"}
+        fields["communities"] = tuple(fields.get("communities", ()))
+        return Announcement(**fields), bool(changed.get("withdrawn"))
+
+    def record_announcement(
+        self, site: str, announcement: Announcement | None, withdrawn: bool = False
+    ) -> None:
+        """Record a site's runtime announcement (None: the topology's again)."""
+        self._fresh_state()
+        if announcement is None:
+            self.state.announcements.pop(site, None)
+        else:
+            self.state.announcements[site] = {**asdict(announcement), "withdrawn": withdrawn}
+        self._save()
+
+    def withdrawn_sites(self) -> set[str]:
+        """The sites `lab te` told to withdraw the anycast prefixes."""
+        announcements = self._fresh_state().announcements
+        return {site for site, a in announcements.items() if a.get("withdrawn")}
+
+    def _fresh_state(self) -> LabState:
+        """The state as saved now: another process (`lab te`, the live page) may have changed it."""
+        self._state = None
+        return self.state
 
     def site_of_path(self, next_hop: str, as_path: str) -> str | None:
         """The site a path leads to: the server that is its next hop, else the one site whose
@@ -475,9 +514,11 @@ class Lab:
         routers' tables that changes whenever one of them does.
 
         Settled means: every session between two running speakers is Established, and every
-        running site's path for each anycast prefix is in each of its routers' tables.
+        running site's path for each anycast prefix is in each of its routers' tables (unless
+        the site has withdrawn them, `lab te SITE withdraw`).
         """
         problems: list[str] = []
+        withdrawn = self.withdrawn_sites()
         fingerprint: list[object] = []
         names = {}
         for node in self.topology.nodes.values():
@@ -507,6 +548,8 @@ class Lab:
                         problems.append(f"{node.name}: session to {peer_node} is {state}")
             for neighbor in self.topology.neighbors(node.name):
                 if neighbor.node not in self._sites or not self.running(neighbor.node):
+                    continue
+                if neighbor.node in withdrawn:
                     continue
                 for family, prefix in prefixes:
                     view = views[family]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .lab import Lab
+from .te import current
 
 
 def format_status(lab: Lab) -> str:
@@ -38,6 +39,10 @@ def format_status(lab: Lab) -> str:
         sessions = lab.bgp_sessions(node.name)
         text = ", ".join(f"{peer} {state}" for peer, state in sessions.items()) or "none"
         lines.append(f"  {node.name:{width}} {text}")
+    changed = [site.name for site in topology.sites if site.name in state.announcements]
+    if changed:
+        lines += ["", "Announcements changed at runtime (lab te; restore undoes):"]
+        lines += [f"  {site:{width}} {current(lab, site).describe()}" for site in changed]
     for family in topology.families:
         anycast = topology.service.anycast if family == 4 else topology.service.anycast6
         assert anycast is not None

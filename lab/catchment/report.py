@@ -18,12 +18,12 @@ def format_table(catchment: Catchment) -> str:
         f"catchment of lab {catchment.lab!r} ({catchment.topology}, {catchment.mode} mode), "
         f"measured in {catchment.duration:.2f} s",
         "",
-        *_columns([header, *rows]),
+        *columns([header, *rows]),
         "",
     ]
     for family in catchment.families:
         lines.append(f"IPv{family} clients per site: {_per_site(catchment, family)}")
-    lines.append(_verdict(catchment))
+    lines.append(verdict(catchment))
     return "\n".join(lines)
 
 
@@ -70,13 +70,15 @@ def _rtt(seen: Seen) -> str:
     return "-" if seen.rtt is None else f"{seen.rtt * 1000:.2f} ms"
 
 
-def _columns(rows: list[tuple[str, ...]]) -> list[str]:
+def columns(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows as lines of text, each column as wide as its widest cell."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
             for row in rows]  # fmt: skip
 
 
-def _verdict(catchment: Catchment) -> str:
+def verdict(catchment: Catchment) -> str:
+    """Whether both methods agree on every client network, or where they do not."""
     count = len({entry.client for entry in catchment.clients})
     families = " and ".join(f"IPv{family}" for family in catchment.families)
     problems = catchment.problems()

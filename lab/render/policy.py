@@ -29,6 +29,7 @@ GSHUT_COMMUNITY_LIST = "graceful-shutdown"
 FROM_SERVER_ROUTE_MAP = "from-server"
 ANNOUNCE_ROUTE_MAP = "announce"
 ANYCAST_PREFIX_LIST = "anycast"
+ANNOUNCE_SEQUENCE = {4: 10, 6: 20}  # the `announce` route-map's entry for each family
 LOCAL_PREFERENCE: dict[Relationship, int] = {"customer": 200, "peer": 150, "provider": 100}
 LEARNED_FROM: dict[Relationship, int] = {"customer": 1, "peer": 2, "provider": 3}
 NOT_FROM_CUSTOMER_LIST = "from-peer-or-provider"
@@ -114,6 +115,26 @@ def announce_map(
     lines = [f"ip prefix-list {ANYCAST_PREFIX_LIST} seq 5 permit {prefix4}", "!"]
     if prefix6 is not None:
         lines += [f"ipv6 prefix-list {ANYCAST_PREFIX_LIST} seq 5 permit {prefix6}", "!"]
+    sets = announce_sets(asn, announcement)
+    lines += [
+        f"route-map {ANNOUNCE_ROUTE_MAP} permit {ANNOUNCE_SEQUENCE[4]}",
+        f" match ip address prefix-list {ANYCAST_PREFIX_LIST}",
+        *sets,
+        "!",
+    ]
+    if prefix6 is not None:
+        lines += [
+            f"route-map {ANNOUNCE_ROUTE_MAP} permit {ANNOUNCE_SEQUENCE[6]}",
+            f" match ipv6 address prefix-list {ANYCAST_PREFIX_LIST}",
+            *sets,
+            "!",
+        ]
+    return lines
+
+
+def announce_sets(asn: int, announcement: Announcement) -> list[str]:
+    """The `set` lines of a site's announcement: AS-path prepending, MED (RFC 4271 §5.1.4),
+    communities (RFC 1997), NO_EXPORT for a local node (RFC 4786 §4.4)."""
     sets = []
     if announcement.prepend:
         sets.append(" set as-path prepend " + " ".join([str(asn)] * announcement.prepend))
@@ -122,17 +143,4 @@ def announce_map(
     communities = announcement.all_communities()
     if communities:
         sets.append(" set community " + " ".join(communities) + " additive")
-    lines += [
-        f"route-map {ANNOUNCE_ROUTE_MAP} permit 10",
-        f" match ip address prefix-list {ANYCAST_PREFIX_LIST}",
-        *sets,
-        "!",
-    ]
-    if prefix6 is not None:
-        lines += [
-            f"route-map {ANNOUNCE_ROUTE_MAP} permit 20",
-            f" match ipv6 address prefix-list {ANYCAST_PREFIX_LIST}",
-            *sets,
-            "!",
-        ]
-    return lines
+    return sets
