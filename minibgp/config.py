@@ -37,7 +37,7 @@ from minibgp.config_file import ConfigError as ConfigError  # re-exported: the o
 from minibgp.config_file import error_at, parse_toml, read_text
 from minibgp.health.checks import Check
 from minibgp.health.config import HealthConfigError, parse_announce_checks, parse_checks
-from minibgp.settings import SessionSettings
+from minibgp.settings import CONNECT_RETRY_TIME, MAX_CONNECT_RETRY_TIME, SessionSettings
 from minibgp.wire.attributes.communities import community_from_text
 from minibgp.wire.attributes.large_community import large_community_from_text
 from minibgp.wire.capabilities import MAX_ASN
@@ -45,7 +45,8 @@ from minibgp.wire.nlri import IPAddress, Prefix
 
 BGP_PORT = 179  # RFC 4271 §8.2.1 (TCP port 179)
 DEFAULT_HOLD_TIME = 90  # RFC 4271 §10, suggested value
-DEFAULT_CONNECT_RETRY = 5  # seconds before the first retry; the speaker backs off from there
+DEFAULT_CONNECT_RETRY = CONNECT_RETRY_TIME  # seconds; minibgp.settings says why so low
+DEFAULT_CONNECT_RETRY_MAX = MAX_CONNECT_RETRY_TIME
 DEFAULT_DRAIN_TIME = 2.0  # seconds routes carry GRACEFUL_SHUTDOWN before they are withdrawn
 MAX_MD5_KEY_LENGTH = 80  # Linux TCP_MD5SIG_MAXKEYLEN
 CONTROL_SOCKET_DIR = Path("/run/minibgp")
@@ -78,6 +79,7 @@ class PeerConfig:
     passive: bool = False
     hold_time: int = DEFAULT_HOLD_TIME
     connect_retry: float = DEFAULT_CONNECT_RETRY
+    connect_retry_max: float = DEFAULT_CONNECT_RETRY_MAX
     password: str | None = None
     ttl_security: int | None = None  # GTSM (RFC 5082): how many hops away the peer may be
     next_hop: IPAddress | None = None
@@ -95,7 +97,7 @@ class PeerConfig:
             peer_as=self.asn,
             hold_time=self.hold_time,
             connect_retry_time=self.connect_retry,
-            max_connect_retry_time=max(120.0, self.connect_retry),
+            max_connect_retry_time=max(self.connect_retry_max, self.connect_retry),
             passive=self.passive,
             local_address=self.local_address,
             trace=trace,
@@ -243,7 +245,8 @@ class _Parser:
             key,
             {
                 "address", "asn", "local_address", "port", "passive", "hold_time",
-                "connect_retry", "password", "ttl_security", "next_hop", "description", "bfd",
+                "connect_retry", "connect_retry_max", "password", "ttl_security", "next_hop",
+                "description", "bfd",
             },
         )  # fmt: skip
         address = self.ip(self.required(table, "address", key), f"{key}.address")
@@ -256,6 +259,10 @@ class _Parser:
             hold_time=self.hold_time(table.get("hold_time", DEFAULT_HOLD_TIME), f"{key}.hold_time"),
             connect_retry=self.seconds(
                 table.get("connect_retry", DEFAULT_CONNECT_RETRY), f"{key}.connect_retry"
+            ),
+            connect_retry_max=self.seconds(
+                table.get("connect_retry_max", DEFAULT_CONNECT_RETRY_MAX),
+                f"{key}.connect_retry_max",
             ),
             password=self.optional(table, "password", key, self.password),
             ttl_security=self.optional(

@@ -51,9 +51,10 @@ KEEPALIVE came in the same read as the OPEN).
 
 Retries back off: after each consecutive failure the ConnectRetry interval doubles, from
 `settings.connect_retry_time` up to `settings.max_connect_retry_time`. It starts afresh when the
-session is started by hand, or fails after having stayed Established at least that maximum: a
-peer that accepts the session and drops it at once is not retried at full speed forever
-(RFC 4271 §8.1.1 DampPeerOscillations). A session that fails waits that long in Idle
+session is started by hand, when the peer ends it with a deliberate Cease (a router that
+restarts, `DELIBERATE_CEASE`), or when it fails after having stayed Established at least that
+maximum: a peer that accepts the session and drops it at once is not retried at full speed
+forever (RFC 4271 §8.1.1 DampPeerOscillations). A session that fails waits that long in Idle
 and then starts again by itself (AutomaticStart, Event 3 or 5); only `stop()` keeps it down.
 """
 
@@ -109,6 +110,20 @@ from minibgp.wire.messages import (
 from minibgp.wire.nlri import Family, IPAddress, Prefix
 
 _MESSAGE_NAMES = {int(t): t.name for t in MessageType}
+
+
+# Cease subcodes of a peer that ends the session on purpose (RFC 4486 §4, RFC 8538 §3): a
+# restart or a reconfiguration, not a flap. The next attempt comes after the first interval.
+DELIBERATE_CEASE = frozenset(
+    {
+        CeaseSubcode.ADMINISTRATIVE_SHUTDOWN,
+        CeaseSubcode.PEER_DE_CONFIGURED,
+        CeaseSubcode.ADMINISTRATIVE_RESET,
+        CeaseSubcode.OTHER_CONFIGURATION_CHANGE,
+        CeaseSubcode.CONNECTION_COLLISION_RESOLUTION,
+        CeaseSubcode.HARD_RESET,
+    }
+)
 
 
 class _Action(Protocol):
@@ -574,6 +589,8 @@ class Connection:
         assert isinstance(detail, Notification)
         self._events.append(NotificationReceived(detail))
         self._note_failure(f"received {error_name(detail.code, detail.subcode)}", now=now)
+        if detail.code == ErrorCode.CEASE and detail.subcode in DELIBERATE_CEASE:
+            self._failures = 0  # the peer stopped on purpose (a restart, say): not a flap
         self._go_idle(self.last_error, restart=True, now=now)
 
     def _collision_dump(self, detail: object, *, now: float) -> None:

@@ -14,9 +14,9 @@ Connection: every input takes `now=`, keyword-only and last, from the event loop
 Inputs
     start(*, now) / stop(subcode, *, now) / reset(subcode, *, now)
     set_routes(routes, *, now)          advertise exactly these; only the difference is sent
-    tcp_connected(channel, local_address, *, now) -> bool
-                                        our TCP connection for `channel` is up (False: the
-                                        peer's connection got there first, close ours)
+    tcp_connected(channel, local_address, *, now) -> Channel | None
+                                        our TCP connection asked for by `channel` is up: the
+                                        channel that carries it (None: close it)
     connection_accepted(local_address, *, now) -> Channel | None
                                         the peer connected to us: the channel that carries it
                                         (None: refuse it, `ConnectionRefused` says why)
@@ -96,7 +96,7 @@ class Channel:
     rib_in: AdjRibIn = field(default_factory=AdjRibIn)
     initiator: Initiator | None = None  # who opened the current TCP connection
     tcp_up: bool = False  # a TCP connection is carried (or being handed to the Connection)
-    replaces_main: bool = False  # took over as the main channel after a collision
+    replaces_main: bool = False  # started for a collision, took over as the main channel
 
 
 PeerOutput = tuple[Channel, ConnectionEvent | PeerEvent]
@@ -178,16 +178,25 @@ class Peer:
 
     def tcp_connected(
         self, channel: Channel, local_address: IPAddress | None, *, now: float
-    ) -> bool:
-        """Our TCP connection for `channel` is up. False: the channel carries the peer's
-        connection already (it came first); the shell closes ours."""
-        if channel.tcp_up or channel not in self.channels:
-            return False
+    ) -> Channel | None:
+        """Our TCP connection, asked for by `channel`, is up: the channel that carries it, or
+        None (close it). When the peer's connection got to `channel` first, ours goes on a
+        candidate channel, and RFC 4271 §6.8 decides between the two once both OPENs are in:
+        by arrival order, both sides could each keep the other's and close their own."""
+        if channel not in self.channels:
+            return None  # given up meanwhile
+        if channel.tcp_up:
+            established = channel.connection.state is State.Established
+            if self.candidate is not None or established:
+                return None  # RFC 4271 §6.8: an Established connection stays
+            channel = self.candidate = self._new_channel()
+            channel.connection.start(passive=True, now=now)  # it asks for no connection
+            self._collect(channel, now=now)
         channel.tcp_up = True
         channel.initiator = Initiator.LOCAL
         channel.connection.tcp_connected(local_address, now=now)
         self._collect(channel, now=now)
-        return True
+        return channel
 
     def connection_accepted(self, local_address: IPAddress | None, *, now: float) -> Channel | None:
         """The peer connected to us: the channel that carries its connection, or None."""

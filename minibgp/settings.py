@@ -9,6 +9,13 @@ from ipaddress import IPv4Address, ip_address
 from minibgp.wire.capabilities import MAX_ASN
 from minibgp.wire.nlri import IPV4_UNICAST, IPV6_UNICAST, Family, IPAddress
 
+# Seconds between connection attempts: the first interval, and the ceiling of the back-off that
+# doubles it after each failure (RFC 4271 §8.1.1 DampPeerOscillations). RFC 4271 §10 suggests
+# 120 s between attempts for routers; a server must have its anycast route back within seconds
+# of its router's restart, and a SYN every few seconds is nothing for a router.
+CONNECT_RETRY_TIME = 1.0
+MAX_CONNECT_RETRY_TIME = 3.0
+
 
 @dataclass(frozen=True)
 class SessionSettings:
@@ -30,8 +37,8 @@ class SessionSettings:
     peer_address: IPAddress
     peer_as: int | None = None
     hold_time: int = 90
-    connect_retry_time: float = 5.0
-    max_connect_retry_time: float = 120.0
+    connect_retry_time: float = CONNECT_RETRY_TIME
+    max_connect_retry_time: float = MAX_CONNECT_RETRY_TIME
     passive: bool = False
     families: tuple[Family, ...] = (IPV4_UNICAST, IPV6_UNICAST)
     route_refresh: bool = True

@@ -185,9 +185,10 @@ class PeerLink:
         assert protocol.transport is not None
         local, now = protocol.local_address(), self._loop.time()
         if protocol.channel is not None:  # ours
-            if not self.peer.tcp_connected(protocol.channel, local, now=now):
-                protocol.channel = None  # the peer's connection got there first
+            protocol.channel = self.peer.tcp_connected(protocol.channel, local, now=now)
+            if protocol.channel is None:
                 protocol.transport.close()
+                self.pump()
                 return
             how = "established"
         else:

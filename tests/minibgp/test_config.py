@@ -221,3 +221,11 @@ def test_the_config_accepts_every_community_name_the_wire_codec_knows() -> None:
     config = parse_config(MINIMAL_CONFIG + f"communities = [{names}]\n", Path("c.toml"))
     assert config.announcements[0].communities == tuple(map(community_from_text, COMMUNITY_NAMES))
     assert {"no-peer", "local-as", "no-export", "graceful-shutdown"} <= set(COMMUNITY_NAMES)
+
+
+def test_the_back_off_defaults_to_1_s_doubling_up_to_3_s() -> None:
+    config = parse_config(MINIMAL_CONFIG, Path("c.toml"))
+    settings = config.peers[0].session_settings(64520, ipaddress.IPv4Address("192.168.57.100"))
+    assert (settings.connect_retry_time, settings.max_connect_retry_time) == (1.0, 3.0)
+    slower = MINIMAL_CONFIG.replace("asn = 4290001234", "asn = 4290001234\nconnect_retry_max = 30")
+    assert parse_config(slower, Path("c.toml")).peers[0].connect_retry_max == 30

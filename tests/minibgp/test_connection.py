@@ -826,3 +826,41 @@ def test_any_message_body_is_answered_never_raised(msg_type: int, body: bytes) -
     if connection.state is not State.Established:
         # Ended with our NOTIFICATION, or by the peer's own (a NOTIFICATION message).
         assert any(isinstance(e, ev.NotificationSent | ev.NotificationReceived) for e in happened)
+
+
+def test_a_deliberate_cease_from_the_peer_is_not_a_flap() -> None:
+    """A router that restarts says Cease / Administrative Shutdown: the next attempt comes after
+    the first interval, whatever the failures before."""
+    connection = Connection(settings())
+    connection.start(now=0.0)
+    now, _ = fail_repeatedly(connection, 0.0, 5)
+    connection.tcp_connected(now=now)
+    connection.receive_data(router_open() + KEEPALIVE, now=now)
+    assert connection.state is State.Established
+    cease = Notification.cease(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN)
+    connection.receive_data(encode_message(cease, CTX), now=now + 1)
+    assert connection.get_timer() == now + 1 + 5.0  # not the 80 s of the sixth failure
+
+
+@pytest.mark.parametrize(
+    "notification",
+    [
+        Notification.cease(CeaseSubcode.CONNECTION_REJECTED),
+        Notification(ErrorCode.HOLD_TIMER_EXPIRED, 0),
+    ],
+)
+def test_other_notifications_from_the_peer_count_as_failures(notification: Notification) -> None:
+    connection = Connection(settings())
+    connection.start(now=0.0)
+    now, _ = fail_repeatedly(connection, 0.0, 3)
+    connection.tcp_connected(now=now)
+    connection.receive_data(router_open() + KEEPALIVE, now=now)
+    connection.receive_data(encode_message(notification, CTX), now=now + 1)
+    assert connection.get_timer() == now + 1 + 40.0
+
+
+def test_the_default_back_off_is_low_for_an_anycast_announcer() -> None:
+    connection = Connection(SessionSettings(SERVER_AS, "192.168.57.100", "192.168.57.10"))
+    connection.start(now=0.0)
+    _, gaps = fail_repeatedly(connection, 0.0, 6)
+    assert gaps == [1.0, 2.0, 3.0, 3.0, 3.0, 3.0]

@@ -89,7 +89,7 @@ class Network:
         requests, self.connect_requests = self.connect_requests, []
         if crossing:
             for peer, channel in requests:
-                assert peer.tcp_connected(channel, self.local(peer), now=self.now)
+                assert peer.tcp_connected(channel, self.local(peer), now=self.now) is channel
         accepted = []
         for peer, channel in requests:
             other = self.other(peer)
@@ -102,8 +102,13 @@ class Network:
         if not crossing:
             for tcp in accepted:
                 peer, channel = tcp.ends[0]
-                if not peer.tcp_connected(channel, self.local(peer), now=self.now):
-                    self._close(peer, channel)
+                carrier = peer.tcp_connected(channel, self.local(peer), now=self.now)
+                if carrier is None:
+                    tcp.open = False
+                    other, theirs = tcp.ends[1]
+                    other.tcp_failed(theirs, "the peer closed the TCP connection", now=self.now)
+                else:
+                    tcp.ends = ((peer, carrier), tcp.ends[1])
         self.pump()
 
     def settle(self, rounds: int = 5) -> None:
@@ -215,20 +220,18 @@ def test_crossing_connections_end_with_one_session(
     assert {str(p) for p, _ in a.rib_in.routes()} == {"10.57.1.0/24"}
 
 
-def test_the_peers_connection_first_makes_ours_unneeded() -> None:
-    """Our connect is on its way when the peer's connection arrives: the main channel takes the
-    peer's, and ours, once up, is closed without a collision."""
+def test_both_sides_taking_the_others_connection_first_still_end_with_one_session() -> None:
+    """Each side accepts the other's connection on its main channel before its own is up; its
+    own then goes on a candidate channel, and the BGP Identifiers decide (RFC 4271 §6.8): by
+    arrival order alone, both would close their own and keep a connection the other closed."""
     a, b = server(), router()
     network = started(a, b)
-    (request,) = [r for r in network.connect_requests if r[0] is a]
-    b_request = next(r for r in network.connect_requests if r[0] is b)
-    network.connect_requests = [b_request]
-    network.complete_connects()  # the router's connection is accepted on a's main channel
-    assert a.main.initiator is Initiator.REMOTE and a.candidate is None
-    assert not a.tcp_connected(request[1], None, now=network.now)  # ours: close it
-    network.settle()
+    network.complete_connects()  # accepted on both sides before either sees its own up
+    assert all(p.candidate is None for p in (a, b))
     assert established(a) and established(b)
-    assert COLLISION not in network.notifications
+    assert COLLISION in network.notifications
+    (survivor,) = [t for t in network.tcp if t.open]
+    assert survivor.ends[0][0] is a  # opened by the higher BGP Identifier, the server's
 
 
 def test_a_connection_while_established_is_refused() -> None:
@@ -248,7 +251,7 @@ def test_a_third_connection_is_refused() -> None:
     a.start(now=0.0)
     network.pump()
     (_, channel) = network.connect_requests.pop()
-    assert a.tcp_connected(channel, None, now=0.0)
+    assert a.tcp_connected(channel, None, now=0.0) is channel
     candidate = a.connection_accepted(None, now=0.0)
     assert candidate is a.candidate and candidate is not None
     assert a.connection_accepted(None, now=0.0) is None
@@ -328,9 +331,32 @@ def test_the_peers_connection_closed_before_its_open_leaves_no_spare_channel() -
     a.start(now=0.0)
     network.pump()
     (_, channel) = network.connect_requests.pop()
-    assert a.tcp_connected(channel, None, now=0.0)
+    assert a.tcp_connected(channel, None, now=0.0) is channel
     candidate = a.connection_accepted(None, now=0.0)
     assert candidate is not None and candidate.connection.state is State.OpenSent
     a.tcp_failed(candidate, "the peer closed the TCP connection", now=0.5)
     network.pump()
     assert a.candidate is None and a.channels == [a.main]
+
+
+@pytest.mark.parametrize("passive_router", [True, False])
+def test_the_route_is_back_within_5_s_of_each_of_7_router_restarts(passive_router: bool) -> None:
+    """The router restarts seven times in a row, down for longer and longer: each time, once it
+    is back, the session and our route are back within 5 s (the default back-off tops out at
+    3 s). A passive router waits for us; an active one connects to us as well."""
+    settings = SessionSettings(SERVER_AS, HIGH, "192.168.57.10", ROUTER_AS, hold_time=9)
+    a, b = Peer(settings, [Route("169.254.0.1/32")]), router(passive=passive_router)
+    network = started(a, b)
+    network.settle()
+    assert established(a)
+    for down in (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 3.0):
+        b.stop(now=network.now)  # Cease / Administrative Shutdown, then it is gone ...
+        network.pump()
+        network.advance(down)  # ... our attempts are refused meanwhile
+        assert not established(a)
+        back = network.now
+        b.start(now=back)
+        network.settle()
+        while not (established(a) and len(b.rib_in)):
+            network.advance(0.1)
+            assert network.now - back <= 5.0, f"down {down} s: not back within 5 s"
