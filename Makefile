@@ -1,5 +1,6 @@
 # make demo  -- install what the demo needs (Debian 12, as root), bring the lab up, run the seed's scenarios, tear down
 # make test  -- install everything the tests need too and run the whole test suite (unit, interop with FRR/PowerDNS, lab)
+# make vagrant-check -- the seed's checks on six libvirt VMs (the box built if missing), all destroyed
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,9 +13,13 @@ DEMO_APT_PACKAGES := python3-venv python3-dev gcc iproute2 iputils-ping procps t
 # generator, `vagrant validate`, a Debian root booted with systemd for the service units, a
 # headless browser for `lab ui`'s page, and Prometheus to scrape the lab's servers.
 TEST_APT_PACKAGES := pdns-backend-bind pdns-tools bird2 gobgpd knot-dnsutils dnsperf \
-	vagrant systemd-container debootstrap chromium chromium-driver prometheus
+	vagrant vagrant-libvirt systemd-container debootstrap chromium chromium-driver prometheus
+# What the lab's libvirt VMs need besides (`make vagrant-box`, `make vagrant-check`).
+VAGRANT_APT_PACKAGES := vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients \
+	qemu-system-x86 qemu-utils dnsmasq-base iptables nftables debootstrap fdisk e2fsprogs
 
-.PHONY: all deps deps-demo apt apt-demo venv venv-demo test unit lint demo bench clean
+.PHONY: all deps deps-demo apt apt-demo venv venv-demo test unit lint demo bench clean \
+	apt-vagrant vagrant-box vagrant-check
 all: test
 
 deps: apt venv
@@ -36,6 +41,8 @@ apt-demo:
 	$(call apt_install,$(DEMO_APT_PACKAGES))
 apt: apt-demo
 	$(call apt_install,$(TEST_APT_PACKAGES))
+apt-vagrant:
+	$(call apt_install,$(VAGRANT_APT_PACKAGES))
 
 # The demo's virtualenv holds the project alone (no plotting, no test tools); the tests' adds
 # the `lab` and `test` extras.
@@ -66,6 +73,13 @@ test: deps lint
 
 demo: deps-demo
 	$(PY) -m lab demo
+
+# The Debian 12 box for libvirt, built offline: build/vagrant/anycast-bookworm64.box
+vagrant-box: deps-demo apt-vagrant
+	$(PY) -m lab.vagrant box
+
+vagrant-check: deps-demo apt-vagrant
+	$(PY) -m lab.vagrant check
 
 bench: deps
 	$(PY) -m bench.bgp_feed

@@ -228,8 +228,11 @@ class Failover:
 
 @dataclass(frozen=True)
 class VagrantSettings:
+    """The Vagrant machines: their box, and each one's memory (MB) and virtual CPUs."""
+
     box: str = "debian/bookworm64"
     memory: int = 512
+    cpus: int = 1
 
 
 @dataclass

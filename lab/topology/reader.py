@@ -281,13 +281,15 @@ class _Reader:
 
     def vagrant(self, value: object, key: Key) -> VagrantSettings:
         table = self.table(value, key)
-        self.only_keys(table, key, {"box", "memory"})
+        self.only_keys(table, key, {"box", "memory", "cpus"})
         defaults = VagrantSettings()
         box = self.optional(table, "box", key, self.string)
         memory = self.optional(table, "memory", key, self.bounded(128, 65536))
+        cpus = self.optional(table, "cpus", key, self.bounded(1, 64))
         return VagrantSettings(
             box=defaults.box if box is None else box,
             memory=defaults.memory if memory is None else memory,
+            cpus=defaults.cpus if cpus is None else cpus,
         )
 
     # --- nodes ---------------------------------------------------------------------------------

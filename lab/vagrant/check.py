@@ -1,0 +1,412 @@
+"""`make vagrant-check`: the seed's scenarios on six libvirt machines, then all of it destroyed.
+
+    python -m lab.vagrant check [--mode python|reference|both]     (as root)
+
+1. libvirtd and virtlogd (libvirt.py: started here when systemd does not run this machine);
+2. KVM if it boots a kernel here, software emulation (TCG) otherwise;
+3. the box (OUT/anycast-bookworm64.box, built first if missing) added to a Vagrant home of the
+   check's own, so that nothing of the user's Vagrant set-up is touched;
+4. `vagrant up --no-provision` (the six machines boot in parallel), then each machine's
+   `vagrant provision`, in parallel, in python mode;
+5. the seed's checks, through `vagrant ssh` as a user would run them: both clients reach the
+   anycast address and get the MX and A answers; CH TXT id.server names each client's server;
+   `vagrant halt server1` moves client1 to server2, `vagrant up server1` moves it back; server2
+   reboots (`systemctl reboot` inside it) and client2 is answered all along, then by server2
+   again (its anycast address, routes and services are back);
+6. the servers and routers provisioned again in reference mode (the switch), the same checks;
+7. everything destroyed, whatever happened: the machines, the networks, the box's volume, the
+   storage pool if the check made it, libvirt's firewall chains, IP forwarding as it was.
+
+It prints each command and its output, then a summary with the time of each phase and the
+machines' peak memory; it returns True only if every check passed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..render import Mode
+from ..topology import Topology, load
+from .box import BOX_FILE, BOX_NAME, build_box
+from .libvirt import LibvirtHost, kvm_works, names, virsh
+
+REPO = Path(__file__).resolve().parents[2]
+NAME = "anycast-check"  # ANYCAST_NAME: the prefix of the check's domains and networks
+POOL = "default"  # vagrant-libvirt's storage pool
+INDENT = "    "
+SSH_TIMEOUT = 120.0
+WAIT = 180  # seconds a client waits for an expected answer (the routes move in seconds; a
+# machine under emulation takes a minute or two to boot)
+REBOOT_WAIT = 600
+
+
+# --- what the topology says -------------------------------------------------------------------
+
+
+def home_server(topology: Topology, client: str) -> str:
+    """The server a client's queries reach when every server runs: its router's eBGP peer."""
+    via = topology.node(client).routes[0].via
+    router = topology.owner_of(via)
+    assert router is not None, f"{client}'s next hop {via} is on no node"
+    return next(n.node for n in topology.neighbors(router) if not n.internal)
+
+
+def clients_of(topology: Topology, server: str) -> list[str]:
+    return [c.name for c in topology.of_role("client") if home_server(topology, c.name) == server]
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What was run and seen; the checks and the time of each phase."""
+
+    write: Callable[[str], None] = print
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    phases: list[tuple[str, float]] = field(default_factory=list)
+    mode: str = ""
+
+    def heading(self, text: str) -> None:
+        self.write(f"\n── {text} " + "─" * max(0, 70 - len(text)))
+
+    def say(self, text: str) -> None:
+        self.write(text)
+
+    def output(self, text: str) -> None:
+        for line in text.rstrip().splitlines() or ["(no output)"]:
+            self.write(INDENT + line)
+
+    def check(self, ok: bool, claim: str) -> bool:
+        (self.passed if ok else self.failed).append(
+            f"[{self.mode}] {claim}" if self.mode else claim
+        )
+        self.write(f"  {'✔' if ok else '✘ FAILED:'} {claim}")
+        return ok
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases.append((name, time.monotonic() - started))
+
+
+class MemoryMeter:
+    """The largest sum of the resident memory of the check's QEMU processes, sampled."""
+
+    def __init__(self, marker: str, interval: float = 2.0) -> None:
+        self.marker = f"guest={marker}".encode()
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemoryMeter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, self.sample())
+
+    def sample(self) -> int:
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if self.marker not in (entry / "cmdline").read_bytes():
+                    continue
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+            total += int(match.group(1)) * 1024 if match else 0
+        return total
+
+
+# --- vagrant ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Vagrant:
+    """The `vagrant` command on the check's own Vagrant home, state directory and names."""
+
+    work: Path
+    driver: str
+    report: Report
+    mode: Mode = "python"
+
+    def environment(self, mode: Mode | None = None) -> dict[str, str]:
+        return {
+            **os.environ,
+            "VAGRANT_HOME": str(self.work / "vagrant.d"),
+            "VAGRANT_DOTFILE_PATH": str(self.work / "dot-vagrant"),
+            "VAGRANT_DEFAULT_PROVIDER": "libvirt",
+            "VAGRANT_CHECKPOINT_DISABLE": "1",
+            "VAGRANT_NO_COLOR": "1",
+            "ANYCAST_NAME": NAME,
+            "ANYCAST_BOX": BOX_NAME,
+            "ANYCAST_LIBVIRT_DRIVER": self.driver,
+            "ANYCAST_MODE": mode or self.mode,
+        }
+
+    def run(
+        self, *args: str, timeout: float = 3600, mode: Mode | None = None, log: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`vagrant ARGS` in the project; its output goes to `log` (in the work directory)."""
+        argv = ["vagrant", *args]
+        if log is None:
+            return subprocess.run(
+                argv, cwd=REPO, env=self.environment(mode), capture_output=True, text=True,
+                timeout=timeout, check=False,
+            )  # fmt: skip
+        with (self.work / log).open("a") as out:
+            out.write(f"\n$ {shlex.join(argv)}\n")
+            out.flush()
+            return subprocess.run(
+                argv, cwd=REPO, env=self.environment(mode), stdout=out, stderr=subprocess.STDOUT,
+                text=True, timeout=timeout, check=False,
+            )  # fmt: skip
+
+    def parallel(self, command: str, nodes: Iterable[str], mode: Mode) -> dict[str, int]:
+        """`vagrant COMMAND NODE` for every node at once; each one's exit status."""
+        processes = {}
+        for node in nodes:
+            out = (self.work / f"{command}-{mode}-{node}.log").open("w")
+            processes[node] = subprocess.Popen(
+                ["vagrant", command, node], cwd=REPO, env=self.environment(mode),
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            out.close()
+        return {node: process.wait() for node, process in processes.items()}
+
+    def ssh(self, node: str, command: str, timeout: float = SSH_TIMEOUT) -> tuple[int, str]:
+        """`vagrant ssh NODE -c COMMAND`, printed with its output."""
+        self.report.say(f"$ vagrant ssh {node} -c {shlex.quote(command)}")
+        try:
+            result = self.run("ssh", node, "-c", command, "--", "-q", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.report.output(f"(no answer in {timeout:.0f} s)")
+            return -1, ""
+        output = (result.stdout + result.stderr).rstrip()
+        self.report.output(output)
+        return result.returncode, output
+
+
+# --- the scenarios -----------------------------------------------------------------------------
+
+
+def dig(question: str, short: bool = True) -> str:
+    return f"dig {'+short ' if short else ''}+time=2 +tries=2 {question} @169.254.0.1"
+
+
+def identity(vagrant: Vagrant, client: str, server: str) -> None:
+    _, output = vagrant.ssh(client, dig("CH TXT id.server"))
+    vagrant.report.check(output == f'"{server}"', f"id.server says {client} is served by {server}")
+
+
+def wait_for_identity(vagrant: Vagrant, client: str, server: str, seconds: int) -> None:
+    """Ask the anycast address who answers, once a second, until `server` does."""
+    script = (
+        f"for i in $(seq {seconds}); do "
+        f"a=$({dig('CH TXT id.server')}); "
+        f'if [ "$a" = \'"{server}"\' ]; then echo "$a (after $i s)"; exit 0; fi; sleep 1; '
+        f'done; echo "still $a after {seconds} s"; exit 1'
+    )
+    status, _ = vagrant.ssh(client, script, timeout=seconds + SSH_TIMEOUT)
+    vagrant.report.check(status == 0, f"{client} is answered by {server}")
+
+
+def answers(vagrant: Vagrant, client: str) -> None:
+    """The seed's two questions: example.com's MX and www.example.com's address."""
+    _, output = vagrant.ssh(client, dig("example.com MX"))
+    vagrant.report.check(output == "25 mail.example.com.", f"{client} gets example.com's MX")
+    _, output = vagrant.ssh(client, dig("www.example.com A"))
+    vagrant.report.check(output == "192.0.2.1", f"{client} gets www.example.com's address")
+
+
+def run_scenarios(vagrant: Vagrant, topology: Topology) -> None:
+    report = vagrant.report
+    anycast = topology.service.address
+    first, second = (s.name for s in topology.of_role("server")[:2])
+    clients = [c.name for c in topology.of_role("client")]
+
+    report.heading("the anycast address from both clients")
+    for client in clients:
+        _, output = vagrant.ssh(client, f"ping -c 3 -i 0.5 -W 2 {anycast}")
+        report.check(" 3 received" in output, f"{client} reaches {anycast} (3 of 3 replies)")
+    for client in clients:
+        answers(vagrant, client)
+        identity(vagrant, client, home_server(topology, client))
+    for router in topology.of_role("router"):
+        vagrant.ssh(router.name, f"sudo vtysh -c 'show ip route {anycast}/32'")
+
+    report.heading(f"vagrant halt {first}")
+    report.say(f"$ vagrant halt {first}")
+    result = vagrant.run("halt", first, log="halt-up.log")
+    report.check(result.returncode == 0, f"{first} halted")
+    for client in clients_of(topology, first):
+        wait_for_identity(vagrant, client, second, WAIT)
+        answers(vagrant, client)
+
+    report.heading(f"vagrant up {first}")
+    report.say(f"$ vagrant up {first}")
+    result = vagrant.run("up", first, log="halt-up.log")
+    report.check(result.returncode == 0, f"{first} is up again")
+    for client in clients_of(topology, first):
+        wait_for_identity(vagrant, client, first, WAIT)
+
+    report.heading(f"a reboot inside {second}")
+    vagrant.ssh(second, "sudo systemctl reboot")
+    for client in clients_of(topology, second):
+        wait_for_identity(vagrant, client, first, WAIT)  # while it is away
+        answers(vagrant, client)
+    for client in clients_of(topology, second):
+        wait_for_identity(vagrant, client, second, REBOOT_WAIT)  # back, with its routes
+    lab_route = next(
+        (r for r in topology.node(second).routes if r.to == "default"), None
+    )  # the route the reboot used to lose
+    _, output = vagrant.ssh(second, "ip -4 route; ip -4 -br address show dev lo")
+    if lab_route is not None:
+        report.check(f"via {lab_route.via}" in output, f"{second}'s route to the lab is back")
+    report.check(f"{anycast}/32" in output, f"{second}'s anycast address is back")
+
+
+# --- the whole check ----------------------------------------------------------------------------
+
+
+def run_check(
+    modes: Iterable[Mode], work: Path, box: Path | None = None, write: Callable[[str], None] = print
+) -> bool:
+    """The check in each mode; everything it made is destroyed. True if every check passed."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    report = Report(write=write)
+    topology = load()
+    work = work.resolve()
+    box = (box or work / BOX_FILE).resolve()
+    check_dir = work / "check"
+    check_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    memory = MemoryMeter(f"{NAME}_")
+    driver = "?"
+    try:
+        if not box.exists():
+            report.heading(f"the box: {box} is missing, building it")
+            with report.phase("box (built)"):
+                build_box(box.parent, say=report.say)
+        with LibvirtHost(check_dir, say=report.say), memory:
+            driver = "kvm" if kvm_works(box.parent / "vmlinuz") else "qemu"
+            report.say(f"machines: {'KVM' if driver == 'kvm' else 'QEMU software emulation (TCG)'}")
+            vagrant = Vagrant(check_dir, driver, report)
+            _run_modes(vagrant, topology, list(modes), box)
+    except Exception as error:  # a broken step ends the run, reported as a failure
+        report.check(False, f"the check ran to the end ({type(error).__name__}: {error})")
+    _summary(report, memory, driver, time.monotonic() - started)
+    return not report.failed
+
+
+def _run_modes(vagrant: Vagrant, topology: Topology, modes: list[Mode], box: Path) -> None:
+    report = vagrant.report
+    pool_existed = POOL in names("pool-list", "--all")
+    try:
+        _remove_machines(vagrant, pool_existed=True)  # what an interrupted run left
+        with report.phase("box added to the check's Vagrant home"):
+            result = vagrant.run(
+                "box", "add", "--force", "--name", BOX_NAME, str(box), log="box.log"
+            )
+        if not report.check(result.returncode == 0, f"vagrant box add {BOX_NAME}"):
+            return
+        nodes = list(topology.nodes)
+        report.heading(f"vagrant up --no-provision ({len(nodes)} machines, in parallel)")
+        with report.phase("boot"):
+            result = vagrant.run("up", "--no-provision", log="up.log")
+        if not report.check(result.returncode == 0, f"{len(nodes)} machines up (up.log)"):
+            return
+        for index, mode in enumerate(modes):
+            report.mode = mode
+            vagrant.mode = mode
+            # the clients are the same in both modes: provisioned once
+            to_provision = nodes if index == 0 else [
+                n.name for n in topology.nodes.values() if n.role != "client"
+            ]  # fmt: skip
+            report.heading(f"{mode} mode: vagrant provision {' '.join(to_provision)} (parallel)")
+            label = "provisioning" if index == 0 else f"provisioning: switch to {mode}"
+            with report.phase(f"{label} ({mode})"):
+                statuses = vagrant.parallel("provision", to_provision, mode)
+            for node, status in statuses.items():
+                report.check(status == 0, f"{node} provisioned (provision-{mode}-{node}.log)")
+            if any(statuses.values()):
+                continue
+            with report.phase(f"checks ({mode})"):
+                run_scenarios(vagrant, topology)
+    finally:
+        report.mode = ""
+        with report.phase("destroy"):
+            _remove_machines(vagrant, pool_existed)
+
+
+def _remove_machines(vagrant: Vagrant, pool_existed: bool) -> None:
+    """`vagrant destroy`, then whatever of the check's is still known to libvirt."""
+    report = vagrant.report
+    if (vagrant.work / "dot-vagrant").exists():
+        vagrant.run("destroy", "--force", log="destroy.log", timeout=900)
+    for domain in names("list", "--all"):
+        if domain.startswith(f"{NAME}_"):
+            virsh("destroy", domain, check=False)
+            virsh("undefine", domain, "--remove-all-storage", check=False)
+            report.say(f"removed domain {domain}")
+    for network in names("net-list", "--all"):
+        if network.startswith(f"{NAME}-"):
+            virsh("net-destroy", network, check=False)
+            virsh("net-undefine", network, check=False)
+            report.say(f"removed network {network}")
+    if POOL in names("pool-list", "--all"):
+        box_volume = BOX_NAME.replace("/", "-VAGRANTSLASH-")
+        for line in virsh("vol-list", POOL, check=False).splitlines()[2:]:
+            volume = line.split()[0] if line.split() else ""
+            if volume.startswith((box_volume, f"{NAME}_")):
+                virsh("vol-delete", volume, "--pool", POOL, check=False)
+                report.say(f"removed volume {volume}")
+        if not pool_existed:
+            virsh("pool-destroy", POOL, check=False)
+            virsh("pool-undefine", POOL, check=False)
+            report.say(f"removed storage pool {POOL}")
+    for directory in ("dot-vagrant", "vagrant.d"):
+        subprocess.run(["rm", "-rf", str(vagrant.work / directory)], check=False)
+
+
+def _summary(report: Report, memory: MemoryMeter, driver: str, elapsed: float) -> None:
+    report.heading("summary")
+    accelerator = {"kvm": "KVM", "qemu": "TCG (software emulation)"}.get(driver, driver)
+    report.say(
+        f"machines: {accelerator}; peak memory of the machines {memory.peak / 2**30:.1f} GiB"
+    )
+    for name, seconds in report.phases:
+        report.say(f"  {name:<45} {_minutes(seconds)}")
+    report.say(f"  {'total':<45} {_minutes(elapsed)}")
+    report.say(f"\n{len(report.passed)} checks passed, {len(report.failed)} failed")
+    for claim in report.failed:
+        report.say(f"  ✘ {claim}")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
