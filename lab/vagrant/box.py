@@ -57,9 +57,10 @@ BASE_BOX_PACKAGES = (
 )
 # Installed by the lab's packages, started by provisioning where a machine runs them.
 LAB_SERVICES = ("frr.service", "pdns.service")
-# Timers that would run `apt-get update` at the first boot of every machine (slow under
-# emulation, and they hold the dpkg lock while provisioning installs).
-DISABLED_TIMERS = ("apt-daily.timer", "apt-daily-upgrade.timer")
+# Units of the official box that cost an emulated machine minutes for nothing in the lab: the
+# timers would run `apt-get update` at every machine's first boot (holding the dpkg lock while
+# provisioning installs), e2scrub_reap looks for LVM snapshots at every boot (there is no LVM).
+DISABLED_UNITS = ("apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_reap.service")
 KERNEL_ARGS = "net.ifnames=0 biosdevname=0 console=tty0 console=ttyS0,115200"
 CA_DIR = Path("/usr/local/share/ca-certificates")
 INSECURE_KEY_GLOBS = (  # Vagrant's well-known public key, shipped with Vagrant
@@ -234,7 +235,7 @@ def _configure(root: Path) -> None:
         "[Install]\nWantedBy=multi-user.target\n"
     )
     _chroot(root, "systemctl", "enable", "--quiet", "ssh-host-keys.service")
-    _chroot(root, "systemctl", "disable", "--quiet", *LAB_SERVICES, *DISABLED_TIMERS)
+    _chroot(root, "systemctl", "disable", "--quiet", *LAB_SERVICES, *DISABLED_UNITS)
     default_grub = root / "etc/default/grub"
     text = re.sub(
         r"^GRUB_CMDLINE_LINUX_DEFAULT=.*$",

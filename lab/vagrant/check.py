@@ -43,7 +43,12 @@ from .libvirt import LibvirtHost, kvm_works, names, virsh
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "anycast-check"  # ANYCAST_NAME: the prefix of the check's domains and networks
-POOL = "default"  # vagrant-libvirt's storage pool
+POOL = NAME  # ANYCAST_LIBVIRT_POOL: the check's own storage pool, for the box and the disks
+POOL_XML = f"""<pool type='dir'>
+  <name>{POOL}</name>
+  <target><path>/var/lib/libvirt/images/{POOL}</path></target>
+</pool>
+"""
 INDENT = "    "
 SSH_TIMEOUT = 120.0
 WAIT = 180  # seconds a client waits for an expected answer (the routes move in seconds; a
@@ -164,6 +169,7 @@ class Vagrant:
             "VAGRANT_CHECKPOINT_DISABLE": "1",
             "VAGRANT_NO_COLOR": "1",
             "ANYCAST_NAME": NAME,
+            "ANYCAST_LIBVIRT_POOL": POOL,
             "ANYCAST_BOX": BOX_NAME,
             "ANYCAST_LIBVIRT_DRIVER": self.driver,
             "ANYCAST_MODE": mode or self.mode,
@@ -326,9 +332,13 @@ def run_check(
 
 def _run_modes(vagrant: Vagrant, topology: Topology, modes: list[Mode], box: Path) -> None:
     report = vagrant.report
-    pool_existed = POOL in names("pool-list", "--all")
     try:
-        _remove_machines(vagrant, pool_existed=True)  # what an interrupted run left
+        _remove_machines(vagrant)  # what an interrupted run left
+        pool_xml = vagrant.work / "pool.xml"
+        pool_xml.write_text(POOL_XML)
+        virsh("pool-define", str(pool_xml))
+        virsh("pool-build", POOL)
+        virsh("pool-start", POOL)
         with report.phase("box added to the check's Vagrant home"):
             result = vagrant.run(
                 "box", "add", "--force", "--name", BOX_NAME, str(box), log="box.log"
@@ -361,11 +371,12 @@ def _run_modes(vagrant: Vagrant, topology: Topology, modes: list[Mode], box: Pat
     finally:
         report.mode = ""
         with report.phase("destroy"):
-            _remove_machines(vagrant, pool_existed)
+            _remove_machines(vagrant)
 
 
-def _remove_machines(vagrant: Vagrant, pool_existed: bool) -> None:
-    """`vagrant destroy`, then whatever of the check's is still known to libvirt."""
+def _remove_machines(vagrant: Vagrant) -> None:
+    """`vagrant destroy`, then whatever of the check's libvirt still knows: its domains, its
+    networks, its storage pool with the box's volume; and the check's Vagrant home."""
     report = vagrant.report
     if (vagrant.work / "dot-vagrant").exists():
         vagrant.run("destroy", "--force", log="destroy.log", timeout=900)
@@ -380,16 +391,14 @@ def _remove_machines(vagrant: Vagrant, pool_existed: bool) -> None:
             virsh("net-undefine", network, check=False)
             report.say(f"removed network {network}")
     if POOL in names("pool-list", "--all"):
-        box_volume = BOX_NAME.replace("/", "-VAGRANTSLASH-")
-        for line in virsh("vol-list", POOL, check=False).splitlines()[2:]:
-            volume = line.split()[0] if line.split() else ""
-            if volume.startswith((box_volume, f"{NAME}_")):
-                virsh("vol-delete", volume, "--pool", POOL, check=False)
-                report.say(f"removed volume {volume}")
-        if not pool_existed:
-            virsh("pool-destroy", POOL, check=False)
-            virsh("pool-undefine", POOL, check=False)
-            report.say(f"removed storage pool {POOL}")
+        virsh("pool-start", POOL, check=False)  # volumes are listed in an active pool only
+        for line in virsh("vol-list", POOL, check=False).splitlines()[2:]:  # after the header
+            if line.split():
+                virsh("vol-delete", line.split()[0], "--pool", POOL, check=False)
+        virsh("pool-destroy", POOL, check=False)
+        virsh("pool-delete", POOL, check=False)
+        virsh("pool-undefine", POOL, check=False)
+        report.say(f"removed storage pool {POOL} and its volumes")
     for directory in ("dot-vagrant", "vagrant.d"):
         subprocess.run(["rm", "-rf", str(vagrant.work / directory)], check=False)
 

@@ -1,4 +1,4 @@
-"""The box builder's pure parts: GRUB on a disk image, the official box's package set, the mirror."""
+"""The box builder's pure parts: GRUB on a disk image, the official box's packages, the mirror."""
 
 from __future__ import annotations
 
