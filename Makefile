@@ -12,7 +12,7 @@ DEMO_APT_PACKAGES := python3-venv python3-dev gcc iproute2 iputils-ping procps t
 # What only the tests run: more peers and DNS tools to compare with, the benchmark's load
 # generator, `vagrant validate`, a Debian root booted with systemd for the service units, a
 # headless browser for `lab ui`'s page, and Prometheus to scrape the lab's servers.
-TEST_APT_PACKAGES := pdns-backend-bind pdns-tools bird2 gobgpd knot-dnsutils dnsperf \
+TEST_APT_PACKAGES := pdns-backend-bind pdns-tools bird2 gobgpd knot-dnsutils bind9-utils dnsperf \
 	vagrant vagrant-libvirt systemd-container debootstrap chromium chromium-driver prometheus
 # What the lab's libvirt VMs need besides (`make vagrant-box`, `make vagrant-check`).
 VAGRANT_APT_PACKAGES := vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients \

@@ -261,7 +261,9 @@ signals:
 
 
 def load_zones(options: Options) -> ZoneSet:
-    """Every zone the options name; raises ZoneError (`path:line: reason`) on the first bad one."""
+    """Every zone the options name; raises ZoneError (`path:line: reason`) on the first bad one.
+    Warnings (`path:line: reason`) are logged."""
+    from minidns.zone.checks import ZoneReport
     from minidns.zone.masterfile import load_master_file
     from minidns.zone.pdns_sqlite import load_pdns_sqlite
 
@@ -270,12 +272,20 @@ def load_zones(options: Options) -> ZoneSet:
         for zone in load_pdns_sqlite(path):
             zones.add(zone)
     for origin, path in options.zones:
-        zones.add(load_master_file(path, origin))
+        report = ZoneReport()
+        zones.add(load_master_file(path, origin, report))
+        for warning in report.warnings:
+            log.warning("%s", warning)
     return zones
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["check-zone"]:
+        from minidns.checkzone import main as check_zone
+
+        return check_zone(arguments[1:])
+    options = parse_args(arguments)
     level = logging.DEBUG if options.verbose else logging.INFO
     # the journal names the program and its PID already (workers share the main one's stream)
     alone_in_journal = options.workers == 1 and systemd.stderr_is_journal()

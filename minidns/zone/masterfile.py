@@ -26,27 +26,35 @@ tests/minidns/test_masterfile_pdns_differences.py, test_masterfile_types.py, tes
 - PowerDNS does not read ``\\#`` rdata for known types, CERT type mnemonics, quoted SvcParam
   values, SvcParam dohpath, or type WALLET; minidns does;
 - a ``\\`` followed by fewer than three digits (``\\2``): PowerDNS loads the file but cannot
-  serve the record; here the file is refused.
+  serve the record; here the file is refused;
+- PowerDNS cuts a TXT string over 255 octets into 255-octet strings and serves a CNAME beside
+  other data; here, as with named-checkzone, the file is refused (`minidns.zone.checks`).
+
+Only regular files are read (a FIFO or a device is refused: it would block or never end), of
+at most MAX_FILE_OCTETS, the zone file and all it includes together.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable
-from pathlib import Path
+from typing import TextIO
 
 from dnslib import QTYPE, DNSLabel
 
 from .builder import ZoneBuilder
+from .checks import RULED_TYPES, ZoneReport, ZoneRules
 from .errors import FieldError, ZoneError
 from .lexer import Entry, Lexer, plain_tokens
 from .model import Zone, name_wire, wire_to_label
 from .plain import PLAIN_RDATA, PLAIN_TYPES, plain_name
-from .rdata import parse_rdata, rdata_to_wire, rrtype_code
+from .rdata import MAX_RDATA_LENGTH, check_rdata_length, parse_rdata, rdata_to_wire, rrtype_code
 from .text import MAX_TTL, ROOT, parse_int, parse_name, parse_ttl
 
 MAX_INCLUDE_DEPTH = 16
+MAX_FILE_OCTETS = 1 << 30  # a zone file, and all it includes together: 1 GiB
 CLASSES = {"IN": 1, "CS": 2, "CH": 3, "HS": 4}
 META_TYPES = frozenset((QTYPE.OPT, QTYPE.TSIG, QTYPE.TKEY))
 _GENERIC_CLASS = re.compile(r"CLASS(\d{1,5})", re.IGNORECASE)
@@ -54,27 +62,59 @@ _GENERATE_RANGE = re.compile(r"(\d+)-(\d+)(?:/(\d+))?")
 _GENERATE_DOLLAR = re.compile(r"\$(?:\{(-?\d+)(?:,(\d+)(?:,([doxX]))?)?\})?|\\\$")
 
 
-def load_master_file(path: str | os.PathLike[str], origin: DNSLabel | str) -> Zone:
-    """Read the zone `origin` from a master file; raises ZoneError naming file and line."""
+def load_master_file(
+    path: str | os.PathLike[str], origin: DNSLabel | str, report: ZoneReport | None = None
+) -> Zone:
+    """Read the zone `origin` from a master file; raises ZoneError naming file and line.
+
+    With `report`, warnings are added to it, and when it checks (`ZoneReport.check`) so is
+    every error, reading going on past them; the zone returned is then what could be read.
+    """
     path = str(path)
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as lines:
-            return _read_zone(lines, origin, path)
+        lines, size = open_zone_file(path, "cannot read the zone file")
+    except FieldError as error:
+        raise ZoneError(path, 0, str(error)) from None
+    try:
+        with lines:
+            return _read_zone(lines, origin, path, report, size)
     except OSError as error:
         raise ZoneError(path, 0, f"cannot read the zone file: {error.strerror}") from None
 
 
-def parse_master_file(text: str, origin: DNSLabel | str, path: str = "<zone>") -> Zone:
+def open_zone_file(path: str, doing: str) -> tuple[TextIO, int]:
+    """A zone file opened for reading, and its size: a regular file (not a FIFO, a device, a
+    directory) of at most MAX_FILE_OCTETS, read as UTF-8 where it is (other octets kept as
+    they are). Errors say `doing` (``cannot $INCLUDE x``) first."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block us
+    except OSError as error:
+        raise FieldError(f"{doing}: {error.strerror}") from None
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_FILE_OCTETS:
+        os.close(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise FieldError(f"{doing}: not a regular file (a FIFO, a device or a directory)")
+        raise FieldError(f"{doing}: over {MAX_FILE_OCTETS:,} octets")
+    return open(descriptor, encoding="utf-8", errors="surrogateescape"), status.st_size
+
+
+def parse_master_file(
+    text: str, origin: DNSLabel | str, path: str = "<zone>", report: ZoneReport | None = None
+) -> Zone:
     """The zone `origin` from master-file text (``$INCLUDE`` paths relative to `path`)."""
-    return _read_zone(text.split("\n"), origin, path)
+    return _read_zone(text.split("\n"), origin, path, report, len(text))
 
 
-def _read_zone(lines: Iterable[str], origin: DNSLabel | str, path: str) -> Zone:
+def _read_zone(
+    lines: Iterable[str], origin: DNSLabel | str, path: str, report: ZoneReport | None, size: int
+) -> Zone:
     try:
         origin_label = origin if isinstance(origin, DNSLabel) else parse_name(origin, ROOT)
     except FieldError as error:
         raise ZoneError(path, 0, f"bad zone origin: {error}") from None
-    reader = _Reader(ZoneBuilder(origin_label), path)
+    reader = _Reader(ZoneBuilder(origin_label), path, report or ZoneReport())
+    reader.octets = size
     reader.read(lines, path, origin_label, [os.path.abspath(path)])
     return reader.finish()
 
@@ -82,9 +122,12 @@ def _read_zone(lines: Iterable[str], origin: DNSLabel | str, path: str) -> Zone:
 class _Reader:
     """The state carried from one entry to the next while a zone's files are read."""
 
-    def __init__(self, builder: ZoneBuilder, path: str) -> None:
+    def __init__(self, builder: ZoneBuilder, path: str, report: ZoneReport) -> None:
         self.builder = builder
         self.path = path
+        self.report = report
+        self.rules = ZoneRules(builder.origin)
+        self.octets = 0  # of the zone file and the files it includes
         self.default_ttl: int | None = None  # $TTL
         self.last_ttl: int | None = None  # the last TTL given explicitly
         self.last_owner: bytes | None = None  # in wire form
@@ -92,25 +135,36 @@ class _Reader:
         self.last_owner_origin: DNSLabel | None = None
 
     def read(self, lines: Iterable[str], path: str, origin: DNSLabel, stack: list[str]) -> None:
-        """Read one file; `stack` holds the files including it, to stop include loops."""
+        """Read one file; `stack` holds the files including it, to stop include loops.
+
+        A bad record raises ZoneError, or when checking is noted and reading goes on."""
         origin_wire = name_wire(origin)
         lexer = Lexer(path)
+        report = self.report
         for number, line in enumerate(lines, 1):
             if lexer.entry is None and (tokens := plain_tokens(line)) is not None:
                 if not tokens:
                     continue
                 try:
-                    if self.plain_record(tokens, line[0] in " \t", origin, origin_wire):
+                    if self.plain_record(
+                        tokens, line[0] in " \t", origin, origin_wire, path, number
+                    ):
                         continue
                 except FieldError as error:
-                    raise ZoneError(path, number, str(error)) from None
-            entry = lexer.feed(number, line)
+                    report.error(ZoneError(path, number, str(error)))
+                    continue
+            try:
+                entry = lexer.feed(number, line)
+            except ZoneError as error:  # a lexical error: the entry is dropped
+                report.error(error)
+                lexer = Lexer(path)
+                continue
             if entry is None:
                 continue
             try:
                 first = entry.tokens[0]
                 if entry.owner_omitted or first[0] != "$":
-                    self.record(entry, origin)
+                    self.record(entry, origin, path)
                     continue
                 keyword = first.upper()
                 if keyword == "$ORIGIN":
@@ -123,12 +177,15 @@ class _Reader:
                 elif keyword == "$INCLUDE":
                     self.include(entry, path, origin, stack)
                 elif keyword == "$GENERATE":
-                    self.generate(entry, origin)
+                    self.generate(entry, origin, path)
                 else:
                     raise FieldError(f"unknown directive {entry.tokens[0]}")
             except FieldError as error:
-                raise ZoneError(path, entry.line, str(error)) from None
-        lexer.close()
+                report.error(ZoneError(path, entry.line, str(error)))
+        try:
+            lexer.close()
+        except ZoneError as error:
+            report.error(error)
 
     def include(self, entry: Entry, path: str, origin: DNSLabel, stack: list[str]) -> None:
         """RFC 1035 §5.1 ``$INCLUDE <file> [<origin>]``; the origin here is not changed."""
@@ -139,14 +196,19 @@ class _Reader:
         if os.path.abspath(included) in stack:
             raise FieldError(f"$INCLUDE loop: {arguments[0]} is already being read")
         include_origin = parse_name(arguments[1], origin) if len(arguments) > 1 else origin
-        try:
-            text = Path(included).read_text(encoding="utf-8", errors="surrogateescape")
-        except OSError as error:
-            raise FieldError(f"cannot $INCLUDE {arguments[0]}: {error.strerror}") from None
+        lines, size = open_zone_file(included, f"cannot $INCLUDE {arguments[0]}")
+        with lines:
+            self.octets += size
+            if self.octets > MAX_FILE_OCTETS:
+                raise FieldError(f"the zone's files together are over {MAX_FILE_OCTETS:,} octets")
+            try:
+                text = lines.read()
+            except OSError as error:
+                raise FieldError(f"cannot $INCLUDE {arguments[0]}: {error.strerror}") from None
         stack = [*stack, os.path.abspath(included)]
         self.read(text.split("\n"), included, include_origin, stack)
 
-    def generate(self, entry: Entry, origin: DNSLabel) -> None:
+    def generate(self, entry: Entry, origin: DNSLabel, path: str) -> None:
         """BIND's ``$GENERATE start-stop[/step] lhs [ttl] [class] type rhs``."""
         arguments = _arguments(entry, 4, 6)
         match = _GENERATE_RANGE.fullmatch(arguments[0])
@@ -158,10 +220,16 @@ class _Reader:
             raise FieldError(f"bad $GENERATE range {arguments[0]!r}")
         for value in range(start, stop + 1, step):
             tokens = [_substitute(token, value) for token in arguments[1:]]
-            self.record(Entry(entry.line, False, tokens), origin)
+            self.record(Entry(entry.line, False, tokens), origin, path)
 
     def plain_record(
-        self, tokens: list[str], owner_omitted: bool, origin: DNSLabel, origin_wire: bytes
+        self,
+        tokens: list[str],
+        owner_omitted: bool,
+        origin: DNSLabel,
+        origin_wire: bytes,
+        path: str,
+        line: int,
     ) -> bool:
         """A record in the plainest form (`minidns.zone.plain`): owner, a TTL in seconds or
         none, IN or no class, a type in capitals, plain rdata. False, with nothing done, for
@@ -190,8 +258,9 @@ class _Reader:
         rtype = PLAIN_TYPES.get(token)
         if rtype is None:
             return False
-        rdata = PLAIN_RDATA[rtype](tokens[index + 1 :], origin_wire)
-        if rdata is None:
+        rdata_tokens = tokens[index + 1 :]
+        rdata = PLAIN_RDATA[rtype](rdata_tokens, origin_wire)
+        if rdata is None or len(rdata) > MAX_RDATA_LENGTH:  # `record` says what is wrong
             return False
         if ttl is not None:
             self.last_ttl = ttl
@@ -203,12 +272,14 @@ class _Reader:
             self.builder.add_wire(owner, rtype, ttl, rdata)
         except ValueError as error:  # the owner is outside the zone
             raise FieldError(str(error)) from None
+        if rtype in RULED_TYPES:
+            self.rules.record(owner, rtype, rdata_tokens, origin, path, line)
         if not owner_omitted:
             self.last_owner, self.last_owner_token = owner, tokens[0]
             self.last_owner_origin = origin
         return True
 
-    def record(self, entry: Entry, origin: DNSLabel) -> None:
+    def record(self, entry: Entry, origin: DNSLabel, path: str) -> None:
         """One resource record: ``[owner] [ttl] [class] type rdata`` (RFC 1035 §5.1)."""
         tokens = entry.tokens
         origin_wire = name_wire(origin)
@@ -257,6 +328,7 @@ class _Reader:
         rdata = None if plain_rdata is None else plain_rdata(rdata_tokens, origin_wire)
         if rdata is None:
             rdata = rdata_to_wire(parse_rdata(rtype, rdata_tokens, origin))
+        check_rdata_length(rtype, len(rdata))
         self.last_owner = owner
         if ttl is not None:
             self.last_ttl = ttl
@@ -275,16 +347,24 @@ class _Reader:
             builder.add_wire(owner, rtype, ttl, rdata)
         except ValueError as error:  # the owner is outside the zone
             raise FieldError(str(error)) from None
+        if rtype in RULED_TYPES:
+            self.rules.record(owner, rtype, rdata_tokens, origin, path, entry.line)
 
     def finish(self) -> Zone:
-        """RFC 1035 §5.2: exactly one SOA, at the top of the zone."""
+        """RFC 1035 §5.2: exactly one SOA, at the top of the zone; then the zone's rules."""
         builder = self.builder
         soas = builder.count(builder.origin_key, QTYPE.SOA)
-        if soas == 0:
+        if soas == 0:  # raised even when checking: there is no zone without it
             raise ZoneError(self.path, 0, f"zone {builder.origin} has no SOA record")
         if soas > 1:
-            raise ZoneError(self.path, 0, f"zone {builder.origin} has more than one SOA")
-        return builder.zone()
+            self.report.error(
+                ZoneError(self.path, 0, f"zone {builder.origin} has more than one SOA")
+            )
+        zone = builder.zone()
+        for error in self.rules.errors(zone):
+            self.report.error(error)
+        self.report.warnings += self.rules.warnings(zone)
+        return zone
 
 
 def _arguments(entry: Entry, least: int, most: int) -> list[str]:

@@ -17,12 +17,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from dnslib import QTYPE
+from dnslib import QTYPE, DNSLabel
 
 from .builder import ZoneBuilder
+from .checks import ZoneRules
 from .errors import FieldError, ZoneError
 from .lexer import entries
-from .model import ZoneSet, is_subdomain, name_key
+from .model import ZoneSet, is_subdomain, name_key, name_wire
 from .rdata import parse_rdata, rrtype_code
 from .text import ROOT, parse_name
 
@@ -49,30 +50,40 @@ def load_pdns_sqlite(path: str | os.PathLike[str]) -> ZoneSet:
         raise ZoneError(path, 0, f"not a PowerDNS gsqlite3 database: {error}") from None
     finally:
         connection.close()
-    zones: dict[int, ZoneBuilder] = {}
+    zones: dict[int, tuple[ZoneBuilder, ZoneRules]] = {}
     for domain_id, name in domains:
         try:
-            zones[domain_id] = ZoneBuilder(parse_name(_absolute(str(name)), ROOT))
+            origin = parse_name(_absolute(str(name)), ROOT)
         except FieldError as error:
             raise ZoneError(path, 0, f"domain {name!r}: {error}") from None
+        zones[domain_id] = (ZoneBuilder(origin), ZoneRules(origin))
     for row_id, domain_id, name, rtype, content, ttl, prio, disabled in rows:
-        builder = zones.get(domain_id)
-        if builder is None or not rtype or disabled:
+        if domain_id not in zones or not rtype or disabled:
             continue
+        builder, rules = zones[domain_id]
         try:
-            _add_record(builder, str(name or ""), str(rtype), str(content or ""), ttl, prio)
+            owner, code = _add_record(
+                builder, str(name or ""), str(rtype), str(content or ""), ttl, prio
+            )
         except FieldError as error:
             raise ZoneError(path, row_id, f"{name} {rtype} {content!r}: {error}") from None
-    for builder in zones.values():
+        rules.record(name_wire(owner), code, [], ROOT, path, row_id)  # names here are absolute
+    loaded = []
+    for builder, rules in zones.values():
         if builder.count(builder.origin_key, QTYPE.SOA) == 0:
             raise ZoneError(path, 0, f"zone {builder.origin} has no SOA record")
-    return ZoneSet([builder.zone() for builder in zones.values()])
+        zone = builder.zone()
+        errors = rules.errors(zone)
+        if errors:
+            raise errors[0]
+        loaded.append(zone)
+    return ZoneSet(loaded)
 
 
 def _add_record(
     builder: ZoneBuilder, name: str, rtype: str, content: str, ttl: object, prio: object
-) -> None:
-    """One ``records`` row into its zone."""
+) -> tuple[DNSLabel, int]:
+    """One ``records`` row into its zone; its owner and type."""
     owner = parse_name(_absolute(name), ROOT)
     if not is_subdomain(name_key(owner), builder.origin_key):
         raise FieldError(f"{owner} is outside the zone {builder.origin}")
@@ -86,6 +97,7 @@ def _add_record(
     if not isinstance(ttl, int) or not 0 <= ttl < 2**31:
         raise FieldError(f"bad ttl {ttl!r}")
     builder.add(owner, code, ttl, parse_rdata(code, tokens, ROOT))
+    return owner, code
 
 
 def _absolute(name: str) -> str:

@@ -184,6 +184,22 @@ def test_sighup_reloads_and_keeps_old_data_on_error(tmp_path: Path):
         os.kill(process.pid, signal.SIGHUP)
         assert wait_for(lambda: f"{zone}:7:" in log.read_text())
         assert www_address(port) == "192.0.2.2"  # the old zones still serve
+        zone.write_text(ZONE.format(address="192.0.2.4") + "www IN CNAME ns1\n")
+        os.kill(process.pid, signal.SIGHUP)
+        reason = f"{zone}:7: www.example.com.: CNAME and other data (A)"
+        assert wait_for(lambda: reason in log.read_text())
+        assert www_address(port) == "192.0.2.2"
+
+
+def test_a_target_without_its_trailing_dot_is_served_and_warned_about(tmp_path: Path):
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE.format(address="192.0.2.1") + "@ IN MX 10 mail.example.org\n")
+    port = free_port()
+    log = tmp_path / "log"
+    with running(minidns_command(port, "--zone", f"example.com={zone}"), port, log):
+        mx = DNSRecord.parse(exchange(port, Query("mx", make_query("example.com", "MX"))))
+        assert str(mx.rr[0].rdata) == "10 mail.example.org.example.com."  # as PowerDNS
+    assert f"WARNING {zone}:7: MX target mail.example.org has no trailing dot" in log.read_text()
 
 
 def test_the_log_says_where_it_listens_and_each_reload(tmp_path: Path):

@@ -233,11 +233,12 @@ def test_unquoted_and_quoted_strings_are_the_same() -> None:
     assert wire(zone, "a.example.com", 13) == [b"\x08PC Intel\x05Linux"]
 
 
-def test_txt_longer_than_255_octets_is_split_into_255_octet_strings() -> None:
-    text = "x" * 600
-    zone = load(f'a 60 TXT "{text}" "short"\n')
+def test_txt_strings_of_255_octets_are_kept_and_longer_ones_refused() -> None:
+    zone = load(f'a 60 TXT "{"x" * 255}" "short"\n')
     (data,) = wire(zone, "a.example.com", QTYPE.TXT)
-    assert data == b"\xff" + b"x" * 255 + b"\xff" + b"x" * 255 + b"\x5a" + b"x" * 90 + b"\x05short"
+    assert data == b"\xff" + b"x" * 255 + b"\x05short"
+    with pytest.raises(ZoneError, match=r"t.zone:2: character-string longer than 255 octets"):
+        load(f'a 60 TXT "{"x" * 256}"\n')
 
 
 def test_empty_string() -> None:

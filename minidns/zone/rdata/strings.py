@@ -8,7 +8,7 @@ import re
 from dnslib import RD
 
 from ..errors import FieldError
-from ..text import MAX_STRING_LENGTH, format_string, parse_long_string
+from ..text import format_string, parse_long_string, parse_string
 from .codec import TXT
 from .fields import Fields, counted, parser
 from .rrtypes import rrtype_name
@@ -16,16 +16,13 @@ from .rrtypes import rrtype_name
 
 @parser("TXT", "SPF", "WALLET")
 def _txt(fields: Fields) -> RD:
-    """One or more strings; a string longer than 255 octets is cut into 255-octet pieces."""
+    """One or more <character-string>s of at most 255 octets each (RFC 1035 §3.3.14).
+
+    A longer string is refused, as named-checkzone does (PowerDNS cuts it into pieces).
+    """
     if not fields.more():
         raise FieldError(f"{rrtype_name(fields.rtype)} needs at least one string")
-    pieces: list[bytes] = []
-    for token in fields.tokens:
-        data = parse_long_string(token)
-        pieces += [data[i : i + MAX_STRING_LENGTH] for i in range(0, len(data), MAX_STRING_LENGTH)]
-        if not data:
-            pieces.append(b"")
-    return TXT(pieces)
+    return TXT([parse_string(token) for token in fields.tokens])
 
 
 @parser("HINFO")
