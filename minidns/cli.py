@@ -297,6 +297,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"minidns: {error}", file=sys.stderr)
         return 2
     if options.workers == 1:
+        # Held until `_serve` has its handlers: the UDP threads answer queries before then,
+        # and a SIGTERM in between would end the process by default (exit -15).
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
         return _run_event_loop(_serve(options, zones, ready=_notify_ready))
     return _run_workers(options, zones)
 
@@ -427,7 +430,7 @@ async def _serve(
     loop.add_signal_handler(signal.SIGINT, stop.set)
     reloader = Reloader(options, service, counts)
     loop.add_signal_handler(signal.SIGHUP, reloader.request)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)  # held while a worker started
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)  # held while it started
     log.info("serving %s", _zone_count(zones))
     where = ", ".join(
         f"{host}:{server.port}" for (host, _), server in zip(options.listen, servers, strict=True)
