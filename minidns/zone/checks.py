@@ -21,8 +21,16 @@ from dataclasses import dataclass, field
 from dnslib import QTYPE, DNSLabel
 
 from .errors import ZoneError
-from .model import NameKey, Zone, name_key, wire_to_label
-from .text import parse_name
+from .model import (
+    RRSET_HEADER,
+    NameKey,
+    Zone,
+    label_offsets,
+    name_key,
+    rrsets_of,
+    wire_to_label,
+)
+from .plain import plain_name
 
 CNAME_COMPANIONS = frozenset((QTYPE.CNAME, QTYPE.RRSIG, QTYPE.NSEC))  # RFC 4035 §2.5
 # Types of which a name has one record at most, and the rule that says so.
@@ -34,14 +42,6 @@ TARGET_FIELD = {
     21: 1, 36: 1, QTYPE.SRV: 3, QTYPE.NAPTR: 5, 64: 1, 65: 1,  # RT, KX; SVCB, HTTPS
 }  # fmt: skip
 RULED_TYPES = frozenset(SINGLETONS) | frozenset(TARGET_FIELD)
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a record was read: a file and line (a database and row id)."""
-
-    path: str
-    line: int
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,6 @@ class ZoneWarning:
             if self.line
             else f"{self.path}: {self.reason}"
         )
-
-
-@dataclass
-class _Target:
-    place: Place
-    rtype: int
-    written: str
-    name: DNSLabel
 
 
 @dataclass
@@ -89,78 +81,93 @@ class ZoneRules:
     """The rules of one zone, fed record by record while it is read."""
 
     origin: DNSLabel
-    _singletons: dict[tuple[NameKey, int], list[Place]] = field(default_factory=dict)
-    _targets: list[_Target] = field(default_factory=list)
+    # Where the first record of each (name key, CNAME or DNAME) was read, and the second.
+    _first: dict[tuple[NameKey, int], tuple[str, int]] = field(default_factory=dict)
+    _second: dict[tuple[NameKey, int], tuple[str, int]] = field(default_factory=dict)
+    _targets: list[tuple[tuple[str, int], int, str, bytes]] = field(default_factory=list)
 
     def record(
-        self, owner: bytes, rtype: int, tokens: list[str], origin: DNSLabel, path: str, line: int
+        self, owner: bytes, rtype: int, tokens: list[str], origin: bytes, path: str, line: int
     ) -> None:
-        """A record read at `path`:`line`: `rtype` at `owner` (in wire form), with these rdata
-        tokens. Only the types in RULED_TYPES need be told."""
+        """A record read at `path`:`line`: `rtype` at `owner`, with these rdata tokens, whose
+        relative names are relative to `origin` (names in wire form). Only the types in
+        RULED_TYPES need be told."""
         if rtype in SINGLETONS:
             key = (owner.lower(), rtype)  # the name's key (minidns.zone.model)
-            self._singletons.setdefault(key, []).append(Place(path, line))
+            place = (path, line)
+            if self._first.setdefault(key, place) is not place:
+                self._second.setdefault(key, place)
         position = TARGET_FIELD.get(rtype)
         if position is None or position >= len(tokens):
             return
         token = tokens[position]  # a target written without its final dot, with a dot inside
-        if token.endswith(".") or "." not in token or token.startswith('"') or "\\" in token:
+        if token[-1] == "." or "." not in token or token[0] == '"' or "\\" in token:
             return
-        self._targets.append(_Target(Place(path, line), rtype, token, parse_name(token, origin)))
+        self._targets.append(((path, line), rtype, token, origin))
 
     def errors(self, zone: Zone) -> list[ZoneError]:
         """What the zone may not hold, with where it was read, in the order read."""
-        found: list[tuple[Place, str]] = []
+        found: list[tuple[tuple[str, int], str]] = []
         apex = name_key(self.origin)
-        for (key, rtype), places in self._singletons.items():
-            node = zone.node(key) or {}
-            rrset = node.get(rtype)
-            owner = rrset.name if rrset is not None else wire_to_label(key)
+        names = zone.names
+        for (key, rtype), place in self._first.items():
+            node = names.get(key, b"")
+            if len(node) >= RRSET_HEADER.size and key != apex:
+                rrset_type, count, length = RRSET_HEADER.unpack_from(node)
+                if rrset_type == rtype and count == 1 and len(node) == RRSET_HEADER.size + length:
+                    continue  # the usual case: a CNAME (or DNAME) alone at its name
+            counts = {code: number for code, number, _ in rrsets_of(node)}
+            owner = wire_to_label(zone.spelling(key))
             mnemonic, rule = SINGLETONS[rtype]
             if rtype == QTYPE.CNAME and key == apex:
                 reason = "a CNAME at the zone apex, which has SOA and NS (RFC 1912 §2.4)"
-                found.append((places[0], f"{owner}: {reason}"))
+                found.append((place, f"{owner}: {reason}"))
                 continue
-            if rrset is not None and len(rrset.rdatas) > 1:
-                found.append((places[1], f"{owner}: more than one {mnemonic} ({rule})"))
-            others = sorted(set(node) - CNAME_COMPANIONS) if rtype == QTYPE.CNAME else []
+            if counts.get(rtype, 0) > 1:
+                second = self._second.get((key, rtype), place)
+                found.append((second, f"{owner}: more than one {mnemonic} ({rule})"))
+            others = sorted(set(counts) - CNAME_COMPANIONS) if rtype == QTYPE.CNAME else []
             if others:
                 types = ", ".join(QTYPE.get(code, f"TYPE{code}") for code in others)
                 reason = f"CNAME and other data ({types}) (RFC 1034 §3.6.2, RFC 2181 §10.1)"
-                found.append((places[0], f"{owner}: {reason}"))
-        found.sort(key=lambda item: (item[0].path, item[0].line))
-        return [ZoneError(place.path, place.line, reason) for place, reason in found]
+                found.append((place, f"{owner}: {reason}"))
+        found.sort()
+        return [ZoneError(path, line, reason) for (path, line), reason in found]
 
     def warnings(self, zone: Zone) -> list[ZoneWarning]:
         """Targets written without their final dot that own nothing in this zone (and that no
         wildcard covers and no zone cut delegates)."""
         warnings = []
-        for target in self._targets:
-            if _answered_here(zone, target.name, len(self.origin.label)):
+        for (path, line), rtype, written, origin in self._targets:
+            name = plain_name(written, origin)
+            if name is None or _answered_here(zone, name.lower()):
                 continue
-            mnemonic = QTYPE.get(target.rtype, f"TYPE{target.rtype}")
+            mnemonic = QTYPE.get(rtype, f"TYPE{rtype}")
             warnings.append(
                 ZoneWarning(
-                    target.place.path,
-                    target.place.line,
-                    f"{mnemonic} target {target.written} has no trailing dot, so it reads as "
-                    f"{target.name}, which owns nothing here; write {target.written}. if that "
+                    path,
+                    line,
+                    f"{mnemonic} target {written} has no trailing dot, so it reads as "
+                    f"{wire_to_label(name)}, which owns nothing here; write {written}. if that "
                     "was meant",
                 )
             )
         return warnings
 
 
-def _answered_here(zone: Zone, name: DNSLabel, apex_labels: int) -> bool:
-    """Whether `name` owns records, is covered by a wildcard, or is delegated (roughly, for a
-    warning: RFC 4592's closest encloser is not worked out)."""
-    if not zone.contains(name_key(name)) or zone.node(name_key(name)):
+def _answered_here(zone: Zone, key: NameKey) -> bool:
+    """Whether the name `key` owns records, is covered by a wildcard, or is delegated
+    (roughly, for a warning: RFC 4592's closest encloser is not worked out)."""
+    names = zone.names
+    if not zone.contains(key) or names.get(key):
         return True
-    labels = name.label
-    for start in range(1, len(labels) - apex_labels + 1):
-        ancestor = labels[start:]
-        if zone.node(name_key(DNSLabel((b"*", *ancestor)))):
+    apex = len(key) - len(zone.origin_key)
+    for offset in label_offsets(key)[1:]:
+        if offset > apex:
+            break
+        ancestor = key[offset:]
+        if names.get(b"\x01*" + ancestor):
             return True  # RFC 4592: a wildcard answers for it
-        if start < len(labels) - apex_labels and zone.get(name_key(DNSLabel(ancestor)), QTYPE.NS):
+        if ancestor in zone.cuts:
             return True  # at or below a zone cut: another zone's name
     return False

@@ -272,8 +272,10 @@ class _Reader:
             self.builder.add_wire(owner, rtype, ttl, rdata)
         except ValueError as error:  # the owner is outside the zone
             raise FieldError(str(error)) from None
-        if rtype in RULED_TYPES:
-            self.rules.record(owner, rtype, rdata_tokens, origin, path, line)
+        if rtype in RULED_TYPES:  # plain rdata ends with the target name
+            target = rdata_tokens[-1]
+            if rtype == QTYPE.CNAME or (target[-1] != "." and "." in target):
+                self.rules.record(owner, rtype, rdata_tokens, origin_wire, path, line)
         if not owner_omitted:
             self.last_owner, self.last_owner_token = owner, tokens[0]
             self.last_owner_origin = origin
@@ -348,7 +350,7 @@ class _Reader:
         except ValueError as error:  # the owner is outside the zone
             raise FieldError(str(error)) from None
         if rtype in RULED_TYPES:
-            self.rules.record(owner, rtype, rdata_tokens, origin, path, entry.line)
+            self.rules.record(owner, rtype, rdata_tokens, origin_wire, path, entry.line)
 
     def finish(self) -> Zone:
         """RFC 1035 §5.2: exactly one SOA, at the top of the zone; then the zone's rules."""

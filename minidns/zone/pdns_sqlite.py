@@ -67,7 +67,7 @@ def load_pdns_sqlite(path: str | os.PathLike[str]) -> ZoneSet:
             )
         except FieldError as error:
             raise ZoneError(path, row_id, f"{name} {rtype} {content!r}: {error}") from None
-        rules.record(name_wire(owner), code, [], ROOT, path, row_id)  # names here are absolute
+        rules.record(name_wire(owner), code, [], b"\x00", path, row_id)  # names here are absolute
     loaded = []
     for builder, rules in zones.values():
         if builder.count(builder.origin_key, QTYPE.SOA) == 0:

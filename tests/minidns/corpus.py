@@ -11,7 +11,11 @@ minidns and named-checkzone refuse the files as they are.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
+
+ZONES = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora" / "pdns-regression"
+ZONES = ZONES / "zones"
 
 MAX_STRING = 255  # RFC 1035 §3.3
 # The A beside the CNAME of *.mixed-wc.example.com.
@@ -44,3 +48,14 @@ def make_loadable(zones: Path) -> None:
             fixed = split_long_strings(text)
             if fixed != text:
                 path.write_text(fixed, errors="surrogateescape")
+
+
+def loadable_copy(target: Path) -> Path:
+    """A copy of the corpus's zone files in `target` (``.orig`` files under their served
+    names), made loadable as above."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in ZONES.iterdir():
+        if path.is_file() and not path.name.startswith("."):
+            shutil.copyfile(path, target / path.name.removesuffix(".orig"))
+    make_loadable(target)
+    return target

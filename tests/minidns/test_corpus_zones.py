@@ -22,7 +22,6 @@ Documented differences (each is asserted below, so a change shows):
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections import Counter
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from dnslib import QTYPE
 from minidns.zone import ZoneError, load_master_file, name_key
 from minidns.zone.rdata import rdata_to_wire
 from tests.conftest import require, require_programs
-from tests.minidns.corpus import make_loadable
+from tests.minidns.corpus import loadable_copy
 from tests.minidns.pdns_bind import Record, axfr, start_pdns, stop_pdns, wait_for_pdns, zone_records
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora" / "pdns-regression"
@@ -81,13 +80,7 @@ def corpus_zones() -> list[tuple[str, str]]:
 
 def copy_corpus(target: Path) -> Path:
     """The zone files where the tests read them: ``.orig`` files under their served names."""
-    zones = target / "zones"
-    zones.mkdir()
-    for path in ZONES.iterdir():
-        if path.is_file() and not path.name.startswith("."):
-            shutil.copyfile(path, zones / path.name.removesuffix(".orig"))
-    make_loadable(zones)
-    return zones
+    return loadable_copy(target / "zones")
 
 
 @pytest.fixture(scope="module")
