@@ -175,8 +175,9 @@ class Announcements:
         """What `peer` is to be sent now: the live announcements, as the drains leave them."""
         return drains.apply(peer.address, routes_for(peer, self.live()))
 
-    def state(self, prefix: Prefix, drains: Drains) -> str:
-        """Why `prefix` is or is not announced, in a few words."""
+    def state(self, prefix: Prefix, drains: Drains, failing: str = "") -> str:
+        """Why `prefix` is or is not announced, in a few words; `failing` says which of its
+        checks fail, and why."""
         source = self.source(prefix)
         if source is None:
             return "not announced"
@@ -184,7 +185,7 @@ class Announcements:
             return "withdrawn (restore announces it again)"
         announcement = next(a for a in self.announcements() if a.prefix == prefix)
         if announcement.checks and prefix not in self.healthy:
-            return f"held back: a check fails ({', '.join(announcement.checks)})"
+            return f"held back: {failing or 'its checks have not passed yet'}"
         phases = {drains.phase(peer, prefix) for peer in self.peers}
         if DrainPhase.WITHDRAWN in phases:
             return "drained: withdrawn"

@@ -23,6 +23,7 @@ from minibgp.control.client import parse_line, request_lines
 from minibgp.control.text import (
     render_announcement,
     render_announcements,
+    render_checks,
     render_neighbors,
     routes_json_text,
     routes_text,
@@ -35,7 +36,7 @@ from minibgp.wire.context import CodecContext
 COMMANDS = {
     "check": "check a config file and print what it means",
     "decode": "explain one BGP message given in hex, field by field",
-    "show": "ask a running speaker for its neighbors, its routes or its announcements",
+    "show": "ask a running speaker for its neighbors, routes, announcements or health checks",
     "announce": "announce a prefix, or change what it is announced with, while the speaker runs",
     "withdraw": "stop announcing a prefix, while the speaker runs",
     "restore": "undo the runtime changes of a prefix: announce it as the config says",
@@ -167,10 +168,11 @@ def _subcommand(argv: list[str]) -> int:
     show = command("show")
     show.add_argument(
         "what",
-        choices=("neighbors", "routes", "announcements"),
+        choices=("neighbors", "routes", "announcements", "checks"),
         metavar="WHAT",
         help="neighbors: one line per session, like vtysh; routes: received and advertised, "
-        "per peer; announcements: each prefix, where it comes from, why it is (not) announced",
+        "per peer; announcements: each prefix, where it comes from, why it is (not) announced; "
+        "checks: each health check, its last result, and the prefixes that depend on them",
     )
     show.add_argument("--json", action="store_true", help="print the speaker's answer as JSON")
     show.add_argument("--peer", metavar="ADDRESS", help="only this peer (neighbors, routes)")
@@ -401,6 +403,8 @@ def _show(args: argparse.Namespace) -> int:
         print(json.dumps(answer, indent=2))
     elif args.what == "neighbors":
         print(render_neighbors(answer))
+    elif args.what == "checks":
+        print(render_checks(answer))
     else:
         print(render_announcements(answer))
     return 0

@@ -11,6 +11,8 @@ show routes [peer] [prefix] [limit]
                         sessions up
 show announcements      every announcement, where it comes from, and whether it is
                         announced and why not (views.announcement_json)
+show checks             every health check, its state and last result (views.check_json),
+                        and why each prefix is or is not announced
 announce                {prefix, and any of: as_path_prepend, med, communities,
                         large_communities, next_hop, peers}: announce a prefix, or change
                         what it is announced with (a key left out: kept; null: no MED,
@@ -42,9 +44,11 @@ from minibgp.control.views import (
     advertised_route_json,
     announcement_json,
     bfd_json,
+    check_json,
     neighbor_json,
 )
 from minibgp.drain import Drain, Drains, DrainScope
+from minibgp.health.runner import HealthMonitor
 from minibgp.peer import Peer
 from minibgp.router_id import is_on_local_interface
 from minibgp.wire.attributes.communities import community_from_text
@@ -80,6 +84,7 @@ class Controlled(Protocol):
     drains: Drains
     announcements: Announcements
     bfd: BfdSessions | None
+    health: HealthMonitor | None
 
     @property
     def links(self) -> Mapping[IPAddress, PeerLink]: ...
@@ -99,6 +104,7 @@ class Commands:
             "show neighbors": self.show_neighbors,
             "show routes": self.show_routes,
             "show announcements": self.show_announcements,
+            "show checks": self.show_checks,
             "announce": self.announce,
             "withdraw": self.withdraw,
             "restore": self.restore,
@@ -173,6 +179,25 @@ class Commands:
         prefixes = {**announcements.configured, **announcements.runtime}
         return {"announcements": [self._announcement(prefix) for prefix in prefixes]}
 
+    def show_checks(self, request: Request) -> Answer:
+        health, now = self.speaker.health, self.speaker.now()
+        checks = [] if health is None else [
+            check_json(check, health.state.check_state(name), now=now)
+            for name, check in health.checks.items()
+        ]  # fmt: skip
+        announcements = self.speaker.announcements.announcements()
+        return {
+            "checks": checks,
+            "prefixes": [
+                {
+                    "prefix": str(announcement.prefix),
+                    "checks": list(announcement.checks),
+                    "state": self._state(announcement.prefix),
+                }
+                for announcement in announcements
+            ],
+        }
+
     def neighbors(self, links: list[PeerLink] | None = None) -> dict[str, Any]:
         """The answer of `show neighbors`, also the last step of a drain."""
         speaker, now = self.speaker, self.speaker.now()
@@ -244,8 +269,18 @@ class Commands:
         return announcement_json(
             announcement or AnnounceConfig(prefix),
             announcements.source(prefix),
-            announcements.state(prefix, self.speaker.drains),
+            self._state(prefix),
         )
+
+    def _state(self, prefix: Prefix) -> str:
+        """Why `prefix` is or is not announced; for checks that fail, their last reasons."""
+        reasons = ""
+        if (health := self.speaker.health) is not None:
+            reasons = "; ".join(
+                f"{name} fails ({health.state.check_state(name).last_reason})"
+                for name in health.state.failing_checks(str(prefix))
+            )
+        return self.speaker.announcements.state(prefix, self.speaker.drains, reasons)
 
     # -- drain (RFC 8326) ------------------------------------------------------------------------
 

@@ -202,3 +202,33 @@ def _announcement_attributes(announcement: dict[str, Any]) -> str:
     if announcement["checks"]:
         parts.append("checks " + ", ".join(announcement["checks"]))
     return ", ".join(parts)
+
+
+def render_checks(answer: dict[str, Any]) -> str:
+    """`show checks`: each health check and its last result, then each prefix and why it is
+    (not) announced."""
+    lines = [f"   {'Check':<16} {'State':<8} Last result"]
+    for check in answer["checks"]:
+        state = "passing" if check["passing"] else "failing"
+        lines.append(f"   {check['name']:<16} {state:<8} {_last_result(check)}")
+        lines.append(f"   {'':<16} {'':<8} {check['checks']}")
+    if not answer["checks"]:
+        lines.append("   (no [[check]] in the config)")
+    lines += ["", f"   {'Prefix':<24} {'Checks':<24} State"]
+    for prefix in answer["prefixes"]:
+        checks = ", ".join(prefix["checks"]) or "-"
+        lines.append(f"   {prefix['prefix']:<24} {checks:<24} {prefix['state']}")
+    return "\n".join(lines)
+
+
+def _last_result(check: dict[str, Any]) -> str:
+    last = check["last"]
+    if last is None:
+        return "no probe yet"
+    said = "ok" if last["ok"] else last["reason"]
+    count = ""
+    if check["passing"] and check["failures"]:
+        count = f", {check['failures']} of {check['fall']} failures to fail"
+    elif not check["passing"] and check["successes"]:
+        count = f", {check['successes']} of {check['rise']} successes to pass"
+    return f"{said} ({last['seconds_ago']:.1f} s ago{count})"

@@ -9,6 +9,8 @@ from typing import Any
 from minibgp.announcements import Source
 from minibgp.bfd.endpoint import BfdSessions
 from minibgp.config import AnnounceConfig, PeerConfig
+from minibgp.health.checks import Check
+from minibgp.health.state import CheckState
 from minibgp.peer import Peer
 from minibgp.wire.attributes import AttributeSet, PathAttribute
 from minibgp.wire.attributes.communities import community_to_text
@@ -104,6 +106,27 @@ def announcement_json(
         "large_communities": [":".join(map(str, c)) for c in announcement.large_communities],
         "peers": None if announcement.peers is None else [str(p) for p in announcement.peers],
         "checks": list(announcement.checks),
+    }
+
+
+def check_json(check: Check, state: CheckState, *, now: float) -> dict[str, Any]:
+    """One health check: what it checks, whether it passes, what its last probe said."""
+    last = state.last_result
+    timing = check.timing
+    return {
+        "name": check.name,
+        "checks": check.describe(),
+        "passing": state.passing,
+        "last": None
+        if last is None
+        else {"ok": last.ok, "reason": last.reason, "seconds_ago": round(now - last.at, 3)},
+        "successes": state.successes,  # in a row, towards rise (while failing)
+        "failures": state.failures,  # in a row, towards fall (while passing)
+        "rise": timing.rise,
+        "fall": timing.fall,
+        "interval": timing.interval,
+        "timeout": timing.timeout,
+        "watched": check.watcher() is not None,
     }
 
 

@@ -9,7 +9,8 @@
   exit fails the check at once (`watch.ProcessWatch`).
 
 Every check has the same interface: `name`, `timing` (interval, timeout, rise, fall), `async
-probe() -> ProbeResult`, and `watcher() -> Watcher | None`. A probe never raises: whatever goes
+probe() -> ProbeResult`, `watcher() -> Watcher | None` and `describe()` (what it checks, in
+words). A probe never raises: whatever goes
 wrong is a failed result with a reason.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +61,14 @@ class DnsCheck:
     transport: Literal["udp", "tcp"] = "udp"
     keep_open: bool = False
     timing: Timing = field(default_factory=Timing)
+
+    def describe(self) -> str:
+        """What is checked, in a few words."""
+        answer = f", answer {self.expect_answer}" if self.expect_answer else ""
+        held = ", connection held open" if self.keep_open else ""
+        question = f"{self.query_name} {self.query_class} {self.query_type}"
+        to = f"{_target(self.host, self.port)} over {self.transport}"
+        return f"dns {question} to {to}, expect {self.expect_rcode}{answer}{held}"
 
     def query(self) -> DNSRecord:
         """A fresh query (new random ID) for the configured question, without recursion."""
@@ -144,6 +154,9 @@ class TcpConnectCheck:
     port: int
     timing: Timing = field(default_factory=Timing)
 
+    def describe(self) -> str:
+        return f"tcp connection to {_target(self.host, self.port)}"
+
     async def probe(self) -> ProbeResult:
         try:
             async with asyncio.timeout(self.timing.timeout):
@@ -166,6 +179,9 @@ class CommandCheck:
     name: str
     argv: tuple[str, ...]
     timing: Timing = field(default_factory=Timing)
+
+    def describe(self) -> str:
+        return f"command {shlex.join(self.argv)}"
 
     async def probe(self) -> ProbeResult:
         try:
@@ -202,6 +218,9 @@ class ProcessCheck:
     pidfile: Path | None = None
     timing: Timing = field(default_factory=Timing)
 
+    def describe(self) -> str:
+        return f"process {self.pid}" if self.pid is not None else f"process in {self.pidfile}"
+
     async def probe(self) -> ProbeResult:
         pid = current_pid(self.pid, self.pidfile)
         if pid is None:
@@ -224,6 +243,10 @@ def _parse_answer(data: bytes, query: DNSRecord) -> DNSRecord | None:
     if response.header.id != query.header.id or not response.header.qr:
         return None
     return response
+
+
+def _target(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _why(error: OSError) -> str:

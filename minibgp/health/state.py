@@ -78,6 +78,15 @@ class PrefixDown:
 HealthEvent = CheckUp | CheckDown | PrefixUp | PrefixDown
 
 
+@dataclass(frozen=True)
+class Result:
+    """What a probe (or a watcher) last said: `ok`, why not, and when."""
+
+    ok: bool
+    reason: str
+    at: float
+
+
 @dataclass
 class CheckState:
     """The rise/fall counter of one check."""
@@ -89,10 +98,12 @@ class CheckState:
     next_start: float = -math.inf  # the first probe is due at once
     in_flight: ProbeRequest | None = None
     last_reason: str = field(default="no probe has passed yet")
+    last_result: Result | None = None  # of the last probe or watch
 
-    def record(self, ok: bool, reason: str) -> bool:
+    def record(self, ok: bool, reason: str, *, now: float) -> bool:
         """Count one probe result; return True if the check changed between passing and
         failing."""
+        self.last_result = Result(ok, reason, now)
         if not ok:
             self.last_reason = reason
         if self.passing:
@@ -107,8 +118,9 @@ class CheckState:
                 return True
         return False
 
-    def lose_watch(self, reason: str) -> bool:
+    def lose_watch(self, reason: str, *, now: float) -> bool:
         """Fail at once; return True if the check was passing."""
+        self.last_result = Result(False, reason, now)
         self.last_reason = reason
         was_passing = self.passing
         self.passing, self.successes, self.failures = False, 0, 0
@@ -162,6 +174,16 @@ class HealthState:
     def check_passing(self, check: str) -> bool:
         return self._checks[check].passing
 
+    def check_state(self, check: str) -> CheckState:
+        """The state of one check (read only: `passing`, the counts, `last_result`)."""
+        return self._checks[check]
+
+    def failing_checks(self, prefix: str) -> tuple[str, ...]:
+        """The checks of `prefix` that do not pass (none: it is up)."""
+        return tuple(
+            name for name in self._prefixes.get(prefix, ()) if not self._checks[name].passing
+        )
+
     def in_flight(self, check: str) -> int | None:
         """The id of the probe of `check` still awaited, if any."""
         request = self._checks[check].in_flight
@@ -189,11 +211,11 @@ class HealthState:
         if state.in_flight is None or state.in_flight.probe_id != probe_id:
             return
         state.in_flight = None
-        self._record(check, ok, reason or "probe failed")
+        self._record(check, ok, "" if ok else reason or "probe failed", now=now)
 
     def watch_lost(self, check: str, reason: str, *, now: float) -> None:
         """The check's watcher saw its target go away: fail the check now."""
-        if self._checks[check].lose_watch(reason):
+        if self._checks[check].lose_watch(reason, now=now):
             self._events.append(CheckDown(check, reason))
             self._update_prefixes()
 
@@ -203,7 +225,7 @@ class HealthState:
             request = state.in_flight
             if request is not None and now >= request.deadline:
                 state.in_flight = None
-                self._record(name, False, f"no answer within {state.timing.timeout:g} s")
+                self._record(name, False, f"no answer within {state.timing.timeout:g} s", now=now)
 
     # -- output ----------------------------------------------------------------------------
 
@@ -220,9 +242,9 @@ class HealthState:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _record(self, check: str, ok: bool, reason: str) -> None:
+    def _record(self, check: str, ok: bool, reason: str, *, now: float) -> None:
         state = self._checks[check]
-        if state.record(ok, reason):
+        if state.record(ok, reason, now=now):
             self._events.append(
                 CheckUp(check) if state.passing else CheckDown(check, state.last_reason)
             )
@@ -230,8 +252,8 @@ class HealthState:
 
     def _update_prefixes(self) -> None:
         """Emit PrefixUp / PrefixDown for every prefix whose checks now say otherwise."""
-        for prefix, names in self._prefixes.items():
-            failing = tuple(name for name in names if not self._checks[name].passing)
+        for prefix in self._prefixes:
+            failing = self.failing_checks(prefix)
             up = not failing
             if up != self._prefix_up[prefix]:
                 self._prefix_up[prefix] = up

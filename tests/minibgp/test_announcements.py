@@ -62,7 +62,8 @@ def test_a_runtime_change_keeps_the_prefixs_health_checks() -> None:
     table = announcements()
     table.announce(CHECKED, Change(med=5))
     assert "169.254.0.2/32" not in sent(table)
-    assert table.state(CHECKED, Drains()) == "held back: a check fails (dns)"
+    assert table.state(CHECKED, Drains()) == "held back: its checks have not passed yet"
+    assert table.state(CHECKED, Drains(), "dns fails: timeout") == "held back: dns fails: timeout"
     table.set_health(CHECKED, True)
     assert sent(table)["169.254.0.2/32"].med == 5
 

@@ -388,3 +388,48 @@ async def test_show_routes_filters_and_its_json_is_one_document(
         await asyncio.to_thread(show_routes, socket, prefix="ten")
     with pytest.raises(ControlError, match="limit must be an integer"):
         await asyncio.to_thread(request, socket, "show routes", limit=-1)
+
+
+async def test_show_checks_says_each_checks_last_result_and_why_each_prefix_waits(
+    duo: Duo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = socket.socket()
+    service.bind((A, 0))
+    service.listen()
+    closed = free_port(A)  # nothing listens there
+    checks = "".join(
+        f'\n[[check]]\nname = "{name}"\nkind = "tcp"\ntarget = "{A}:{port}"\n'
+        "interval = 0.05\ntimeout = 0.5\nrise = 1\nfall = 1\n"
+        for name, port in (("up", service.getsockname()[1]), ("down", closed))
+    )
+    duo.rewrite_a(("169.254.0.1/32", "169.254.0.2/32", "169.254.0.3/32"), extra=checks)
+    text = duo.a_config.read_text()
+    for prefix, names in (("169.254.0.1/32", '"up"'), ("169.254.0.2/32", '"up", "down"')):
+        text = text.replace(f'prefix = "{prefix}"\n', f'prefix = "{prefix}"\nchecks = [{names}]\n')
+    duo.a_config.write_text(text)
+    try:
+        duo.a.reload()
+        await until(lambda: "169.254.0.1/32" in advertised(duo.a))
+        socket_path = duo.tmp / "a.sock"
+        answer = await asyncio.to_thread(request, socket_path, "show checks")
+        checks_by_name = {check["name"]: check for check in answer["checks"]}
+        assert checks_by_name["up"]["passing"] and checks_by_name["up"]["last"]["ok"]
+        assert checks_by_name["up"]["checks"] == f"tcp connection to {A}:{service.getsockname()[1]}"
+        down = checks_by_name["down"]
+        assert (
+            not down["passing"]
+            and down["last"]["reason"] == f"tcp {A}:{closed}: Connection refused"
+        )
+        states = {p["prefix"]: p["state"] for p in answer["prefixes"]}
+        assert states == {
+            "169.254.0.1/32": "announced",
+            "169.254.0.2/32": f"held back: down fails (tcp {A}:{closed}: Connection refused)",
+            "169.254.0.3/32": "announced",
+        }
+        argv = ["show", "checks", "--socket", str(socket_path)]
+        assert await asyncio.to_thread(cli_main, argv) == 0
+        out = capsys.readouterr().out
+        assert f"down             failing  tcp {A}:{closed}: Connection refused (" in out
+        assert "169.254.0.2/32           up, down                 held back: down fails" in out
+    finally:
+        service.close()
