@@ -501,11 +501,14 @@ class Connection:
         negotiated = self._negotiated
         assert negotiated is not None
         self._connect_retry_at = None
-        # The ASes switch on the eBGP/iBGP checks of received UPDATEs (RFC 4271 §6.3, §5.1.5).
+        # The ASes switch on the eBGP/iBGP checks of received UPDATEs (RFC 4271 §6.3, §5.1.5),
+        # our address the next hop check (§6.3), the families which routes are used (RFC 4760 §8).
         self._codec = CodecContext(
             four_octet_as=negotiated.four_octet_as,
             local_as=self.settings.local_as,
             peer_as=negotiated.peer_as,
+            local_address=self._local_address,
+            families=negotiated.families,
         )
         self._send(Keepalive())
         self._start_hold_and_keepalive_timers(now=now)
@@ -648,6 +651,8 @@ class Connection:
             four_octet_as=self._codec.four_octet_as,
             local_as=self._codec.local_as,
             peer_as=self._codec.peer_as,
+            local_address=self._codec.local_address,
+            families=self._codec.families,
         )
         self._events.append(kind(octets, codec))
 

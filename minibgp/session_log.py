@@ -79,6 +79,12 @@ def _log_update(name: str, peer: Peer, update: Update) -> None:
     if update.treat_as_withdraw:
         log.warning("%s: malformed UPDATE treated as withdraw (RFC 7606): %s",
                     name, "; ".join(update.errors))  # fmt: skip
+    for family, reason in update.unusable_next_hop.items():
+        log.warning("%s: %s routes treated as withdrawn: %s (RFC 4271 §6.3)",
+                    name, family_name(*family), reason)  # fmt: skip
+    for family, reason in update.ignored_families.items():
+        log.warning("%s: %s routes ignored: %s (RFC 4760 §8)",
+                    name, family_name(*family), reason)  # fmt: skip
     if not log.isEnabledFor(logging.INFO):
         return
     announced = sum(len(keys) for _, keys, _ in update.announced_groups())

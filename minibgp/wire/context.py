@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from minibgp.wire.nlri import Family, IPAddress
+
 
 @dataclass
 class CodecContext:
@@ -19,6 +21,10 @@ class CodecContext:
     leftmost AS of AS_PATH must be the peer's (RFC 4271 §6.3) and LOCAL_PREF is discarded
     (RFC 7606 §7.5); from an internal peer LOCAL_PREF is mandatory (RFC 4271 §5.1.5).
 
+    `local_address`: our end of the session, when known: a route whose next hop it is cannot
+    be used (RFC 4271 §6.3). `families`: the address families both OPENs advertised; routes of
+    others are ignored (RFC 4760 §8). None: every family (as `decode` reads a message).
+
     `attribute_sets` remembers the path attribute sets already decoded on this session, keyed by
     their wire bytes, so each distinct set is decoded once and shared by all its routes.
     """
@@ -26,6 +32,8 @@ class CodecContext:
     four_octet_as: bool = True
     local_as: int | None = None
     peer_as: int | None = None
+    local_address: IPAddress | None = None
+    families: frozenset[Family] | None = None
     max_cached_attribute_sets: int = 50_000
     attribute_sets: dict[object, object] = field(default_factory=dict, repr=False)
 

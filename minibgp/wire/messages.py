@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar
 
 from minibgp.wire.attributes import (
@@ -139,11 +139,19 @@ class Open:
                 reason="BGP Identifier 0.0.0.0",
             )
         capabilities = decode_optional_parameters(body[9:])
+        if my_as == 0:  # RFC 7607 §2, whatever the 4-octet AS capability says
+            raise _bad_peer_as("My Autonomous System is 0")
         for capability in capabilities:
             if isinstance(capability, FourOctetAS):
                 my_as = capability.asn  # RFC 6793 §4.1
+                if my_as == 0:  # RFC 7607 §2
+                    raise _bad_peer_as("the 4-octet AS capability says AS 0")
                 break
         return cls(my_as, hold_time, identifier, capabilities, version)
+
+
+def _bad_peer_as(reason: str) -> BGPError:
+    return BGPError(ErrorCode.OPEN_MESSAGE_ERROR, OpenErrorSubcode.BAD_PEER_AS, reason=reason)
 
 
 # --- UPDATE (RFC 4271 §4.3) ---------------------------------------------------------------
@@ -158,7 +166,10 @@ class Update:
     `withdrawn_prefixes()` and `is_end_of_rib()` rather than reading the fields.
 
     RFC 7606 outcomes of decoding: `treat_as_withdraw` (every announced route is to be treated as
-    withdrawn; `errors` says why) and `discarded_attributes` (attributes dropped).
+    withdrawn; `errors` says why) and `discarded_attributes` (attributes dropped). What the
+    session rules out, by family, with the reason: `unusable_next_hop` (the announced routes are
+    treated as withdrawn, RFC 4271 §6.3) and `ignored_families` (not negotiated: the family's
+    routes, announced or withdrawn, are ignored, RFC 4760 §8).
     Build one with `Update.build(...)` or `Update.end_of_rib(...)`.
     """
 
@@ -168,6 +179,8 @@ class Update:
     treat_as_withdraw: bool = False
     errors: list[str] = field(default_factory=list)
     discarded_attributes: list[DiscardedAttribute] = field(default_factory=list)
+    unusable_next_hop: dict[Family, str] = field(default_factory=dict)
+    ignored_families: dict[Family, str] = field(default_factory=dict)
     _sets: dict[Family, AttributeSet] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -268,18 +281,16 @@ class Update:
     def announced_groups(self) -> list[tuple[Family, list[bytes], AttributeSet]]:
         """(family, prefix keys, attribute set) of the routes this UPDATE makes reachable.
 
-        Empty when the UPDATE is treat-as-withdraw (RFC 7606 §2). Used by the Adj-RIB-In.
+        Empty when the UPDATE is treat-as-withdraw (RFC 7606 §2); none of a family whose next
+        hop is unusable or that was not negotiated. Used by the Adj-RIB-In.
         """
         if self.treat_as_withdraw:
             return []
-        groups = []
-        if self.nlri:
-            groups.append((IPV4_UNICAST, prefix_keys(self.nlri), self.attribute_set(IPV4_UNICAST)))
-        mp_reach = self.mp_reach
-        if mp_reach is not None and mp_reach.nlri:
-            family = mp_reach.family
-            groups.append((family, prefix_keys(mp_reach.nlri), self.attribute_set(family)))
-        return groups
+        return [
+            (family, prefix_keys(prefixes), self.attribute_set(family))
+            for family, prefixes in self._reachable()
+            if family not in self.unusable_next_hop
+        ]
 
     def withdrawn_groups(self) -> list[tuple[Family, list[bytes]]]:
         """(family, prefix keys) of the routes this UPDATE makes unreachable, including the
@@ -290,13 +301,21 @@ class Update:
         mp_unreach = self.mp_unreach
         if mp_unreach is not None and mp_unreach.withdrawn:
             groups.append((mp_unreach.family, prefix_keys(mp_unreach.withdrawn)))
-        if self.treat_as_withdraw:
-            if self.nlri:
-                groups.append((IPV4_UNICAST, prefix_keys(self.nlri)))
-            mp_reach = self.mp_reach
-            if mp_reach is not None and mp_reach.nlri:
-                groups.append((mp_reach.family, prefix_keys(mp_reach.nlri)))
+        groups = [group for group in groups if group[0] not in self.ignored_families]
+        for family, prefixes in self._reachable():
+            if self.treat_as_withdraw or family in self.unusable_next_hop:
+                groups.append((family, prefix_keys(prefixes)))
         return groups
+
+    def _reachable(self) -> list[tuple[Family, Sequence[Prefix]]]:
+        """The NLRI of each family the session uses, announced or not (RFC 7606)."""
+        out: list[tuple[Family, Sequence[Prefix]]] = []
+        if self.nlri:
+            out.append((IPV4_UNICAST, self.nlri))
+        mp_reach = self.mp_reach
+        if mp_reach is not None and mp_reach.nlri:
+            out.append((mp_reach.family, mp_reach.nlri))
+        return [(family, nlri) for family, nlri in out if family not in self.ignored_families]
 
     def announced(self) -> list[tuple[int, int, Prefix]]:
         """(afi, safi, prefix) of every route this UPDATE announces (none if treat-as-withdraw)."""
@@ -352,8 +371,15 @@ class Update:
             attributes.append(decoded.mp_unreach)
         if len(attributes) > len(shared.attributes):
             attributes.sort(key=_type_code)  # RFC 4271 §5 order, whatever the sender's
-        if nlri or (mp_reach is not None and (mp_reach.nlri or mp_reach.raw_nlri)):
-            errors.extend(_missing_well_known(shared, ipv4_nlri=bool(nlri), ctx=ctx))
+        ignored = _not_negotiated(fields, mp_reach, decoded.mp_unreach, ctx)
+        ipv4_nlri = bool(nlri) and IPV4_UNICAST not in ignored
+        mp_nlri = (
+            mp_reach is not None
+            and mp_reach.family not in ignored
+            and bool(mp_reach.nlri or mp_reach.raw_nlri)
+        )
+        if ipv4_nlri or mp_nlri:
+            errors.extend(_missing_well_known(shared, ipv4_nlri=ipv4_nlri, ctx=ctx))
         update = cls(
             withdrawn=PrefixList(withdrawn),
             attributes=attributes,
@@ -361,8 +387,11 @@ class Update:
             treat_as_withdraw=bool(errors),
             errors=errors,
             discarded_attributes=list(shared.discarded),
+            ignored_families=ignored,
         )
         update._sets = sets
+        if ctx.local_address is not None:
+            update.unusable_next_hop = _next_hop_is_ours(update, ctx.local_address)
         return update
 
 
@@ -404,6 +433,41 @@ def _malformed_list(reason: str) -> BGPError:
     )
 
 
+def _not_negotiated(
+    fields: UpdateFields,
+    mp_reach: MpReachNlri | None,
+    mp_unreach: MpUnreachNlri | None,
+    ctx: CodecContext,
+) -> dict[Family, str]:
+    """The families with routes in this UPDATE that the session did not negotiate: RFC 4760 §8
+    exchanges a family's routes only when both OPENs advertised it."""
+    if ctx.families is None:
+        return {}
+    carried: list[Family] = []
+    if fields.nlri or fields.withdrawn_routes:
+        carried.append(IPV4_UNICAST)
+    if mp_reach is not None and (mp_reach.nlri or mp_reach.raw_nlri):
+        carried.append(mp_reach.family)
+    if mp_unreach is not None and (mp_unreach.withdrawn or mp_unreach.raw_withdrawn):
+        carried.append(mp_unreach.family)
+    return {family: "not negotiated" for family in carried if family not in ctx.families}
+
+
+def _next_hop_is_ours(update: Update, local_address: IPAddress) -> dict[Family, str]:
+    """RFC 4271 §6.3: a NEXT_HOP that is an address of ours is semantically incorrect; the
+    routes are ignored (treated as withdrawn: they replace what the peer sent before)."""
+    unusable: dict[Family, str] = {}
+    for family, _prefixes in update._reachable():
+        next_hop = update.attribute_set(family).next_hop
+        if next_hop is None:
+            continue
+        if next_hop == local_address or (
+            isinstance(next_hop, IPv6Address) and next_hop.ipv4_mapped == local_address
+        ):
+            unusable[family] = f"next hop {next_hop} is our own address"
+    return unusable
+
+
 def _missing_well_known(shared: AttributeSet, ipv4_nlri: bool, ctx: CodecContext) -> list[str]:
     """RFC 4271 §5 mandatory attributes absent from an UPDATE with NLRI (RFC 7606 §3 d)."""
     required = [AttributeType.ORIGIN, AttributeType.AS_PATH]
@@ -411,7 +475,12 @@ def _missing_well_known(shared: AttributeSet, ipv4_nlri: bool, ctx: CodecContext
         required.append(AttributeType.NEXT_HOP)  # RFC 4760 §3: not needed for MP_REACH only
     if ctx.external is False:
         required.append(AttributeType.LOCAL_PREF)  # RFC 4271 §5.1.5: between internal peers
-    return [f"missing well-known attribute {t.name}" for t in required if t not in shared]
+    malformed = {reason.split(":", 1)[0] for reason in shared.malformed}  # there, but malformed
+    return [
+        f"missing well-known attribute {t.name}"
+        for t in required
+        if t not in shared and t.name not in malformed
+    ]
 
 
 def _with_as4_attributes(

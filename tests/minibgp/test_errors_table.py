@@ -5,18 +5,21 @@ kind, and the outcome:
 - ("reset", code, subcode): a NOTIFICATION with that code/subcode, the session closes;
 - ("withdraw",): RFC 7606 treat-as-withdraw: the UPDATE's routes are withdrawn, not stored;
 - ("discard", type): RFC 7606 attribute discard: that attribute is dropped, the routes stay;
+- ("unusable",): the next hop is ours (RFC 4271 §6.3): the routes are treated as withdrawn;
+- ("ignored",): the family was not negotiated (RFC 4760 §8): its routes are ignored;
 - ("ok",): nothing wrong.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 
 import pytest
 
 from minibgp.wire import CodecContext, MessageReader, Update, decode_message
 from minibgp.wire.errors import BGPError
+from minibgp.wire.nlri import IPV4_UNICAST, IPV6_UNICAST, Family
 
 MARKER = "ff" * 16
 ORIGIN = "40 01 01 00"
@@ -51,6 +54,8 @@ class Case:
     four_octet_as: bool = True
     local_as: int | None = None  # with peer_as: enables the external/internal peer checks
     peer_as: int | None = None
+    local_address: str | None = None  # our end of the session: the next hop check
+    families: frozenset[Family] | None = None  # negotiated; None: every family
 
 
 CASES = [
@@ -69,6 +74,17 @@ CASES = [
         "optional parameter type 1 (authentication)",
         h(MARKER + "0020 01 04 fc08 005a c0000201 03 01 01 00"),
         ("reset", 2, 4),
+    ),
+    Case("My AS 0 (RFC 7607 §2)", h(MARKER + "001d 01 04 0000 005a c0000201 00"), ("reset", 2, 2)),
+    Case(
+        "My AS 0 with a 4-octet AS capability",
+        h(MARKER + "0025 01 04 0000 005a c0000201 08 02 06 4104 0000fc08"),
+        ("reset", 2, 2),
+    ),
+    Case(
+        "4-octet AS capability says AS 0",
+        h(MARKER + "0025 01 04 fc08 005a c0000201 08 02 06 4104 00000000"),
+        ("reset", 2, 2),
     ),
     # --- ROUTE-REFRESH, RFC 7313 §5 ---
     Case("BoRR longer than 4 octets", h(MARKER + "0018 05 0001 01 01 00"), ("reset", 7, 1)),
@@ -152,6 +168,41 @@ CASES = [
         ("withdraw",),
     ),
     Case("two octets left in the attribute field", update(MANDATORY + "c0 08"), ("withdraw",)),
+    # --- AS 0, RFC 7607 §2: as RFC 7606 (AS_PATH, AGGREGATOR) or RFC 6793 (AS4_*) say ---
+    Case(
+        "AS 0 in AS_PATH",
+        update(ORIGIN + "40 02 0a 02 02 0000fc08 00000000" + NEXT_HOP),
+        ("withdraw",),
+    ),
+    Case(
+        "AS 0 in AS_PATH (2-octet session)",
+        update(ORIGIN + "40 02 06 02 02 fc08 0000" + NEXT_HOP),
+        ("withdraw",),
+        False,
+    ),
+    Case(
+        "AS 0 in an AS_SET",
+        update(ORIGIN + "40 02 0e 02 01 0000fc08 01 02 00000001 00000000" + NEXT_HOP),
+        ("withdraw",),
+    ),
+    Case("AS 0 in AGGREGATOR", update(MANDATORY + "c0 07 08 00000000 c0000201"), ("discard", 7)),
+    Case(
+        "AS 0 in AS4_PATH (2-octet session)",
+        update(ORIGIN + "40 02 04 02 01 5ba0" + NEXT_HOP + "c0 11 06 02 01 00000000"),
+        ("discard", 17),
+        False,
+    ),
+    Case(
+        "AS 0 in AS4_AGGREGATOR (2-octet session)",
+        update(
+            ORIGIN
+            + "40 02 04 02 01 fc08"
+            + NEXT_HOP
+            + "c0 07 06 5ba0 c0000201 c0 12 08 00000000 c0000201"
+        ),
+        ("discard", 18),
+        False,
+    ),
     # --- UPDATE: attribute discard, RFC 7606 §3 g, §7; RFC 6793 §6 ---
     Case("ATOMIC_AGGREGATE length 1", update(MANDATORY + "40 06 01 00"), ("discard", 6)),
     Case("AGGREGATOR length 7", update(MANDATORY + "c0 07 07" + "00" * 7), ("discard", 7)),
@@ -206,6 +257,27 @@ CASES = [
         peer_as=ROUTER_AS,
     ),
     Case(
+        "AS_CONFED_SEQUENCE after the external peer's AS (RFC 5065 §5)",
+        update(ORIGIN + "40 02 0c 02 01 ffb43952 03 01 0000fde9" + NEXT_HOP),
+        ("withdraw",),
+        local_as=64520,
+        peer_as=ROUTER_AS,
+    ),
+    Case(
+        "AS_CONFED_SET after the external peer's AS (RFC 5065 §5)",
+        update(ORIGIN + "40 02 0c 02 01 ffb43952 04 01 0000fde9" + NEXT_HOP),
+        ("withdraw",),
+        local_as=64520,
+        peer_as=ROUTER_AS,
+    ),
+    Case(
+        "confederation segments from an internal peer: kept",
+        update(ORIGIN + "40 02 06 03 01 0000fde9" + NEXT_HOP + "40 05 04 00000064"),
+        ("ok",),
+        local_as=64520,
+        peer_as=64520,
+    ),
+    Case(
         "LOCAL_PREF from an external peer",
         update(ORIGIN + AS_PATH_FROM_ROUTER + NEXT_HOP + "40 05 04 00000064"),
         ("discard", 5),
@@ -241,6 +313,57 @@ CASES = [
         local_as=64520,
         peer_as=64520,
     ),
+    # --- the session's rules: our own next hop (RFC 4271 §6.3), families (RFC 4760 §8) ---
+    Case("NEXT_HOP is our address", update(MANDATORY), ("unusable",), local_address="192.0.2.1"),
+    Case(
+        "IPv6 next hop is our address",
+        update(ORIGIN + AS_PATH + MP_REACH_V6, ""),
+        ("unusable",),
+        local_address="2001:db8::1",
+    ),
+    Case(
+        "IPv6 next hop is our IPv4 address, IPv4-mapped",
+        update(
+            ORIGIN
+            + AS_PATH
+            + MP_REACH_V6.replace(
+                "20010db8000000000000000000000001", "00000000000000000000ffffc0000201"
+            ),
+            "",
+        ),
+        ("unusable",),
+        local_address="192.0.2.1",
+    ),
+    Case(
+        "NEXT_HOP is the peer's address: fine",
+        update(MANDATORY),
+        ("ok",),
+        local_address="192.0.2.2",
+    ),
+    Case(
+        "IPv6 routes, only IPv4 unicast negotiated",
+        update(ORIGIN + AS_PATH + MP_REACH_V6, ""),
+        ("ignored",),
+        families=frozenset({IPV4_UNICAST}),
+    ),
+    Case(
+        "IPv6 withdrawals, only IPv4 unicast negotiated",
+        update(MP_UNREACH_V6, ""),
+        ("ignored",),
+        families=frozenset({IPV4_UNICAST}),
+    ),
+    Case(
+        "IPv4 routes, only IPv6 unicast negotiated",
+        update(MANDATORY),
+        ("ignored",),
+        families=frozenset({IPV6_UNICAST}),
+    ),
+    Case(
+        "IPv6 routes missing ORIGIN, IPv6 not negotiated: ignored, not a malformed UPDATE",
+        update(AS_PATH + MP_REACH_V6, ""),
+        ("ignored",),
+        families=frozenset({IPV4_UNICAST}),
+    ),
     # --- not errors ---
     Case("well-formed UPDATE", update(MANDATORY), ("ok",)),
     Case("withdrawal without attributes", update("", "", NLRI), ("ok",)),
@@ -258,7 +381,11 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_malformation(case: Case) -> None:
     ctx = CodecContext(
-        four_octet_as=case.four_octet_as, local_as=case.local_as, peer_as=case.peer_as
+        four_octet_as=case.four_octet_as,
+        local_as=case.local_as,
+        peer_as=case.peer_as,
+        local_address=ip_address(case.local_address) if case.local_address else None,
+        families=case.families,
     )
     reader = MessageReader()
     reader.feed(case.raw)
@@ -279,6 +406,15 @@ def test_malformation(case: Case) -> None:
         assert message.announced() == []
         withdrawn = {p for _, _, p in message.withdrawn_prefixes()}
         assert withdrawn & {ip_network("192.0.2.0/24"), ip_network("2001:db8::/32")}
+    elif kind == "unusable":
+        assert not message.treat_as_withdraw, message.errors
+        assert message.unusable_next_hop and message.announced() == []
+        withdrawn = {p for _, _, p in message.withdrawn_prefixes()}
+        assert withdrawn & {ip_network("192.0.2.0/24"), ip_network("2001:db8::/32")}
+    elif kind == "ignored":
+        assert not message.treat_as_withdraw, message.errors
+        assert message.ignored_families
+        assert message.announced() == [] and message.withdrawn_prefixes() == []
     elif kind == "discard":
         assert not message.treat_as_withdraw, message.errors
         assert case.outcome[1] in {d.type_code for d in message.discarded_attributes}

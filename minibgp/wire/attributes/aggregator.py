@@ -9,7 +9,7 @@ from typing import ClassVar, Self
 from minibgp.wire.attributes.base import OPTIONAL_TRANSITIVE, AttributeType, PathAttribute
 from minibgp.wire.capabilities import AS_TRANS
 from minibgp.wire.context import CodecContext
-from minibgp.wire.errors import ErrorAction
+from minibgp.wire.errors import ErrorAction, UpdateErrorSubcode
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class Aggregator(PathAttribute):
     def unpack_value(cls, value: bytes, ctx: CodecContext) -> Self:
         width = 4 if ctx.four_octet_as else 2
         cls.check_length(value, width + 4)
-        return cls(int.from_bytes(value[:width], "big"), IPv4Address(value[width:]))
+        asn = _checked_asn(cls, int.from_bytes(value[:width], "big"))
+        return cls(asn, IPv4Address(value[width:]))
 
     def describe(self) -> str:
         return f"AS {self.asn}, {self.address}"
@@ -64,4 +65,12 @@ class As4Aggregator(Aggregator):
     @classmethod
     def unpack_value(cls, value: bytes, ctx: CodecContext) -> Self:
         cls.check_length(value, 8)
-        return cls(int.from_bytes(value[:4], "big"), IPv4Address(value[4:]))
+        return cls(_checked_asn(cls, int.from_bytes(value[:4], "big")), IPv4Address(value[4:]))
+
+
+def _checked_asn(cls: type[Aggregator], asn: int) -> int:
+    # RFC 7607 §2: AS 0 makes the attribute malformed; RFC 7606 §7.7 (AGGREGATOR) and
+    # RFC 6793 §6 (AS4_AGGREGATOR) then discard it.
+    if asn == 0:
+        raise cls.malformed("AS 0", UpdateErrorSubcode.OPTIONAL_ATTRIBUTE_ERROR)
+    return asn

@@ -94,6 +94,8 @@ def _unpack_segments(value: bytes, width: int, error: type[PathAttribute]) -> tu
         asns = tuple(
             int.from_bytes(value[i : i + width], "big") for i in range(offset + 2, end, width)
         )
+        if 0 in asns:  # RFC 7607 §2: handled as RFC 7606 (AS_PATH) or RFC 6793 (AS4_PATH) say
+            raise error.malformed("AS 0 in the path", UpdateErrorSubcode.MALFORMED_AS_PATH)
         segments.append(Segment(SegmentType(seg_type), asns))
         offset = end
     return tuple(segments)

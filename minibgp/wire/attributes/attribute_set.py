@@ -60,6 +60,7 @@ ATTRIBUTE_CLASSES: dict[int, type[PathAttribute]] = {
 }
 
 _MP_TYPES = (AttributeType.MP_REACH_NLRI, AttributeType.MP_UNREACH_NLRI)
+_CONFEDERATION = (SegmentType.AS_CONFED_SEQUENCE, SegmentType.AS_CONFED_SET)
 # Plain ints: IntFlag arithmetic is slow on the per-UPDATE path.
 _FLAG_BITS = int(AttributeFlag.OPTIONAL | AttributeFlag.TRANSITIVE)
 _EXTENDED_LENGTH = int(AttributeFlag.EXTENDED_LENGTH)
@@ -75,7 +76,8 @@ class DiscardedAttribute:
     reason: str
 
     def __str__(self) -> str:
-        return f"{attribute_type_name(self.type_code)}: {self.reason}"
+        name = attribute_type_name(self.type_code)
+        return self.reason if self.reason.startswith(f"{name}: ") else f"{name}: {self.reason}"
 
 
 class AttributeSet:
@@ -384,8 +386,11 @@ def _from_external_peer(
         # On a 2-octet session a 4-octet peer AS shows as AS_TRANS (RFC 6793 §4.2.2).
         expected = {peer_as, AS_TRANS} if peer_as > 0xFFFF and not ctx.four_octet_as else {peer_as}
         first = as_path.segments[0] if as_path.segments else None
-        if first is None or first.type is not SegmentType.AS_SEQUENCE:
-            # RFC 4271 §6.3 and RFC 5065 §5: an external peer puts its AS first, in a sequence.
+        if any(segment.type in _CONFEDERATION for segment in as_path.segments):
+            # RFC 5065 §5: only a member of our confederation may send these; RFC 7606 §7.2.
+            malformed.append("AS_PATH: confederation segments from an external peer")
+        elif first is None or first.type is not SegmentType.AS_SEQUENCE:
+            # RFC 4271 §6.3: an external peer puts its AS first, in a sequence.
             malformed.append("AS_PATH: an external peer's path must start with its AS")
         elif first.asns[0] not in expected:
             malformed.append(f"AS_PATH: leftmost AS {first.asns[0]} is not the peer's AS {peer_as}")

@@ -111,7 +111,7 @@ class Minibgp:
         return {route["prefix"]: route for route in peers[0]["received"]}
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
