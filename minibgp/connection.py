@@ -502,7 +502,7 @@ class Connection:
         assert negotiated is not None
         self._connect_retry_at = None
         # The ASes switch on the eBGP/iBGP checks of received UPDATEs (RFC 4271 §6.3, §5.1.5),
-        # our address the next hop check (§6.3), the families which routes are used (RFC 4760 §8).
+        # our address the next hop check (§6.3); only negotiated families count (RFC 4760 §8).
         self._codec = CodecContext(
             four_octet_as=negotiated.four_octet_as,
             local_as=self.settings.local_as,

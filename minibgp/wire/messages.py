@@ -308,7 +308,8 @@ class Update:
         return groups
 
     def _reachable(self) -> list[tuple[Family, Sequence[Prefix]]]:
-        """The NLRI of each family the session uses, announced or not (RFC 7606)."""
+        """The NLRI field and MP_REACH_NLRI's NLRI, by family, but those of ignored families;
+        whether the routes can be used or not."""
         out: list[tuple[Family, Sequence[Prefix]]] = []
         if self.nlri:
             out.append((IPV4_UNICAST, self.nlri))
