@@ -15,7 +15,7 @@
                                    no-community C, withdraw, announce, restore; the catchment
                                    before and after, and how long the clients took to settle
     ui [--port P] [--address A]    a live web page of the lab (127.0.0.1:8080 by default)
-    render --node NODE --out DIR | --format json   the configs the lab and Vagrant use
+    render --node NODE --out DIR   a node's configs, as the lab and the Vagrant machines use them
 
 Every command takes `--name NAME` (default "default") to pick one of several labs.
 """
@@ -261,18 +261,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where the files will live when used, as written inside them (default: --out)",
     )
-    render.add_argument(
-        "--format",
-        choices=("files", "json"),
-        default="files",
-        help="files: --node's config files; json: the whole topology, for the Vagrantfile "
-        "(default: files)",
-    )
-    render.add_argument(
-        "--systemd-python",
-        metavar="PYTHON",
-        help="also write systemd units that run minibgp and minidns with this interpreter",
-    )
     render.set_defaults(handler=_render)
     return parser
 
@@ -484,23 +472,20 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .render import node_files, topology_json
+    from .render import node_files
     from .topology import SEED_TOPOLOGY, load
 
     topology = load(args.topology or SEED_TOPOLOGY)
-    if args.format == "json":
-        sys.stdout.write(topology_json(topology))
-        return 0
     if not args.node or not args.out:
-        print("lab render: give --node and --out (or --format json)", file=sys.stderr)
+        print("lab render: give --node and --out", file=sys.stderr)
         return 2
     run_dir = args.run_dir or str(args.out.resolve())
     node = topology.node(args.node)
-    files = node_files(topology, node, args.mode, run_dir, args.systemd_python)
+    files = node_files(topology, node, args.mode, run_dir)
     if not files.files:
         print(
             f"lab render: {node.name} is a {node.role} and runs no daemon in {args.mode} mode: "
-            "nothing to render (its addresses and routes are in --format json)",
+            "nothing to render",
             file=sys.stderr,
         )
         return 1

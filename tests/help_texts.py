@@ -81,6 +81,7 @@ ENTRY_POINTS = (
     Command("python -m minibgp.health", "minibgp.health.__main__"),
     Command("python -m lab", "lab.cli"),
     Command("python -m lab.probe", "lab.probe"),
+    Command("python -m lab.vagrant", "lab.vagrant.__main__"),
 )
 
 

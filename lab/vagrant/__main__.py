@@ -1,4 +1,4 @@
-"""`python -m lab.vagrant COMMAND`: the lab's Vagrant machines.
+"""`python -m lab.vagrant COMMAND`: the lab's Vagrant machines (docs/vagrant.md).
 
 provision NODE [--mode python|reference]   print NODE's provisioning script (run in the VM)
 machines                                   print the Vagrantfile's machines.json
@@ -26,37 +26,59 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m lab.vagrant", description="The lab's Vagrant machines."
+        prog="python -m lab.vagrant",
+        description="The lab's machines under Vagrant: provisioning, the libvirt box, the check.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    provision = commands.add_parser("provision", help="print a machine's provisioning script")
-    provision.add_argument("node")
-    provision.add_argument("--mode", choices=MODES, default="python")
-    provision.add_argument("--topology", type=Path, help="a topology file (default: the seed's)")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=text, description=text)
+
+    topology_help = "a topology file (default: lab/topologies/seed.toml)"
+    provision = command("provision", "print a machine's provisioning script (run inside it)")
+    provision.add_argument("node", help="the machine: a node of the topology")
+    provision.add_argument(
+        "--mode",
+        choices=MODES,
+        default="python",
+        help="python: minibgp + minidns on the servers; reference: FRR + PowerDNS, as the "
+        "original lab (default: python)",
+    )
+    provision.add_argument("--topology", type=Path, metavar="FILE", help=topology_help)
     provision.add_argument(
         "--timers",
         choices=("auto", "lab", "emulation"),
         default="auto",
         help="the lab's timers, or slower ones for a machine under software emulation "
-        "(auto: emulation when systemd-detect-virt says qemu)",
+        "(default: auto, emulation when systemd-detect-virt says qemu)",
     )
     provision.set_defaults(handler=_provision)
 
-    machines = commands.add_parser("machines", help="print the Vagrantfile's machines.json")
-    machines.add_argument("--topology", type=Path, help="a topology file (default: the seed's)")
+    machines = command("machines", "print the machines.json the Vagrantfile reads")
+    machines.add_argument("--topology", type=Path, metavar="FILE", help=topology_help)
     machines.set_defaults(handler=_machines)
 
-    box = commands.add_parser("box", help="build the Debian 12 box for libvirt, offline")
-    box.add_argument("--out", type=Path, default=DEFAULT_BUILD_DIR, help="(default: %(default)s)")
+    box = command("box", "build the Debian 12 box for libvirt, offline from the Debian mirror")
+    box.add_argument(
+        "--out", type=Path, default=DEFAULT_BUILD_DIR, metavar="DIR",
+        help="where the box goes (default: %(default)s)",
+    )  # fmt: skip
     box.set_defaults(handler=_box)
 
-    check = commands.add_parser("check", help="the seed's checks on six libvirt machines")
-    check.add_argument("--mode", choices=(*MODES, "both"), default="both")
-    check.add_argument("--box", type=Path, help="default: the box in the build directory")
+    check = command("check", "the seed's checks on six libvirt machines, then all destroyed")
     check.add_argument(
-        "--work", type=Path, default=DEFAULT_BUILD_DIR, help="(default: %(default)s)"
-    )
+        "--mode", choices=(*MODES, "both"), default="both",
+        help="the servers' mode, or python then reference (default: both)",
+    )  # fmt: skip
+    check.add_argument(
+        "--box", type=Path, metavar="FILE",
+        help="the box (default: DIR/anycast-bookworm64.box, built when missing)",
+    )  # fmt: skip
+    check.add_argument(
+        "--work", type=Path, default=DEFAULT_BUILD_DIR, metavar="DIR",
+        help="the build directory: the box, and the check's logs in DIR/check "
+        "(default: %(default)s)",
+    )  # fmt: skip
     check.set_defaults(handler=_check)
     return parser
 

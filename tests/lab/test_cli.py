@@ -39,7 +39,7 @@ def _lab(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("args", [["render", "--format", "json"], ["status", "--name", "nosuch"]])
+@pytest.mark.parametrize("args", [["generate", "--routers", "20"], ["status", "--name", "nosuch"]])
 def test_a_reader_that_goes_away_gets_no_traceback(args: list[str]) -> None:
     """`lab status | head -1`: the pipe is closed before the lab writes; no BrokenPipeError."""
     process = subprocess.Popen(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from ipaddress import ip_network
@@ -17,7 +16,6 @@ from lab.render import (
     minibgp_config,
     minidns_args,
     node_files,
-    topology_json,
     zone_file,
 )
 from lab.topology import load, parse_text
@@ -184,23 +182,12 @@ def test_every_node_renders_in_every_mode() -> None:
             assert set(files) == expected, (node.name, mode)
 
 
-def test_render_command_writes_a_nodes_files_and_the_vagrant_json(tmp_path: Path) -> None:
+def test_render_command_writes_a_nodes_files(tmp_path: Path) -> None:
     out = tmp_path / "server1"
     argv = [sys.executable, "-m", "lab", "render", "--node", "server1", "--mode", "python"]
-    argv += ["--out", str(out), "--systemd-python", "/opt/abd/bin/python"]
-    subprocess.run(argv, check=True, capture_output=True, cwd=REPO)
-    unit = (out / "anycast-minidns.service").read_text()
-    assert "--listen 169.254.0.1:53" in unit and "--identity server1" in unit
-    assert f"ExecStartPost=/bin/sh -c 'echo $MAINPID > {out.resolve()}/minidns.pid'" in unit
-    assert (out / "minibgp.toml").exists() and (out / "example.com.zone").exists()
-    result = subprocess.run(
-        [sys.executable, "-m", "lab", "render", "--format", "json"],
-        check=True, capture_output=True, text=True, cwd=REPO,
-    )  # fmt: skip
-    document = json.loads(result.stdout)
-    assert document == json.loads(topology_json(TOPOLOGY))
-    assert document["lab_network"] == "192.168.56.0/21"
-    assert [n["name"] for n in document["nodes"]] == list(TOPOLOGY.nodes)
+    subprocess.run([*argv, "--out", str(out)], check=True, capture_output=True, cwd=REPO)
+    assert {path.name for path in out.iterdir()} == {"minibgp.toml", "example.com.zone"}
+    assert f'pidfile = "{out.resolve()}/minidns.pid"' in (out / "minibgp.toml").read_text()
 
 
 # --- relationships, sites' announcements, IPv6 ---------------------------------------------------
