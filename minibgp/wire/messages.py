@@ -184,6 +184,9 @@ class Update:
     _sets: dict[Family, AttributeSet] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _nlri: list[tuple[Family, Sequence[Prefix]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     message_type: ClassVar[MessageType] = MessageType.UPDATE
 
@@ -309,14 +312,18 @@ class Update:
 
     def _reachable(self) -> list[tuple[Family, Sequence[Prefix]]]:
         """The NLRI field and MP_REACH_NLRI's NLRI, by family, but those of ignored families;
-        whether the routes can be used or not."""
-        out: list[tuple[Family, Sequence[Prefix]]] = []
-        if self.nlri:
-            out.append((IPV4_UNICAST, self.nlri))
-        mp_reach = self.mp_reach
-        if mp_reach is not None and mp_reach.nlri:
-            out.append((mp_reach.family, mp_reach.nlri))
-        return [(family, nlri) for family, nlri in out if family not in self.ignored_families]
+        whether the routes can be used or not. Worked out once (the Adj-RIB-In's path)."""
+        if self._nlri is None:
+            out: list[tuple[Family, Sequence[Prefix]]] = []
+            if self.nlri:
+                out.append((IPV4_UNICAST, self.nlri))
+            mp_reach = self.mp_reach
+            if mp_reach is not None and mp_reach.nlri:
+                out.append((mp_reach.family, mp_reach.nlri))
+            self._nlri = [
+                (family, nlri) for family, nlri in out if family not in self.ignored_families
+            ]
+        return self._nlri
 
     def announced(self) -> list[tuple[int, int, Prefix]]:
         """(afi, safi, prefix) of every route this UPDATE announces (none if treat-as-withdraw)."""
