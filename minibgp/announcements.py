@@ -54,6 +54,17 @@ class Change:
         return dataclasses.replace(announcement, **changes)
 
 
+class PrefixState(Enum):
+    """Whether a prefix is announced, and if not, what keeps it back."""
+
+    ANNOUNCED = "announced"
+    GRACEFUL_SHUTDOWN = "graceful_shutdown"  # drained: announced with 65535:0 (RFC 8326)
+    DRAINED = "drained"  # drained: withdrawn
+    HELD_BACK = "held_back"  # a health check fails
+    WITHDRAWN = "withdrawn"  # withdrawn at runtime
+    NOT_ANNOUNCED = "not_announced"  # no announcement of it at all
+
+
 class Source(Enum):
     """Where an announcement comes from."""
 
@@ -175,23 +186,41 @@ class Announcements:
         """What `peer` is to be sent now: the live announcements, as the drains leave them."""
         return drains.apply(peer.address, routes_for(peer, self.live()))
 
+    def prefix_state(self, prefix: Prefix, drains: Drains) -> PrefixState:
+        """Whether `prefix` is announced, or what keeps it back (a drain of it to any peer
+        counts)."""
+        if prefix in self.runtime:
+            if self.runtime[prefix] is None:
+                return PrefixState.WITHDRAWN
+        elif prefix not in self.configured:
+            return PrefixState.NOT_ANNOUNCED
+        configured = self.configured.get(prefix)
+        if configured is not None and configured.checks and prefix not in self.healthy:
+            return PrefixState.HELD_BACK
+        if drains:
+            phases = {drains.phase(peer, prefix) for peer in self.peers}
+            if DrainPhase.WITHDRAWN in phases:
+                return PrefixState.DRAINED
+            if DrainPhase.GRACEFUL_SHUTDOWN in phases:
+                return PrefixState.GRACEFUL_SHUTDOWN
+        return PrefixState.ANNOUNCED
+
     def state(self, prefix: Prefix, drains: Drains, failing: str = "") -> str:
         """Why `prefix` is or is not announced, in a few words; `failing` says which of its
         checks fail, and why."""
-        source = self.source(prefix)
-        if source is None:
-            return "not announced"
-        if source is Source.WITHDRAWN:
-            return "withdrawn (restore announces it again)"
-        announcement = next(a for a in self.announcements() if a.prefix == prefix)
-        if announcement.checks and prefix not in self.healthy:
+        state = self.prefix_state(prefix, drains)
+        if state is PrefixState.HELD_BACK:
             return f"held back: {failing or 'its checks have not passed yet'}"
-        phases = {drains.phase(peer, prefix) for peer in self.peers}
-        if DrainPhase.WITHDRAWN in phases:
-            return "drained: withdrawn"
-        if DrainPhase.GRACEFUL_SHUTDOWN in phases:
-            return "drained: announced with GRACEFUL_SHUTDOWN"
-        return "announced"
+        return _STATE_TEXT[state]
+
+
+_STATE_TEXT = {
+    PrefixState.ANNOUNCED: "announced",
+    PrefixState.GRACEFUL_SHUTDOWN: "drained: announced with GRACEFUL_SHUTDOWN",
+    PrefixState.DRAINED: "drained: withdrawn",
+    PrefixState.WITHDRAWN: "withdrawn (restore announces it again)",
+    PrefixState.NOT_ANNOUNCED: "not announced",
+}
 
 
 def _check(announcement: AnnounceConfig, peers: frozenset[IPAddress]) -> None:

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from minibgp import systemd
-from minibgp.config import CONTROL_SOCKET_DIR, ConfigError, control_socket_path, load_config
+from minibgp.config import (
+    CONTROL_SOCKET_DIR,
+    ConfigError,
+    Listen,
+    control_socket_path,
+    load_config,
+    metrics_address,
+)
 from minibgp.control import ControlError, request, request_steps
 from minibgp.control.client import parse_line, request_lines
 from minibgp.control.text import (
@@ -92,6 +99,13 @@ signals:
         action="store_true",
         help="log every BGP message sent and received, decoded field by field",
     )
+    parser.add_argument(
+        "--metrics",
+        type=_metrics_address,
+        metavar="ADDR:PORT",
+        help="serve Prometheus metrics at http://ADDR:PORT/metrics (default: the config's "
+        "speaker.metrics, else off)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (debug)")
     args = parser.parse_args(argv)
     _setup_logging(logging.DEBUG if args.verbose else logging.INFO)
@@ -104,7 +118,7 @@ signals:
     from minibgp.speaker import run_speaker
 
     try:
-        return asyncio.run(run_speaker(args.config, trace=args.trace))
+        return asyncio.run(run_speaker(args.config, trace=args.trace, metrics=args.metrics))
     except ConfigError as exc:
         logging.getLogger("minibgp").error("%s", exc)
         return 2
@@ -114,6 +128,13 @@ signals:
     except OSError as exc:
         logging.getLogger("minibgp").error("cannot start: %s", exc)
         return 1
+
+
+def _metrics_address(text: str) -> Listen:
+    try:
+        return metrics_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _setup_logging(level: int) -> None:

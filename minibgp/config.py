@@ -54,7 +54,7 @@ CONTROL_SOCKET_DIR = Path("/run/minibgp")
 
 @dataclass(frozen=True)
 class Listen:
-    """Where the speaker accepts incoming BGP connections."""
+    """An address and port to listen on: for BGP connections, or for Prometheus."""
 
     address: str = ""  # "" means every local address, IPv4 and IPv6
     port: int = BGP_PORT
@@ -68,6 +68,7 @@ class SpeakerConfig:
     listen: Listen | None  # None: do not listen (active connections only)
     drain_time: float = DEFAULT_DRAIN_TIME  # RFC 8326 graceful shutdown, then withdraw
     drain_on_sigterm: bool = False  # SIGTERM drains (drain_time) before it withdraws
+    metrics: Listen | None = None  # where to serve Prometheus metrics; None: nowhere
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,26 @@ class Config:
             if peer.address == address:
                 return peer
         return None
+
+
+def metrics_address(text: str) -> Listen:
+    """`--metrics` and `speaker.metrics`: "ADDRESS:PORT", "[IPV6]:PORT" or ":PORT" (every
+    address); ValueError saying what is wrong."""
+    address, sep, port = text.rpartition(":")
+    if not sep:
+        raise ValueError(f"{text!r} is not ADDRESS:PORT (e.g. 127.0.0.1:9179)")
+    if address.startswith("[") and address.endswith("]"):
+        address = address[1:-1]
+    elif ":" in address:
+        raise ValueError(f"{text!r}: write an IPv6 address in brackets, [ADDRESS]:PORT")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{text!r}: port must be 1..65535")
+    if address:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ValueError(f"{text!r}: {address!r} is not an IPv4 or IPv6 address") from None
+    return Listen(address, int(port))
 
 
 def control_socket_path(config: Config, router_id: ipaddress.IPv4Address) -> Path:
@@ -213,8 +234,9 @@ class _Parser:
         self.only_keys(
             table,
             "speaker",
-            {"asn", "router_id", "control_socket", "listen", "drain_time", "drain_on_sigterm"},
-        )
+            {"asn", "router_id", "control_socket", "listen", "drain_time", "drain_on_sigterm",
+             "metrics"},
+        )  # fmt: skip
         asn = self.asn(self.required(table, "asn", "speaker"), "speaker.asn")
         router_id = None
         if "router_id" in table:
@@ -235,8 +257,14 @@ class _Parser:
         drain_on_sigterm = self.typed(
             table.get("drain_on_sigterm", False), bool, "speaker.drain_on_sigterm"
         )
+        metrics = None
+        if "metrics" in table:
+            try:
+                metrics = metrics_address(self.typed(table["metrics"], str, "speaker.metrics"))
+            except ValueError as exc:
+                raise self.error("speaker.metrics", str(exc)) from None
         return SpeakerConfig(
-            asn, router_id, control_socket, listen, float(drain_time), drain_on_sigterm
+            asn, router_id, control_socket, listen, float(drain_time), drain_on_sigterm, metrics
         )
 
     def peer(self, table: dict[str, Any], key: str) -> PeerConfig:

@@ -34,11 +34,15 @@ Outputs
                                         channel's last bytes (`channel.connection.data_to_send()`)
                                         and closes it
     get_timer() -> float | None         when to call `handle_timer` next
+
+Read-only: `connection` (the session, as `show` reports it), `rib_in`, `channels`, `counts`
+(NOTIFICATIONs and sessions since the Peer was made) and `message_counts()` (messages on every
+connection so far, for metrics: counts that outlive any one Connection).
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -52,9 +56,12 @@ from minibgp.events import (
     CollisionResolved,
     ConnectionEvent,
     ConnectionRefused,
+    NotificationReceived,
+    NotificationSent,
     PeerEvent,
     RoutesForgotten,
     SessionEnded,
+    SessionEstablished,
     StateChanged,
     UpdateReceived,
 )
@@ -102,6 +109,18 @@ class Channel:
 PeerOutput = tuple[Channel, ConnectionEvent | PeerEvent]
 
 
+@dataclass
+class PeerCounts:
+    """What happened on the connections to one peer since its Peer was made."""
+
+    notifications_sent: Counter[tuple[int, int]] = field(default_factory=Counter)  # (code, subcode)
+    notifications_received: Counter[tuple[int, int]] = field(default_factory=Counter)
+    established: int = 0  # sessions that reached Established
+    # Messages by type name, of the Connections no longer in use (`Peer.message_counts()`).
+    retired_messages_sent: Counter[str] = field(default_factory=Counter)
+    retired_messages_received: Counter[str] = field(default_factory=Counter)
+
+
 @dataclass(eq=False)
 class Peer:
     """A peer's connection(s), the routes we advertise to it and the routes it sent us."""
@@ -111,6 +130,7 @@ class Peer:
     main: Channel = field(init=False)
     candidate: Channel | None = field(default=None, init=False)
     stopped: bool = field(default=False, init=False)
+    counts: PeerCounts = field(default_factory=PeerCounts, init=False)
     _events: deque[PeerOutput] = field(default_factory=deque, init=False)
 
     def __post_init__(self) -> None:
@@ -134,6 +154,15 @@ class Peer:
     @property
     def channels(self) -> list[Channel]:
         return [self.main] + ([self.candidate] if self.candidate else [])
+
+    def message_counts(self) -> tuple[Counter[str], Counter[str]]:
+        """Messages sent and received, by type name, on every connection to the peer so far."""
+        sent = Counter(self.counts.retired_messages_sent)
+        received = Counter(self.counts.retired_messages_received)
+        for channel in self.channels:
+            sent.update(channel.connection.messages_sent)
+            received.update(channel.connection.messages_received)
+        return sent, received
 
     # -- inputs ----------------------------------------------------------------------------------
 
@@ -264,6 +293,16 @@ class Peer:
                     self._retire(channel, now=now)  # it was there for the peer's connection
             elif isinstance(event, UpdateReceived):
                 channel.rib_in.apply(event.update)
+            elif isinstance(event, NotificationSent | NotificationReceived):
+                notification = event.notification
+                counts = (
+                    self.counts.notifications_sent
+                    if isinstance(event, NotificationSent)
+                    else self.counts.notifications_received
+                )
+                counts[notification.code, notification.subcode] += 1
+            elif isinstance(event, SessionEstablished):
+                self.counts.established += 1
             elif isinstance(event, SessionEnded):
                 self._events.append((channel, RoutesForgotten(len(channel.rib_in))))
                 channel.rib_in.clear()
@@ -302,12 +341,20 @@ class Peer:
             return
         if channel is self.candidate:
             self.candidate = None
+            self._forget(channel)
         elif channel is self.main and self.candidate is not None:
             # The main connection lost the collision (or failed): the other one carries on.
             self.main, self.candidate = self.candidate, None
             self.main.replaces_main = True
+            self._forget(channel)
         elif channel is self.main and channel.replaces_main:
             # It was started passive for the peer's connection; resume our own behaviour.
+            self._forget(channel)
             self.main = self._new_channel()
             self.main.connection.start(now=now)
             self._collect(self.main, now=now)
+
+    def _forget(self, channel: Channel) -> None:
+        """`channel` is no longer used: keep its message counts."""
+        self.counts.retired_messages_sent.update(channel.connection.messages_sent)
+        self.counts.retired_messages_received.update(channel.connection.messages_received)

@@ -9,7 +9,8 @@ Signals: SIGTERM (and Ctrl-C) withdraw every route, send Cease / Administrative 
 (RFC 4486 §4) on every session and exit; with `drain_on_sigterm` the routes are first drained
 (RFC 8326, minibgp.drain) for `drain_time`, and a second SIGTERM cuts that wait short. SIGHUP
 re-reads the config and sends only the difference, or keeps the running config when the new one
-is bad. What `show`, `drain` and the other control requests do is minibgp.control's.
+is bad. What `show`, `drain` and the other control requests do is minibgp.control's; with
+`metrics`, minibgp.metrics serves Prometheus metrics read from the same objects.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from minibgp.control.commands import Commands
 from minibgp.control.server import start_control_server
 from minibgp.drain import Drain, DrainPhase, Drains, DrainScope
 from minibgp.health.runner import HealthMonitor
+from minibgp.metrics import MetricsServer
 from minibgp.peer import Peer
 from minibgp.router_id import default_router_id, is_on_local_interface, local_addresses
 from minibgp.sockets import listening_socket, plain_address
@@ -51,9 +53,12 @@ class Speaker:
 
     bfd_port = BFD_CONTROL_PORT  # RFC 5881 §4 (tests run BFD on another port)
 
-    def __init__(self, config: Config, trace: bool = False) -> None:
+    def __init__(self, config: Config, trace: bool = False, metrics: Listen | None = None) -> None:
+        """`metrics` (else the config's `speaker.metrics`): where to serve Prometheus metrics."""
         self.config = config
         self.trace = trace
+        self.metrics_listen = metrics or config.speaker.metrics
+        self.metrics: MetricsServer | None = None
         self.router_id = config.speaker.router_id or default_router_id()
         self.links: dict[IPAddress, PeerLink] = {}
         self.announcements = Announcements(config.announcements, [p.address for p in config.peers])
@@ -103,11 +108,17 @@ class Speaker:
             self._servers.append(
                 await start_control_server(self.control_path, Commands(self).handle)
             )
+            log.info("control socket %s", self.control_path)
+            if self.metrics_listen is not None:
+                self.metrics = self._serve_metrics(self.metrics_listen)
         except OSError:
             if listening is not None:
                 listening.close()
+            for server in self._servers:  # ours, not another speaker's
+                server.close()
+                with contextlib.suppress(OSError):
+                    self.control_path.unlink()
             raise
-        log.info("control socket %s", self.control_path)
         for peer in self.config.peers:
             self._add_link(peer)
         if listening is not None:  # once every peer has its link
@@ -157,6 +168,8 @@ class Speaker:
         if self.health is not None:
             await self.health.close()
         await self.transports.close(SHUTDOWN_GRACE)
+        if self.metrics is not None:
+            await self.metrics.close()
         with contextlib.suppress(OSError):
             self.control_path.unlink()
         log.info("stopped")
@@ -290,6 +303,19 @@ class Speaker:
 
     # -- listening -------------------------------------------------------------------------------
 
+    def _serve_metrics(self, listen: Listen) -> MetricsServer:
+        try:
+            server = MetricsServer(listen, self)
+        except OSError as exc:
+            host = f"[{listen.address}]" if ":" in listen.address else listen.address
+            raise OSError(
+                f"cannot serve metrics on {host}:{listen.port}: {exc.strerror or exc}"
+                + _LISTEN_ADVICE.get(exc.errno or 0, "")
+            ) from None
+        host = f"[{server.address}]" if ":" in server.address else server.address
+        log.info("metrics on http://%s:%d/metrics", host, server.port)
+        return server
+
     def _listening_socket(self, listen: Listen | None) -> socket.socket | None:
         """The socket peers connect to, with their MD5 keys (None: `listen = false`)."""
         if listen is None:
@@ -343,11 +369,18 @@ class Speaker:
                 sock.close()
 
 
+_LISTEN_ADVICE = {
+    errno.EADDRINUSE: " (another process listens there: ss -ltnp)",
+    errno.EADDRNOTAVAIL: " (no local interface has that address: ip address)",
+    errno.EACCES: " (ports below 1024 need CAP_NET_BIND_SERVICE)",
+}
+
+
 def _checked(config: Config) -> dict[str, tuple[str, ...]]:
     """The announced prefixes that have health checks, and the names of their checks."""
     return {str(a.prefix): a.checks for a in config.announcements if a.checks}
 
 
-async def run_speaker(config_path: Path, trace: bool = False) -> int:
+async def run_speaker(config_path: Path, trace: bool = False, metrics: Listen | None = None) -> int:
     """Load the config and run the speaker until it is told to stop."""
-    return await Speaker(load_config(config_path), trace=trace).run()
+    return await Speaker(load_config(config_path), trace=trace, metrics=metrics).run()

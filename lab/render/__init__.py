@@ -27,10 +27,11 @@ from .dns import (
     zone_file,
 )
 from .frr_config import frr_config, frr_daemons
-from .minibgp_config import minibgp_config
+from .minibgp_config import MINIBGP_METRICS_PORT, minibgp_config
 from .modes import MODES, Mode
 
 __all__ = [
+    "MINIBGP_METRICS_PORT",
     "MINIDNS_METRICS_PORT",
     "MINIDNS_PIDFILE",
     "MODES",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..topology import Node, Topology
 
+MINIBGP_METRICS_PORT = 9179  # minibgp's Prometheus metrics, on each server's loopback
+
 
 def minibgp_config(
     topology: Topology,
@@ -18,7 +20,7 @@ def minibgp_config(
     For fast failover (docs/failover.md): BFD to the router; the prefixes are announced only
     while the local DNS server answers on the anycast address (a held-open TCP connection sees
     it die at once) and, with `minidns_pidfile`, while its process runs; SIGTERM drains first
-    (RFC 8326).
+    (RFC 8326). Prometheus metrics on the server's own loopback (`lab ui` reads them).
     """
     if node.asn is None or node.router_id is None:
         raise ValueError(f"{node.name} does not speak BGP")
@@ -35,6 +37,7 @@ def minibgp_config(
     lines += [
         f"drain_time = {failover.drain_time}   # RFC 8326: GRACEFUL_SHUTDOWN first, then withdraw",
         "drain_on_sigterm = true",
+        f'metrics = "127.0.0.1:{MINIBGP_METRICS_PORT}"   # Prometheus, on the server\'s loopback',
     ]
     bfd = (
         f"{{ min_tx = {failover.bfd_min_tx}, min_rx = {failover.bfd_min_rx}, "

@@ -307,6 +307,14 @@ class BfdSessions:
     def peers(self) -> list[BfdPeer]:
         return [peer for endpoint in self._endpoints.values() for peer in endpoint.peers]
 
+    def dropped(self) -> dict[str, int]:
+        """Packets discarded by every endpoint, by reason (ttl, malformed, no session, ...)."""
+        total: dict[str, int] = {}
+        for endpoint in self._endpoints.values():
+            for reason, count in endpoint.dropped.items():
+                total[reason] = total.get(reason, 0) + count
+        return total
+
     def close(self) -> None:
         """AdminDown to every peer; close every socket."""
         for endpoint in self._endpoints.values():

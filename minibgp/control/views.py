@@ -127,6 +127,10 @@ def check_json(check: Check, state: CheckState, *, now: float) -> dict[str, Any]
         "interval": timing.interval,
         "timeout": timing.timeout,
         "watched": check.watcher() is not None,
+        "latency": state.last_latency,  # seconds the last probe took
+        "probes_passed": state.probes_passed,
+        "probes_failed": state.probes_failed,
+        "transitions": state.transitions,  # between passing and failing
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 from minibgp.health.checks import Check, ProbeResult
@@ -116,9 +117,15 @@ class HealthMonitor:
         assert self._loop is not None
         task = self._loop.create_task(self.checks[request.check].probe())
         self._probes[request.check] = (request.probe_id, task)
-        task.add_done_callback(lambda done: self._probe_done(request, done))
+        # A stopwatch for the probe's latency: the loop's clock may tick in milliseconds (uvloop).
+        started = time.perf_counter()
+        task.add_done_callback(
+            lambda done: self._probe_done(request, done, time.perf_counter() - started)
+        )
 
-    def _probe_done(self, request: ProbeRequest, task: asyncio.Task[ProbeResult]) -> None:
+    def _probe_done(
+        self, request: ProbeRequest, task: asyncio.Task[ProbeResult], latency: float
+    ) -> None:
         if task.cancelled() or self._loop is None:
             return
         if self._probes.get(request.check, (None,))[0] == request.probe_id:
@@ -129,7 +136,12 @@ class HealthMonitor:
             logger.debug("probe of %s failed: %s", request.check, result.reason)
         if request.check in self.checks:
             self.state.probe_result(
-                request.check, request.probe_id, result.ok, result.reason, now=self._loop.time()
+                request.check,
+                request.probe_id,
+                result.ok,
+                result.reason,
+                latency,
+                now=self._loop.time(),
             )
         self._service()
 

@@ -47,6 +47,7 @@ class ProbeRequest:
     check: str
     probe_id: int
     deadline: float
+    started: float  # when it was asked for: its latency runs from here
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class Result:
 
 @dataclass
 class CheckState:
-    """The rise/fall counter of one check."""
+    """The rise/fall counter of one check, its last result, and what it counted so far."""
 
     timing: Timing
     passing: bool = False
@@ -99,22 +100,32 @@ class CheckState:
     in_flight: ProbeRequest | None = None
     last_reason: str = field(default="no probe has passed yet")
     last_result: Result | None = None  # of the last probe or watch
+    last_latency: float | None = None  # seconds the last probe took (its timeout, unanswered)
+    probes_passed: int = 0
+    probes_failed: int = 0
+    transitions: int = 0  # changes between passing and failing
 
-    def record(self, ok: bool, reason: str, *, now: float) -> bool:
+    def record(self, ok: bool, reason: str, latency: float, *, now: float) -> bool:
         """Count one probe result; return True if the check changed between passing and
         failing."""
         self.last_result = Result(ok, reason, now)
-        if not ok:
+        self.last_latency = latency
+        if ok:
+            self.probes_passed += 1
+        else:
+            self.probes_failed += 1
             self.last_reason = reason
         if self.passing:
             self.failures = 0 if ok else self.failures + 1
             if self.failures >= self.timing.fall:
                 self.passing, self.failures = False, 0
+                self.transitions += 1
                 return True
         else:
             self.successes = self.successes + 1 if ok else 0
             if self.successes >= self.timing.rise:
                 self.passing, self.successes = True, 0
+                self.transitions += 1
                 return True
         return False
 
@@ -124,6 +135,7 @@ class CheckState:
         self.last_reason = reason
         was_passing = self.passing
         self.passing, self.successes, self.failures = False, 0, 0
+        self.transitions += was_passing
         return was_passing
 
 
@@ -174,6 +186,11 @@ class HealthState:
     def check_passing(self, check: str) -> bool:
         return self._checks[check].passing
 
+    @property
+    def checks(self) -> Mapping[str, CheckState]:
+        """Every check's state, by name (read only)."""
+        return self._checks
+
     def check_state(self, check: str) -> CheckState:
         """The state of one check (read only: `passing`, the counts, `last_result`)."""
         return self._checks[check]
@@ -196,7 +213,8 @@ class HealthState:
         requests = []
         for name, check in self._checks.items():
             if check.in_flight is None and now >= check.next_start:
-                request = ProbeRequest(name, self._next_probe_id, now + check.timing.timeout)
+                deadline = now + check.timing.timeout
+                request = ProbeRequest(name, self._next_probe_id, deadline, started=now)
                 self._next_probe_id += 1
                 check.in_flight = request
                 check.next_start = now + check.timing.interval
@@ -204,14 +222,25 @@ class HealthState:
         return requests
 
     def probe_result(
-        self, check: str, probe_id: int, ok: bool, reason: str = "", *, now: float
+        self,
+        check: str,
+        probe_id: int,
+        ok: bool,
+        reason: str = "",
+        latency: float | None = None,
+        *,
+        now: float,
     ) -> None:
-        """A probe finished; results of probes no longer awaited are ignored."""
+        """A probe finished, having taken `latency` seconds (default: since it was asked for);
+        results of probes no longer awaited are ignored."""
         state = self._checks[check]
-        if state.in_flight is None or state.in_flight.probe_id != probe_id:
+        request = state.in_flight
+        if request is None or request.probe_id != probe_id:
             return
         state.in_flight = None
-        self._record(check, ok, "" if ok else reason or "probe failed", now=now)
+        if latency is None:
+            latency = now - request.started
+        self._record(check, ok, "" if ok else reason or "probe failed", latency, now=now)
 
     def watch_lost(self, check: str, reason: str, *, now: float) -> None:
         """The check's watcher saw its target go away: fail the check now."""
@@ -225,7 +254,8 @@ class HealthState:
             request = state.in_flight
             if request is not None and now >= request.deadline:
                 state.in_flight = None
-                self._record(name, False, f"no answer within {state.timing.timeout:g} s", now=now)
+                reason = f"no answer within {state.timing.timeout:g} s"
+                self._record(name, False, reason, now - request.started, now=now)
 
     # -- output ----------------------------------------------------------------------------
 
@@ -242,9 +272,9 @@ class HealthState:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _record(self, check: str, ok: bool, reason: str, *, now: float) -> None:
+    def _record(self, check: str, ok: bool, reason: str, latency: float, *, now: float) -> None:
         state = self._checks[check]
-        if state.record(ok, reason, now=now):
+        if state.record(ok, reason, latency, now=now):
             self._events.append(
                 CheckUp(check) if state.passing else CheckDown(check, state.last_reason)
             )

@@ -1,8 +1,11 @@
 """A real Prometheus scrapes the lab's servers (python mode) and sees what a user would check.
 
-Prometheus (Debian's package) runs inside server1's namespace with a config of the test's own,
-scraping minidns's `--metrics` endpoint on server1's loopback every second; the test sends
-known queries from client1 to the anycast address and asks Prometheus's HTTP API for them.
+On three-sites.toml (dual-stack), Prometheus (Debian's package) runs inside site-west's
+namespace with a config of the test's own, scraping minidns's and minibgp's metrics on
+site-west's loopback every second. The test sends known queries from client-west (which
+site-west serves) to the anycast address and asks Prometheus's HTTP API for them; it asks for
+minibgp's session, the prefixes it advertises, and their state through a drain and a
+traffic-engineering withdraw.
 """
 
 from __future__ import annotations
@@ -12,24 +15,33 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lab.lab import Lab
-from lab.render import MINIDNS_METRICS_PORT
+from lab.render import MINIBGP_METRICS_PORT, MINIDNS_METRICS_PORT
+from lab.te.action import TeAction
+from lab.te.change import change
+from lab.topology import load
+from minibgp.control import request
 from tests.conftest import require_programs, require_root, tagged
 
 pytestmark = pytest.mark.lab
 
 PROMETHEUS = "/usr/bin/prometheus"
 API = "127.0.0.1:9090"
+TOPOLOGY = Path(__file__).resolve().parents[2] / "lab" / "topologies" / "three-sites.toml"
+SITE, CLIENT = "site-west", "client-west"
+ANYCAST, ANYCAST6 = "169.254.0.1/32", "2001:db8:53::1/128"
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     require_root()
     require_programs("vtysh", "/usr/lib/frr/bgpd", PROMETHEUS, "dig")
-    lab = Lab(tagged("prom"))
+    lab = Lab(tagged("prom"), load(TOPOLOGY))
     lab.down()
     lab.up("python")
     try:
@@ -48,15 +60,18 @@ def prometheus(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         "scrape_configs:\n"
         f"  - job_name: minidns\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{MINIDNS_METRICS_PORT}']\n"
+        f"  - job_name: minibgp\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{MINIBGP_METRICS_PORT}']\n"
     )
     argv = [
         PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={directory / 'data'}",
         f"--web.listen-address={API}", "--log.level=warn",
     ]  # fmt: skip
     log = (directory / "prometheus.log").open("wb")
-    process = subprocess.Popen(lab.exec_argv("server1", argv), stdout=log, stderr=log)
+    process = subprocess.Popen(lab.exec_argv(SITE, argv), stdout=log, stderr=log)
     try:
-        _until(lambda: _query(lab, 'up{job="minidns"}') == 1.0, "Prometheus to scrape minidns")
+        up = 'sum(up{job=~"minidns|minibgp"})'
+        _until(lambda: _query(lab, up) == 2.0, "Prometheus to scrape minidns and minibgp")
         yield
     finally:
         process.terminate()
@@ -68,17 +83,22 @@ def prometheus(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         log.close()
 
 
-def _query(lab: Lab, expression: str) -> float | None:
-    """One instant query to Prometheus's API, from inside server1's namespace."""
+def _result(lab: Lab, expression: str) -> list[dict[str, Any]]:
+    """One instant query to Prometheus's API, from inside the site's namespace: the series."""
     code = (
         "import json, sys, urllib.parse, urllib.request\n"
         f"url = 'http://{API}/api/v1/query?query=' + urllib.parse.quote(sys.argv[1])\n"
         "print(urllib.request.urlopen(url, timeout=5).read().decode())\n"
     )
-    result = lab.host("server1").run([sys.executable, "-c", code, expression], check=False)
+    result = lab.host(SITE).run([sys.executable, "-c", code, expression], check=False)
     if result.returncode != 0:
-        return None
-    answer = json.loads(result.stdout)["data"]["result"]
+        return []
+    return list(json.loads(result.stdout)["data"]["result"])
+
+
+def _query(lab: Lab, expression: str) -> float | None:
+    """The value of a query that gives one series (None: none)."""
+    answer = _result(lab, expression)
     return float(answer[0]["value"][1]) if answer else None
 
 
@@ -93,7 +113,7 @@ def _until(condition: object, what: str, timeout: float = 30.0) -> None:
 
 def _dig(lab: Lab, *question: str) -> str:
     argv = ["dig", "+short", "+tries=1", "+time=2", *question, "@169.254.0.1"]
-    return lab.host("client1").run(argv).stdout
+    return lab.host(CLIENT).run(argv).stdout
 
 
 def test_queries_counted_by_rcode(lab: Lab, prometheus: None) -> None:
@@ -115,3 +135,41 @@ def test_queries_counted_by_rcode(lab: Lab, prometheus: None) -> None:
     assert _query(lab, "minidns_tcp_connections") == 1.0  # that held-open connection
     latency = _query(lab, 'sum(minidns_answer_latency_seconds_count{transport="udp"})')
     assert latency is not None and latency >= 6
+
+
+def test_minibgp_session_prefixes_and_their_state(lab: Lab, prometheus: None) -> None:
+    (router,) = [n.address for n in lab.topology.neighbors(SITE)]
+    established = f'minibgp_peer_state{{peer="{router}",state="Established"}}'
+    assert _query(lab, established) == 1.0
+    uptime = _query(lab, f'minibgp_peer_uptime_seconds{{peer="{router}"}}')
+    assert uptime is not None and uptime > 0
+    for afi in ("ipv4", "ipv6"):  # the /32 and the /128, over the one IPv4 session
+        advertised = f'minibgp_peer_prefixes_advertised{{peer="{router}",afi="{afi}"}}'
+        assert _query(lab, advertised) == 1.0
+    received = _query(lab, 'minibgp_peer_messages_received_total{type="UPDATE"}')
+    assert received is not None and received > 0
+    assert _query(lab, 'minibgp_check_passing{check="dns"}') == 1.0
+    assert _query(lab, 'minibgp_check_passing{check="minidns-process"}') == 1.0
+    assert _query(lab, 'minibgp_bfd_state{state="Up"}') == 1.0
+
+    def state_of(prefix: str) -> str | None:
+        answer = _result(lab, f'minibgp_prefix_state{{prefix="{prefix}"}} == 1')
+        return str(answer[0]["metric"]["state"]) if len(answer) == 1 else None
+
+    assert state_of(ANYCAST) == "announced" and state_of(ANYCAST6) == "announced"
+    socket = lab.minibgp_socket(SITE)
+    request(socket, "drain", drain_time=0, wait=False)
+    _until(lambda: state_of(ANYCAST) == "drained", "the drain in Prometheus")
+    assert state_of(ANYCAST6) == "drained"
+    withdrawn = f'minibgp_peer_prefixes_advertised{{peer="{router}",afi="ipv4"}}'
+    _until(lambda: _query(lab, withdrawn) == 0.0, "no prefix advertised while drained")
+    request(socket, "undrain")
+    _until(lambda: state_of(ANYCAST) == "announced", "undrain in Prometheus")
+    change(lab, SITE, TeAction.parse(["withdraw"]))
+    try:
+        _until(lambda: state_of(ANYCAST) == "withdrawn", "the TE withdraw in Prometheus")
+        runtime = f'minibgp_prefix_state{{prefix="{ANYCAST}",source="runtime",state="withdrawn"}}'
+        assert _query(lab, runtime) == 1.0
+    finally:
+        change(lab, SITE, TeAction.parse(["restore"]))
+    _until(lambda: state_of(ANYCAST) == "announced", "the restore in Prometheus")

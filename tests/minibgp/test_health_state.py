@@ -190,3 +190,18 @@ def test_a_reconfiguration_announces_a_new_prefix_of_a_passing_check() -> None:
         {"dns"},
     )
     assert driver.run_until(0.5) == [PrefixUp("198.51.100.0/24"), PrefixUp("192.0.2.0/24")]
+
+
+def test_each_check_counts_its_probes_transitions_and_last_latency() -> None:
+    driver = one_check(Timing(interval=1.0, timeout=0.5, rise=1, fall=1))
+    driver.run_until(0.5)
+    check = driver.state.checks["dns"]
+    assert (check.last_latency, check.probes_passed, check.transitions) == (0.0, 1, 1)
+    driver.results["dns"] = None  # no answer: failed at the timeout, which is its latency
+    driver.run_until(1.9)
+    assert (check.last_latency, check.probes_failed, check.transitions) == (0.5, 1, 2)
+    request = driver.state.probes_to_start(now=2.0)[0]
+    driver.state.probe_result("dns", request.probe_id, True, latency=0.0123, now=2.25)
+    assert (check.last_latency, check.passing, check.transitions) == (0.0123, True, 3)
+    driver.state.watch_lost("dns", "the server closed the connection", now=2.5)
+    assert (check.last_latency, check.transitions) == (0.0123, 4)  # a loss is not a probe
