@@ -4,7 +4,7 @@ the routes it sent us (Adj-RIB-In).
 A `Connection` carries one TCP connection. When both speakers connect to each other at once there
 are two TCP connections for one session, and RFC 4271 §6.8 keeps one of them. So a `Peer` has a
 *main* `Channel` (a Connection and who opened its TCP connection) and, while a collision may be
-under way, a *candidate* channel for the peer's connection. When an OPEN arrives on either, the
+under way, a *candidate* channel for the second TCP connection. When an OPEN arrives on either, the
 BGP Identifiers decide which one goes (`surviving_initiator`); a channel that goes Idle is retired,
 and the candidate, if any, becomes the main channel.
 
@@ -290,7 +290,7 @@ class Peer:
             if isinstance(event, CloseRequested):
                 channel.tcp_up = False
                 if channel is self.candidate or (channel is self.main and channel.replaces_main):
-                    self._retire(channel, now=now)  # it was there for the peer's connection
+                    self._retire(channel, now=now)  # it was there for a collision only
             elif isinstance(event, UpdateReceived):
                 channel.rib_in.apply(event.update)
             elif isinstance(event, NotificationSent | NotificationReceived):
@@ -335,8 +335,9 @@ class Peer:
         self._collect(loser, now=now)
 
     def _retire(self, channel: Channel, *, now: float) -> None:
-        """A connection went Idle, or the peer's connection a channel carried is closed: drop a
-        spare channel; let the peer's connection take over from ours, or go back to our own."""
+        """A connection went Idle, or one started for a collision lost its TCP connection: drop
+        a spare channel; let the candidate take over from the main one, or go back to a main
+        channel of our own (which connects by itself)."""
         if self.stopped:
             return
         if channel is self.candidate:
