@@ -6,8 +6,9 @@
     exec NODE -- CMD...            run CMD in NODE's namespace (the lab's `vagrant ssh NODE`)
     halt NODE / start NODE         switch a node off (daemons end, links down) and on again
     demo [--mode python|reference|both]   the seed's scenarios, narrated and checked
-    failover [--mode python|reference|both] [--json] [--png FILE] [--short] [--failure KEY]
-                                   fail server1 in each way, measure what the clients see
+    failover [--mode python|reference|both] [--topology FILE] [--site SITE] [--json]
+             [--png FILE] [--short] [--failure KEY]
+                                   fail a site in each way, measure what the clients see
     capture NODE [--write F.pcap] [--count N] [--filter F]   tcpdump on the node's link
     catchment [--json] [--png FILE]   which site each client reaches: DNS (NSID) and Verfploeter
                                    (pings from the sites) side by side, with each router's path
@@ -158,10 +159,25 @@ def _parser() -> argparse.ArgumentParser:
         help="check this topology instead: every client answered over each family, its site",
     )  # fmt: skip
     demo.set_defaults(handler=_demo, name="demo")
-    failover = command("failover", "fail server1 in each way and measure the clients' outage")
-    failover.add_argument(
-        "--mode", choices=(*MODES, "both"), default="both", help=f"{mode_help}; or both (default)"
+    failover = command(
+        "failover",
+        "fail a site in each way and measure each client's outage and the site it moves to: "
+        "on a lab of --topology (the seed's by default) brought up for it, or on the running lab "
+        "named by --name",
     )
+    failover.add_argument(
+        "--mode", choices=(*MODES, "both"),
+        help=f"{mode_help}; or both (the default, for a lab brought up for it)",
+    )  # fmt: skip
+    failover.add_argument(
+        "--topology", type=Path, metavar="FILE",
+        help="bring a lab of this topology up (default: the running lab of --name if it is up, "
+        "else lab/topologies/seed.toml)",
+    )  # fmt: skip
+    failover.add_argument(
+        "--site", help="the site to fail (default: server1 in the seed, else the one that "
+        "serves the most clients)",
+    )  # fmt: skip
     failover.add_argument("--json", action="store_true", help="print the results as JSON")
     failover.add_argument("--png", type=Path, metavar="FILE", help="draw the timeline as a PNG")
     failover.add_argument(
@@ -339,7 +355,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _failover(args: argparse.Namespace) -> int:
-    from .failover import FAILURE_KEYS, FAILURES, markdown_table, results_json, run_failover
+    from .failover import (
+        FAILURE_KEYS,
+        FAILURES,
+        markdown_table,
+        results_json,
+        run_failover,
+        run_failover_on,
+    )
+    from .topology import load
 
     unknown = sorted(set(args.failure or []) - set(FAILURE_KEYS))
     if unknown:
@@ -347,13 +371,25 @@ def _failover(args: argparse.Namespace) -> int:
         print(f"lab failover: no failure {unknown[0]!r} ({known})", file=sys.stderr)
         return 2
     failures = [f for f in FAILURES if not args.failure or f.key in args.failure]
-    modes = MODES if args.mode == "both" else (args.mode,)
     progress = sys.stderr if args.json else sys.stdout
 
     def say(text: str) -> None:
         print(text, file=progress, flush=True)
 
-    results = run_failover(modes, failures, short=args.short, name=args.name, say=say)
+    running = _lab(args)
+    if args.topology is None and running.is_up():
+        if args.mode not in (None, running.mode):
+            print(f"lab failover: lab {running.name!r} is up in {running.mode} mode, not "
+                  f"{args.mode}", file=sys.stderr)  # fmt: skip
+            return 2
+        say(f"on the running lab {running.name!r} ({running.topology.name}, {running.mode} mode)")
+        results = run_failover_on(running, failures, args.short, say, args.site)
+    else:
+        modes = MODES if args.mode in (None, "both") else (args.mode,)
+        topology = None if args.topology is None else load(args.topology)
+        results = run_failover(
+            modes, failures, args.short, args.name, say, topology=topology, site=args.site
+        )
     if args.png:
         from .timeline import draw_timeline
 

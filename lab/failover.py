@@ -1,16 +1,18 @@
-"""`python -m lab failover`: fail server1 in each way there is, and measure what the clients see.
+"""`python -m lab failover`: fail one site in each way there is, and measure what the clients see.
 
-A probe in each client (`lab.probe`, a DNS query to 169.254.0.1 every 10 ms, NSID telling who
-answered) runs while one failure is made on server1; `ip -ts monitor route` in router1's namespace
-records when router1's route to 169.254.0.1 changed. After each failure server1 is restored and
-the next one waits until client1 is served by server1 again. Per failure and client: the outage
-(first lost query to the next answer), the queries lost, when client1 moved to server2, and when
-router1's route changed (`lab.outage` computes them from the records).
+A probe in every client (`lab.probe`, a DNS query to the anycast address every 10 ms, NSID
+telling who answered) runs while one failure is made on the site; `ip -ts monitor route` in the
+site's router records when that router's route to the anycast address changed. After each
+failure the site is restored and the next one waits until every client is served as before.
+Per failure and client: the outage (first lost query to the next answer), the queries lost, when
+the client moved and to which site, and when the router's route changed (`lab.outage` computes
+them from the records).
 
-The failures, in order (`FAILURES`): planned drain, speaker stopped, DNS process killed, host
-hung, link silent, link down, halt. In reference mode (FRR + PowerDNS on the servers, the seed's
-way) the same failures are made with FRR's and PowerDNS's means; the results are reported, not
-held to the targets, which are for python mode.
+The site is server1 in the original lab; in any other topology `--site`, by default the one that
+serves the most clients. The failures, in order (`FAILURES`): planned drain, speaker stopped, DNS
+process killed, host hung, link silent, link down, halt. In reference mode (FRR + PowerDNS on the
+servers, the seed's way) the same failures are made with FRR's and PowerDNS's means; the results
+are reported, not held to the targets, which are for python mode.
 """
 
 from __future__ import annotations
@@ -30,16 +32,14 @@ from pathlib import Path
 from minibgp.control import request
 
 from .frr import wait_until
-from .lab import CONVERGENCE_TIMEOUT, Lab
+from .lab import CONVERGENCE_TIMEOUT, Lab, LabError
 from .netns import pids_in
 from .outage import ClientOutcome, client_outcome, first_change_ms, route_changes
 from .probe import ProbeRecord, parse_output
 from .render import Mode
+from .topology import Topology
 
 REPO = Path(__file__).resolve().parents[1]
-SERVER = "server1"  # the server that fails
-ROUTER = "router1"  # its router, whose route change is timed
-HOME = {"client1": "server1", "client2": "server2"}  # who serves each client normally
 PROBE_INTERVAL = 0.01  # seconds between queries
 PROBE_TIMEOUT = 0.1  # seconds before a query counts as lost
 SETTLE_AFTER_UP = 1.0  # seconds to let a freshly started lab settle before the first failure
@@ -56,8 +56,65 @@ WINDOW: dict[tuple[Mode, bool], float] = {
 
 
 @dataclass(frozen=True)
+class Scenario:
+    """Which site fails, its router (whose route change is timed), and which site served each
+    client before the failure."""
+
+    site: str
+    router: str
+    home: dict[str, str]
+    # Whether the router already had another site's path before the failure (the original lab:
+    # over iBGP). The targets are for that case: elsewhere the news has to travel further (to
+    # an AS that has another path, and that path back) and the results are reported.
+    alternative_known: bool = True
+
+    @property
+    def affected(self) -> list[str]:
+        """The clients the failing site served."""
+        return [client for client, site in self.home.items() if site == self.site]
+
+    @property
+    def others(self) -> list[str]:
+        return [client for client, site in self.home.items() if site != self.site]
+
+
+def choose_site(lab: Lab, site: str | None = None) -> str:
+    """The site to fail: `site` if given, else the one that serves the most clients (the first
+    of the file among equals: server1 in the original lab)."""
+    sites = [node.name for node in lab.topology.sites]
+    if site is not None:
+        if site not in sites:
+            raise LabError(f"{site} is not an anycast site ({', '.join(sites)})")
+        return site
+    served = list(_served(lab).values())
+    return max(sites, key=lambda name: (served.count(name), -sites.index(name)))
+
+
+def scenario(lab: Lab, site: str | None = None) -> Scenario:
+    """The scenario of a converged lab: each client's site as it is served now."""
+    chosen = choose_site(lab, site)
+    home = _served(lab)
+    missing = [client for client in _clients(lab) if home.get(client) is None]
+    if missing:
+        raise LabError(f"not served before the failure: {', '.join(missing)}")
+    router = lab.topology.first_hop(chosen)
+    alternative = any(path.server not in (None, chosen) for path in lab.bgp_paths(router))
+    return Scenario(chosen, router, {c: home[c] or "" for c in home}, alternative)
+
+
+def _clients(lab: Lab) -> list[str]:
+    return [client.name for client in lab.topology.clients]
+
+
+def _served(lab: Lab) -> dict[str, str | None]:
+    answers = lab.ask(_clients(lab), 4, timeout=1.0)
+    return {client: answer.site for client, answer in answers.items()}
+
+
+@dataclass(frozen=True)
 class Target:
-    """What python mode must achieve (issue 5), checked on client1's outcome."""
+    """What python mode must achieve, checked on the outcome of each client of the failed
+    site."""
 
     text: str
     max_outage_ms: float | None = None
@@ -87,63 +144,70 @@ Undo = Callable[[], None]
 
 @dataclass(frozen=True)
 class Failure:
-    """One way for server1 to fail: how it is made in each mode, and how it is undone."""
+    """One way for a site to fail: how it is made in each mode, and how it is undone.
+
+    The texts name the site as `{site}`, its router as `{router}` and the site's interface
+    towards it as `{interface}`."""
 
     key: str
     title: str
     python: str  # what is done, as a person would type it
     reference: str
     target: Target | None
-    make: Callable[[Lab], Undo | None]  # make the failure; return what undoes it, if anything
-    restart: bool = True  # whether server1 is halted and started again afterwards
+    make: Callable[[Lab, str], Undo | None]  # fail the site; return what undoes it, if anything
+    restart: bool = True  # whether the site is halted and started again afterwards
+
+    def describe(self, mode: Mode, lab: Lab, site: str) -> str:
+        return _fill(self.python if mode == "python" else self.reference, lab, site)
+
+    def named(self, lab: Lab, site: str) -> str:
+        return _fill(self.title, lab, site)
+
+
+def _fill(text: str, lab: Lab, site: str) -> str:
+    router = lab.topology.first_hop(site)
+    interface = lab.topology.interface_towards(site, router).name
+    return text.format(site=site, router=router, interface=interface)
 
 
 # --- making the failures -----------------------------------------------------------------------
 
 
-def _daemon_pid(lab: Lab, name: str) -> int:
-    [daemon] = [d for d in lab.daemons_of(SERVER) if d.name == name]
+def _daemon_pid(lab: Lab, site: str, name: str) -> int:
+    [daemon] = [d for d in lab.daemons_of(site) if d.name == name]
     return daemon.pid
 
 
-def _minibgp_socket(lab: Lab) -> Path:
-    return lab.run_dir(SERVER) / "minibgp.sock"
+def _site_vtysh(lab: Lab, site: str, *lines: str) -> None:
+    asn = lab.topology.node(site).asn
+    lab.frr(site).vtysh("configure terminal", f"router bgp {asn}", *lines)
 
 
-def _server_vtysh(lab: Lab, *lines: str) -> None:
-    lab.frr(SERVER).vtysh("configure terminal", f"router bgp {_server_asn(lab)}", *lines)
-
-
-def _server_asn(lab: Lab) -> int:
-    asn = lab.topology.node(SERVER).asn
-    assert asn is not None
-    return asn
-
-
-def make_drain(lab: Lab) -> Undo:
+def make_drain(lab: Lab, site: str) -> Undo:
     """python: minibgp's drain (RFC 8326) through its control socket, what `python -m minibgp
-    drain --no-wait` sends; reference: FRR's `bgp graceful-shutdown` on server1's bgpd."""
+    drain --no-wait` sends; reference: FRR's `bgp graceful-shutdown` on the site's bgpd."""
     if lab.mode == "python":
-        socket = _minibgp_socket(lab)
+        socket = lab.minibgp_socket(site)
         request(socket, "drain", wait=False)
         return lambda: _ignore_errors(lambda: request(socket, "undrain"))
-    _server_vtysh(lab, "bgp graceful-shutdown")
-    return lambda: _server_vtysh(lab, "no bgp graceful-shutdown")
+    _site_vtysh(lab, site, "bgp graceful-shutdown")
+    return lambda: _site_vtysh(lab, site, "no bgp graceful-shutdown")
 
 
-def make_speaker_stopped(lab: Lab) -> None:
+def make_speaker_stopped(lab: Lab, site: str) -> None:
     """SIGTERM to the BGP speaker: minibgp (which drains first) or FRR's bgpd."""
-    os.kill(_daemon_pid(lab, "minibgp" if lab.mode == "python" else "bgpd"), signal.SIGTERM)
+    os.kill(_daemon_pid(lab, site, "minibgp" if lab.mode == "python" else "bgpd"), signal.SIGTERM)
 
 
-def make_dns_killed(lab: Lab) -> None:
+def make_dns_killed(lab: Lab, site: str) -> None:
     """SIGKILL to the DNS server: minidns or pdns_server."""
-    os.kill(_daemon_pid(lab, "minidns" if lab.mode == "python" else "pdns_server"), signal.SIGKILL)
+    dns = "minidns" if lab.mode == "python" else "pdns_server"
+    os.kill(_daemon_pid(lab, site, dns), signal.SIGKILL)
 
 
-def make_host_hung(lab: Lab) -> Undo:
-    """SIGSTOP to every process in server1's namespace; SIGCONT undoes it."""
-    pids = pids_in(lab.host(SERVER).name)
+def make_host_hung(lab: Lab, site: str) -> Undo:
+    """SIGSTOP to every process in the site's namespace; SIGCONT undoes it."""
+    pids = pids_in(lab.host(site).name)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGSTOP)
@@ -156,19 +220,20 @@ def make_host_hung(lab: Lab) -> Undo:
     return resume
 
 
-def _link_ends(lab: Lab) -> list[tuple[str, str]]:
-    """(node, interface) of both ends of server1's link to router1."""
+def _link_ends(lab: Lab, site: str) -> list[tuple[str, str]]:
+    """(node, interface) of both ends of the site's link to its router."""
+    router = lab.topology.first_hop(site)
     return [
-        (SERVER, lab.topology.interface_towards(SERVER, ROUTER).name),
-        (ROUTER, lab.topology.interface_towards(ROUTER, SERVER).name),
+        (site, lab.topology.interface_towards(site, router).name),
+        (router, lab.topology.interface_towards(router, site).name),
     ]
 
 
-def make_link_silent(lab: Lab) -> Undo:
+def make_link_silent(lab: Lab, site: str) -> Undo:
     """A `blackhole` qdisc on both ends of the link: every packet is dropped, carrier stays up.
     (netem and tc's ingress filters are not available here; blackhole drops what a device
     sends, so one on each end silences both directions.)"""
-    ends = _link_ends(lab)
+    ends = _link_ends(lab, site)
     for node, interface in ends:
         lab.host(node).run(["tc", "qdisc", "add", "dev", interface, "root", "blackhole"])
 
@@ -179,15 +244,15 @@ def make_link_silent(lab: Lab) -> Undo:
     return clear
 
 
-def make_link_down(lab: Lab) -> None:
-    """server1's interface to router1 down: router1's end loses carrier."""
-    node, interface = _link_ends(lab)[0]
+def make_link_down(lab: Lab, site: str) -> None:
+    """The site's interface to its router down: the router's end loses carrier."""
+    node, interface = _link_ends(lab, site)[0]
     lab.host(node).ip("link", "set", interface, "down")
 
 
-def make_halt(lab: Lab) -> None:
-    """`lab halt server1`: daemons stopped (the speaker first), then links down."""
-    lab.halt(SERVER)
+def make_halt(lab: Lab, site: str) -> None:
+    """`lab halt SITE`: daemons stopped (the speaker first), then links down."""
+    lab.halt(site)
 
 
 def _ignore_errors(action: Callable[[], object]) -> None:
@@ -200,7 +265,7 @@ FAILURES: tuple[Failure, ...] = (
         "drain",
         "planned drain",
         "minibgp drain (GRACEFUL_SHUTDOWN, withdraw after drain_time)",
-        "FRR `bgp graceful-shutdown` on server1",
+        "FRR `bgp graceful-shutdown` on {site}",
         Target("0 lost, moved ≤ 200 ms", max_lost=0, max_moved_ms=200),
         make_drain,
         restart=False,
@@ -224,8 +289,8 @@ FAILURES: tuple[Failure, ...] = (
     Failure(
         "host-hung",
         "host hung",
-        "SIGSTOP every process of server1",
-        "SIGSTOP every process of server1",
+        "SIGSTOP every process of {site}",
+        "SIGSTOP every process of {site}",
         Target("outage ≤ 400 ms", max_outage_ms=400),
         make_host_hung,
     ),
@@ -240,16 +305,16 @@ FAILURES: tuple[Failure, ...] = (
     Failure(
         "link-down",
         "link down",
-        "ip link set eth-router1 down (server1)",
-        "ip link set eth-router1 down (server1)",
+        "ip link set {interface} down ({site})",
+        "ip link set {interface} down ({site})",
         Target("outage ≤ 100 ms", max_outage_ms=100),
         make_link_down,
     ),
     Failure(
         "halt",
-        "halt server1",
-        "lab halt server1 (minibgp drains, then links down)",
-        "lab halt server1 (pdns_server, bgpd, zebra stopped, then links down)",
+        "halt {site}",
+        "lab halt {site} (minibgp drains, then links down)",
+        "lab halt {site} (pdns_server, bgpd, zebra stopped, then links down)",
         None,
         make_halt,
     ),
@@ -264,32 +329,51 @@ FAILURE_KEYS = tuple(failure.key for failure in FAILURES)
 class FailureResult:
     mode: Mode
     failure: Failure
+    scenario: Scenario
+    done: str  # what was done, with the site's names
     t0: float
     window: float
     outcomes: dict[str, ClientOutcome]
     router_ms: float | None
     records: dict[str, list[ProbeRecord]] = field(repr=False)
     route_changes: list[float] = field(repr=False)
+    title: str = ""  # the failure's title with the site's name
 
     @property
-    def done(self) -> str:
-        return self.failure.python if self.mode == "python" else self.failure.reference
+    def site(self) -> str:
+        return self.scenario.site
+
+    @property
+    def router(self) -> str:
+        return self.scenario.router
+
+    def affected(self) -> list[ClientOutcome]:
+        """The outcomes of the clients the failed site served."""
+        return [self.outcomes[c] for c in self.scenario.affected if c in self.outcomes]
+
+    def others(self) -> list[ClientOutcome]:
+        return [self.outcomes[c] for c in self.scenario.others if c in self.outcomes]
 
     def target_met(self, target: Target | None = None) -> bool | None:
-        """Whether client1's outcome meets the target (None: no target, or reference mode)."""
+        """Whether every client of the failed site meets the target (None: no target, reference
+        mode, the site served no client, or its router knew no other site's path)."""
         target = target or self.failure.target
-        if target is None or self.mode != "python":
+        if target is None or self.mode != "python" or not self.affected():
             return None
-        return target.met(self.outcomes["client1"])
+        if not self.scenario.alternative_known:
+            return None
+        return all(target.met(outcome) for outcome in self.affected())
 
     def to_json(self) -> dict[str, object]:
         return {
             "mode": self.mode,
             "failure": self.failure.key,
-            "title": self.failure.title,
+            "title": self.title or self.failure.title,
+            "site": self.site,
             "done": self.done,
             "window_s": self.window,
-            "router1_route_changed_ms": _rounded(self.router_ms),
+            "router": self.router,
+            "route_changed_ms": _rounded(self.router_ms),
             "clients": {client: o.to_json() for client, o in self.outcomes.items()},
             "target": self.failure.target.text if self.failure.target else None,
             "target_met": self.target_met(),
@@ -301,9 +385,9 @@ def _rounded(value: float | None) -> float | None:
 
 
 class _Probes:
-    """The probes in both clients and the route monitor in router1, for one failure."""
+    """The probes in every client and the route monitor in the site's router, for one failure."""
 
-    def __init__(self, lab: Lab, duration: float) -> None:
+    def __init__(self, lab: Lab, scenario: Scenario, duration: float) -> None:
         self.lab = lab
         argv = [
             sys.executable, "-m", f"{__package__}.probe",
@@ -313,12 +397,18 @@ class _Probes:
             "--duration", str(duration),
         ]  # fmt: skip
         pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "cwd": REPO}
-        self.monitor = lab.host(ROUTER).popen(["ip", "-ts", "monitor", "route"], **pipes)
-        self.probes = {client: lab.host(client).popen(argv, **pipes) for client in HOME}
+        self.monitor = lab.host(scenario.router).popen(["ip", "-ts", "monitor", "route"], **pipes)
+        self.probes = {}
+        try:
+            for client in scenario.home:
+                self.probes[client] = lab.host(client).popen(argv, **pipes)
+        except BaseException:
+            self.kill()
+            raise
 
     def wait_until_ready(self) -> None:
         """Wait until every probe has had its first answer (it then says `ready` on stderr)."""
-        deadline = time.monotonic() + PROBE_START_TIMEOUT
+        deadline = time.monotonic() + PROBE_START_TIMEOUT + 0.2 * len(self.probes)
         for client, process in self.probes.items():
             assert process.stderr is not None
             ready, _, _ = select.select([process.stderr], [], [], deadline - time.monotonic())
@@ -354,75 +444,71 @@ def _finish(process: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, by
         return process.communicate()
 
 
-def measure(lab: Lab, failure: Failure, short: bool = False) -> FailureResult:
-    """Make one failure while the probes run; restore server1 afterwards."""
+def measure(lab: Lab, failure: Failure, scenario: Scenario, short: bool = False) -> FailureResult:
+    """Make one failure of the scenario's site while the probes run; restore it afterwards."""
     window = WINDOW[(lab.mode, short)]
-    probes = _Probes(lab, BASELINE + window + 30)
+    site = scenario.site
+    done, title = failure.describe(lab.mode, lab, site), failure.named(lab, site)
+    probes = _Probes(lab, scenario, BASELINE + window + 30)
     undo: Undo | None = None
     try:
         probes.wait_until_ready()
         time.sleep(BASELINE)
         t0 = time.time()
-        undo = failure.make(lab)
+        undo = failure.make(lab, site)
         time.sleep(max(0.0, t0 + window - time.time()))
         records, monitor_output = probes.stop()
     except BaseException:
         probes.kill()
         raise
     finally:
-        restore(lab, failure, undo)
+        restore(lab, failure, scenario, undo)
     address = str(lab.topology.service.address)
     changes = route_changes(monitor_output, address)
     outcomes = {
         client: client_outcome(client, records[client], t0, home, PROBE_TIMEOUT)
-        for client, home in HOME.items()
+        for client, home in scenario.home.items()
     }
     return FailureResult(
-        lab.mode, failure, t0, window, outcomes, first_change_ms(changes, t0), records, changes
-    )
+        lab.mode, failure, scenario, done, t0, window, outcomes,
+        first_change_ms(changes, t0), records, changes, title,
+    )  # fmt: skip
 
 
-def restore(lab: Lab, failure: Failure, undo: Undo | None) -> None:
-    """Undo the failure, restart server1 if the failure needs it, and wait until client1 is
-    served by server1 again."""
+def restore(lab: Lab, failure: Failure, scenario: Scenario, undo: Undo | None) -> None:
+    """Undo the failure, restart the site if the failure needs it, and wait until every client
+    is served as before."""
     if undo is not None:
         undo()
     if failure.restart:
-        if SERVER not in lab.state.halted:
-            lab.halt(SERVER)
-        lab.start(SERVER)
-    wait_until_normal(lab)
+        if scenario.site not in lab.state.halted:
+            lab.halt(scenario.site)
+        lab.start(scenario.site)
+    wait_until_normal(lab, scenario)
 
 
-def wait_until_normal(lab: Lab, timeout: float = CONVERGENCE_TIMEOUT) -> None:
-    """The routers prefer their own servers, BFD is up (python mode), each client is answered
-    by its own server."""
+def wait_until_normal(lab: Lab, scenario: Scenario, timeout: float = CONVERGENCE_TIMEOUT) -> None:
+    """The routers prefer their own sites, BFD is up between the site and its router (python
+    mode), every client is served by the site that served it before."""
     lab.wait_for_preferences(lab.normal_preferences(), timeout)
     if lab.mode == "python":
-        wait_until(lambda: _bfd_up(lab), timeout, interval=0.1, what="router1's BFD to server1")
-    for client, home in HOME.items():
         wait_until(
-            lambda client=client, home=home: _served_by(lab, client) == home,
-            timeout,
-            interval=0.1,
-            what=f"{client} to be served by {home}",
-        )
+            lambda: _bfd_up(lab, scenario), timeout, interval=0.1,
+            what=f"{scenario.router}'s BFD to {scenario.site}",
+        )  # fmt: skip
+    wait_until(
+        lambda: _served(lab) == scenario.home, timeout, interval=0.1,
+        what="every client to be served as before the failure",
+    )  # fmt: skip
 
 
-def _bfd_up(lab: Lab) -> bool:
-    address = str(lab.topology.interface_towards(SERVER, ROUTER).ip)
+def _bfd_up(lab: Lab, scenario: Scenario) -> bool:
+    address = str(lab.topology.interface_towards(scenario.site, scenario.router).ip)
     try:
-        peers = lab.frr(ROUTER).vtysh_json("show bfd peers json")
+        peers = lab.frr(scenario.router).vtysh_json("show bfd peers json")
     except (OSError, ValueError, subprocess.SubprocessError):
         return False
     return any(p.get("peer") == address and p.get("status") == "up" for p in peers)
-
-
-def _served_by(lab: Lab, client: str) -> str | None:
-    argv = ["dig", "+short", "+time=1", "+tries=1", "CH", "TXT", "id.server"]
-    result = lab.host(client).run([*argv, f"@{lab.topology.service.address}"], check=False)
-    answer = result.stdout.strip().strip('"')
-    return answer or None
 
 
 # --- a whole run -------------------------------------------------------------------------------
@@ -434,30 +520,62 @@ def run_failover(
     short: bool = False,
     name: str = "failover",
     say: Callable[[str], None] = print,
+    topology: Topology | None = None,
+    site: str | None = None,
 ) -> list[FailureResult]:
-    """Bring a lab up in each mode, measure each failure, tear the lab down."""
+    """Bring a lab of `topology` (the original lab's by default) up in each mode, measure each
+    failure of `site`, tear the lab down."""
     results = []
     failures = list(failures)
     for mode in modes:
-        lab = Lab(name)
+        lab = Lab(name, topology)
         lab.down()
         try:
-            say(f"{mode} mode: bringing lab {name!r} up")
+            say(f"{mode} mode: bringing lab {name!r} up ({lab.topology.name})")
             lab.up(mode)
-            wait_until_normal(lab)
-            time.sleep(SETTLE_AFTER_UP)
-            for failure in failures:
-                say(f"{mode} mode: {failure.title} ({_done(failure, mode)})")
-                result = measure(lab, failure, short)
-                say("    " + summary_line(result))
-                results.append(result)
+            results += _run_on(lab, failures, short, say, site)
         finally:
             lab.down()
     return results
 
 
-def _done(failure: Failure, mode: Mode) -> str:
-    return failure.python if mode == "python" else failure.reference
+def run_failover_on(
+    lab: Lab,
+    failures: Iterable[Failure] = FAILURES,
+    short: bool = False,
+    say: Callable[[str], None] = print,
+    site: str | None = None,
+) -> list[FailureResult]:
+    """Measure each failure of `site` on a lab that is up, and leave it up as it was."""
+    if not lab.is_up():
+        raise LabError(f"lab {lab.name!r} is not up (python -m lab up --name {lab.name})")
+    lab.wait_until_converged()
+    return _run_on(lab, list(failures), short, say, site)
+
+
+def _run_on(
+    lab: Lab, failures: list[Failure], short: bool, say: Callable[[str], None], site: str | None
+) -> list[FailureResult]:
+    chosen = scenario(lab, site)
+    wait_until_normal(lab, chosen)
+    time.sleep(SETTLE_AFTER_UP)
+    say(
+        f"{lab.mode} mode: failing {chosen.site} (router {chosen.router}; it serves "
+        f"{', '.join(chosen.affected) or 'no client'})"
+    )
+    if not chosen.alternative_known:
+        say(
+            f"    ({chosen.router} knows no other site's path: the news travels further than in "
+            "the original lab, the outcomes are reported, not held to its targets)"
+        )
+    results = []
+    for failure in failures:
+        say(f"{lab.mode} mode: {failure.named(lab, chosen.site)} "
+            f"({failure.describe(lab.mode, lab, chosen.site)})")  # fmt: skip
+        result = measure(lab, failure, chosen, short)
+        say("    " + summary_line(result))
+        results.append(result)
+    return results
 
 
 # --- reporting ---------------------------------------------------------------------------------
@@ -474,43 +592,75 @@ def outage_text(outcome: ClientOutcome) -> str:
 
 
 def summary_line(result: FailureResult) -> str:
-    one, two = result.outcomes["client1"], result.outcomes["client2"]
+    """One line: each client of the failed site's outage, losses and new site; the others'
+    losses; when the router's route changed."""
+    affected, others = result.affected(), result.others()
+    parts = [f"{o.client} outage {outage_text(o)} ms, {o.lost} lost" for o in affected]
+    if len(others) <= 3:
+        rest = ", ".join(f"{o.client}: {o.lost}" for o in others)
+    else:
+        rest = f"the {len(others)} others: {sum(o.lost for o in others)} lost"
+    line = "; ".join(parts) + (f" ({rest})" if rest else "")
+    for o in affected:
+        line += f"; {o.client} on {o.site_after or 'nothing'} after {_fmt_ms(o.moved_ms)} ms"
     met = result.target_met()
     verdict = "" if met is None else ("  ✔ target" if met else "  ✘ target missed")
-    return (
-        f"client1 outage {outage_text(one)} ms, {one.lost} lost (client2: {two.lost}); "
-        f"client1 on server2 after {_fmt_ms(one.moved_ms)} ms; "
-        f"router1 route changed after {_fmt_ms(result.router_ms)} ms{verdict}"
-    )
+    return f"{line}; {result.router} route changed after {_fmt_ms(result.router_ms)} ms{verdict}"
 
 
-TABLE_HEADER = (
-    "| failure on server1 | what was done | client1 outage, ms | queries lost (client1 / client2) "
-    "| client1 on server2 after, ms | router1 route changed after, ms | target (python mode) |\n"
-    "|---|---|---|---|---|---|---|"
-)
+def _who(names: list[str], site: str) -> str:
+    return names[0] if len(names) == 1 else f"{site}'s clients"
 
 
 def markdown_table(results: Iterable[FailureResult]) -> str:
-    """One Markdown table per mode."""
+    """Per mode, a table of the failures (the worst of the failed site's clients), then one of
+    the clients: each client of the failed site, and any other that lost queries or moved."""
     by_mode: dict[str, list[FailureResult]] = {}
     for result in results:
         by_mode.setdefault(result.mode, []).append(result)
     parts = []
     for mode, rows in by_mode.items():
-        lines = [f"**{mode} mode**", "", TABLE_HEADER]
+        first = rows[0]
+        affected, others = first.scenario.affected, first.scenario.others
+        who, rest = _who(affected, first.site), (others[0] if len(others) == 1 else "others")
+        lines = [
+            f"**{mode} mode**",
+            "",
+            f"| failure on {first.site} | what was done | {who} outage, ms "
+            f"| queries lost ({who} / {rest}) | {who} moved after, ms "
+            f"| {first.router} route changed after, ms | target (python mode) |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in rows:
-            one, two = r.outcomes["client1"], r.outcomes["client2"]
+            worst = max(r.affected(), key=lambda o: (not o.recovered, o.outage_ms), default=None)
+            moved = [o.moved_ms for o in r.affected() if o.moved_ms is not None]
             met = r.target_met()
             target = r.failure.target.text if r.failure.target else "—"
-            if mode != "python":
+            if mode != "python" or not r.scenario.alternative_known:
                 target = "reported"
             elif met is not None:
                 target = f"{'✔' if met else '✘'} {target}"
+            lost = sum(o.lost for o in r.affected())
             lines.append(
-                f"| {r.failure.title} | {r.done} | {outage_text(one)} | {one.lost} / {two.lost} "
-                f"| {_fmt_ms(one.moved_ms)} | {_fmt_ms(r.router_ms)} | {target} |"
+                f"| {r.title or r.failure.title} | {r.done} "
+                f"| {'—' if worst is None else outage_text(worst)} "
+                f"| {lost} / {sum(o.lost for o in r.others())} "
+                f"| {_fmt_ms(max(moved) if moved else None)} | {_fmt_ms(r.router_ms)} | {target} |"
             )
+        lines += [
+            "",
+            "| failure | client | served by before | outage, ms | lost | served by after "
+            "| moved after, ms |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            for o in r.outcomes.values():
+                if o.client not in r.scenario.affected and not o.lost and o.moved_ms is None:
+                    continue
+                lines.append(
+                    f"| {r.title or r.failure.title} | {o.client} | {o.home} | {outage_text(o)} "
+                    f"| {o.lost} | {o.site_after or '—'} | {_fmt_ms(o.moved_ms)} |"
+                )
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 

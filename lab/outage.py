@@ -8,7 +8,8 @@ may have been lost to it, so the window starts there. In the window:
   query after the last lost one — every loss of the window is inside it; 0 when none was lost;
   when no answer came after the last loss the client had not recovered by the end of the window,
   and the outage is at least the time from the first loss to the last query;
-- **moved**: the first answer from a server other than the client's usual one, after `t0`.
+- **moved**: the first answer from a server other than the client's usual one, after `t0`;
+- **site after**: the server of the last answer in the window: where the client ended up.
 
 The routers' convergence is read from `ip -timestamp monitor route` in the router's namespace:
 the first change of its kernel route to the anycast address after `t0` (zebra installs the route
@@ -35,10 +36,14 @@ class ClientOutcome:
     recovered: bool
     first_lost_ms: float | None
     moved_ms: float | None  # first answer from another server than `home`
+    home: str | None = None  # the server that answered it before the failure
+    site_after: str | None = None  # the server of the last answer (None: not recovered)
 
     def to_json(self) -> dict[str, object]:
         return {
             "client": self.client,
+            "home": self.home,
+            "site_after": self.site_after,
             "queries": self.queries,
             "lost": self.lost,
             "outage_ms": round(self.outage_ms, 1),
@@ -60,8 +65,10 @@ def client_outcome(
     lost = [r for r in window if not r.answered]
     moved = next((r for r in window if r.sent >= t0 and r.answered and r.server != home), None)
     moved_ms = None if moved is None else (moved.sent - t0) * 1000
+    answered = [r for r in window if r.answered]
+    site_after = answered[-1].server if answered else None
     if not lost:
-        return ClientOutcome(client, len(window), 0, 0.0, True, None, moved_ms)
+        return ClientOutcome(client, len(window), 0, 0.0, True, None, moved_ms, home, site_after)
     first, last = lost[0], lost[-1]
     answer = next((r for r in window if r.answered and r.seq > last.seq), None)
     end = answer.sent if answer is not None else window[-1].sent
@@ -73,6 +80,8 @@ def client_outcome(
         recovered=answer is not None,
         first_lost_ms=(first.sent - t0) * 1000,
         moved_ms=moved_ms,
+        home=home,
+        site_after=site_after if answer is not None else None,
     )
 
 

@@ -24,10 +24,12 @@ from lab.failover import (
     FAILURES,
     Failure,
     FailureResult,
+    Scenario,
     Target,
     markdown_table,
     results_json,
     run_failover,
+    summary_line,
 )
 from lab.lab import Lab
 from lab.outage import ClientOutcome, client_outcome, first_change_ms, route_changes
@@ -73,6 +75,7 @@ def test_the_outage_runs_from_the_first_lost_query_to_the_next_answer() -> None:
     assert seen.first_lost_ms == pytest.approx(20)
     assert seen.moved_ms == pytest.approx(90)
     assert seen.recovered
+    assert (seen.home, seen.site_after) == ("server1", "server2")  # where it ended up
 
 
 def test_every_loss_in_the_window_is_inside_the_outage() -> None:
@@ -94,6 +97,7 @@ def test_no_answer_after_the_last_loss_is_not_recovered() -> None:
     assert seen.lost == 11
     assert seen.outage_ms == pytest.approx(100)  # at least: first loss to the last query sent
     assert seen.moved_ms is None
+    assert seen.site_after is None  # served by nobody at the end
 
 
 MONITOR = """\
@@ -131,6 +135,9 @@ def synthetic_result(key: str, pattern: str) -> FailureResult:
     return FailureResult(
         mode="python",
         failure=failure,
+        scenario=Scenario("server1", "router1", {"client1": "server1", "client2": "server2"}),
+        done=failure.python.format(site="server1", interface="eth-router1"),
+        title=failure.title.format(site="server1"),
         t0=T0,
         window=0.2,
         outcomes={
@@ -150,14 +157,27 @@ def test_the_report_as_a_table_and_as_json() -> None:
     ]
     table = markdown_table(results).splitlines()
     assert table[0] == "**python mode**"
+    assert table[2].startswith("| failure on server1 | what was done | client1 outage, ms ")
+    assert "| queries lost (client1 / client2) | client1 moved after, ms |" in table[2]
     assert table[4].startswith("| planned drain | minibgp drain")
     assert "| 0 | 0 / 0 | 60 | 62 | ✔ 0 lost, moved ≤ 200 ms |" in table[4]
     assert "| 170 | 17 / 0 | 190 | 62 | ✘ outage ≤ 150 ms |" in table[5]
+    # per client: server1's client, where it went; client2 lost nothing and did not move
+    assert table[9:] == [
+        "| planned drain | client1 | server1 | 0 | 0 | server2 | 60 |",
+        "| DNS process killed | client1 | server1 | 170 | 17 | server2 | 190 |",
+    ]
+    assert summary_line(results[1]) == (
+        "client1 outage 170 ms, 17 lost (client2: 0); client1 on server2 after 190 ms; "
+        "router1 route changed after 62 ms  ✘ target missed"
+    )
     document = json.loads(results_json(results))
     [drain, killed] = document["results"]
     assert drain["target_met"] is True and killed["target_met"] is False
-    assert killed["clients"]["client1"]["lost"] == 17
-    assert killed["router1_route_changed_ms"] == 62.0
+    assert (drain["site"], drain["title"]) == ("server1", "planned drain")
+    client1 = killed["clients"]["client1"]
+    assert (client1["lost"], client1["home"], client1["site_after"]) == (17, "server1", "server2")
+    assert (killed["router"], killed["route_changed_ms"]) == ("router1", 62.0)
 
 
 def test_the_timeline_is_a_small_png(tmp_path: Path) -> None:
@@ -320,11 +340,49 @@ def test_reference_mode_from_the_command_line_reports_json_and_draws_the_timelin
 def test_a_failure_that_breaks_half_way_leaves_nothing_behind() -> None:
     _require_lab("python")
 
-    def broken(lab: Lab) -> None:
-        raise RuntimeError("simulated failure while failing server1")
+    def broken(lab: Lab, site: str) -> None:
+        raise RuntimeError(f"simulated failure while failing {site}")
 
     lab = Lab(tagged("tfailbrk"))
     failure = Failure("broken", "broken", "nothing", "nothing", None, broken)
     with pytest.raises(RuntimeError, match="simulated"):
         run_failover(["python"], [failure], short=True, name=lab.name, say=lambda _: None)
     assert_nothing_left(lab)
+
+
+@pytest.mark.lab
+def test_three_sites_each_client_of_the_failed_site_moves_and_is_reported() -> None:
+    """Any topology: the site that serves the most clients fails (site-west: client-west and
+    client-north), each of its clients is answered again by site-central, the others lose
+    nothing."""
+    _require_lab("python")
+    lab = Lab(tagged("tfail3"))
+    topology = REPO / "lab" / "topologies" / "three-sites.toml"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "lab", "failover", "--name", lab.name, "--topology",
+             str(topology), "--mode", "python", "--failure", "dns-killed", "--failure",
+             "link-down", "--short", "--json"],
+            capture_output=True, text=True, cwd=REPO, timeout=300,
+        )  # fmt: skip
+    finally:
+        lab.down()
+    assert_nothing_left(lab)
+    assert result.returncode == 0, result.stderr
+    assert "failing site-west (router west; it serves client-west, client-north)" in result.stderr
+    assert "west knows no other site's path" in result.stderr
+    runs = json.loads(result.stdout)["results"]
+    assert [r["failure"] for r in runs] == ["dns-killed", "link-down"]
+    for run in runs:
+        # west knows site-west's path alone: reported, not held to the original lab's targets
+        assert (run["site"], run["router"], run["target_met"]) == ("site-west", "west", None)
+        assert run["done"] in ("SIGKILL minidns", "ip link set eth-west down (site-west)")
+        assert run["route_changed_ms"] is not None
+        clients = run["clients"]
+        for client in ("client-west", "client-north"):
+            assert clients[client]["home"] == "site-west"
+            assert clients[client]["site_after"] == "site-central", clients[client]
+            assert clients[client]["recovered"] and clients[client]["lost"] > 0
+        for client, site in (("client-central", "site-central"), ("client-east", "site-east")):
+            assert (clients[client]["home"], clients[client]["site_after"]) == (site, site)
+            assert clients[client]["lost"] <= 5 and clients[client]["moved_ms"] is None
