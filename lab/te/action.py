@@ -1,7 +1,7 @@
 """A traffic-engineering action on one site's announcement: parsed from the command line and
 applied to what the site announces (pure; `lab.te.change` carries it out on a running lab).
 
-    prepend N            our AS N more times in the AS path (RFC 4786 §4.3; 0: none)
+    prepend N            our AS N more times in the AS path (0: none)
     med N | none         MULTI_EXIT_DISC N (RFC 4271 §5.1.4), or none
     community C          add community C: ASN:VALUE, or no-export, no-advertise, no-peer,
                          graceful-shutdown, blackhole (RFC 1997, RFC 3765, RFC 8326, RFC 7999);

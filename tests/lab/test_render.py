@@ -329,7 +329,9 @@ def test_advertisement_interval_and_timers_per_router() -> None:
 
 
 @pytest.mark.interop
-@pytest.mark.parametrize("topology_file", ["three-sites.toml", "global.toml"])
+@pytest.mark.parametrize(
+    "topology_file", ["three-sites.toml", "global.toml", "shared-provider.toml"]
+)
 @pytest.mark.parametrize("mode", ["python", "reference"])
 def test_every_frr_config_of_a_shipped_topology_passes_vtysh_dry_run(
     topology_file: str, mode: str, tmp_path: Path

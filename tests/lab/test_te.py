@@ -1,7 +1,8 @@
 """`lab te` on three-sites.toml, in both modes: a prepend moves the client that had two equal
 paths, NO_EXPORT makes a site local (only the clients of its neighbour's AS keep it), a withdraw
 moves its clients away, and each undo brings the catchment back; DNS and Verfploeter agree after
-every action; a halt forgets the change; nothing is left behind."""
+every action; a halt forgets the change; nothing is left behind. On shared-provider.toml, a MED
+moves a PoP's clients to the operator's other site."""
 
 from __future__ import annotations
 
@@ -152,3 +153,31 @@ def test_refusals_name_what_is_wrong(lab: Lab) -> None:
     )  # fmt: skip
     assert (bad.returncode, bad.stderr) == (2, "lab te: prepend: '40' is not N, 0 to 32 (0: no "
                                             "prepending)\n")  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=["python", "reference"])
+def shared_provider(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    mode: Mode = request.param
+    require_root()
+    require_programs("/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh")
+    lab = Lab(tagged(f"temed{mode[0]}"), load(TOPOLOGIES / "shared-provider.toml"))
+    lab.down()
+    lab.up(mode)
+    try:
+        yield lab
+    finally:
+        lab.down()
+        assert_nothing_left(lab)
+
+
+def test_a_med_moves_the_clients_of_a_shared_provider_and_none_brings_them_back(
+    shared_provider: Lab,
+) -> None:
+    """Two sites in one AS at two PoPs of one provider: the paths come from the same
+    neighbouring AS, so the lower MED wins before eBGP over iBGP (RFC 4271 §9.1.2.2 c, d)."""
+    home = {"client-west": "site-west", "client-east": "site-east"}
+    east = te(shared_provider, "site-west", "med 100")
+    assert_sites(east, {"client-west": "site-east", "client-east": "site-east"})
+    [best] = [p for p in shared_provider.bgp_paths("pop-west") if p.best]
+    assert (best.server, best.internal) == ("site-east", True)
+    assert_sites(te(shared_provider, "site-west", "med none"), home)
