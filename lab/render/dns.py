@@ -7,9 +7,7 @@ and on the server's own, and name the server in NSID (RFC 5001) and CH TXT id.se
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv6Address
-
-from ..topology import Node, Topology
+from ..topology import IPAddress, Node, Topology
 
 ZONE_TTL = 3600
 MINIDNS_PIDFILE = "minidns.pid"  # written by whoever starts minidns: the lab, or systemd
@@ -21,9 +19,9 @@ SOA_TIMERS = "0 10800 3600 604800 3600"
 PDNS_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"
 
 
-def server_addresses(topology: Topology, node: Node) -> list[IPv4Address | IPv6Address]:
+def server_addresses(topology: Topology, node: Node) -> list[IPAddress]:
     """Where a site's DNS server listens: the anycast addresses, then its own."""
-    addresses: list[IPv4Address | IPv6Address] = [topology.service.address]
+    addresses: list[IPAddress] = [topology.service.address]
     if topology.service.address6 is not None:
         addresses.append(topology.service.address6)
     for interface in node.interfaces:

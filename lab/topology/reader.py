@@ -33,6 +33,7 @@ from .model import (
     BgpTimers,
     Failover,
     Interface,
+    IPAddress,
     Link,
     LinkRelationship,
     Node,
@@ -506,7 +507,7 @@ class _Reader:
         except ValueError:
             raise self.error(key, f"{text!r} is not {what}") from None
 
-    def address(self, value: object, key: Key) -> IPv4Address | IPv6Address:
+    def address(self, value: object, key: Key) -> IPAddress:
         return self._ip(value, key, ip_address, "an IP address")
 
     def address4(self, value: object, key: Key) -> IPv4Address:
