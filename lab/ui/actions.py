@@ -13,6 +13,13 @@ action makes sense now (a node already halted, a link already cut) is decided be
     cut / restore LINK     the first end's interface down (the other end loses carrier) / up
     silence / unsilence    a `blackhole` qdisc on both ends: carrier stays, every packet is
                            dropped
+
+and, on a site, what `lab te` does (`lab.te.change`):
+
+    prepend-more / prepend-none   prepend one more time / not at all
+    no-export / export            add NO_EXPORT (a local node) / take it away
+    withdraw / announce           withdraw the anycast prefixes / announce them again
+    as-configured                 announce as the topology file says
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from minibgp.control import ControlError, request
 
 from ..lab import Lab, LabError
 from ..netns import pids_in
+from ..te import TeAction, change, current
+from ..topology.reader import MAX_PREPEND
 
 ActionFunction = Callable[[Lab, str], str]
 
@@ -141,6 +150,44 @@ def _label(lab: Lab, link_id: str) -> str:
     return f"{a}↔{b}"
 
 
+def _te(lab: Lab, node: str, action: TeAction) -> str:
+    before, after = change(lab, node, action)
+    if after == before:
+        return f"{node} already announces: {after.describe()}"
+    return f"{node} now announces: {after.describe()} (was: {before.describe()})"
+
+
+def prepend_more(lab: Lab, node: str) -> str:
+    prepend = current(lab, node).announcement.prepend
+    if prepend >= MAX_PREPEND:
+        raise LabError(f"{node} already prepends {MAX_PREPEND} times")
+    return _te(lab, node, TeAction("prepend", prepend + 1))
+
+
+def prepend_none(lab: Lab, node: str) -> str:
+    return _te(lab, node, TeAction("prepend", 0))
+
+
+def no_export(lab: Lab, node: str) -> str:
+    return _te(lab, node, TeAction("community", "no-export"))
+
+
+def export(lab: Lab, node: str) -> str:
+    return _te(lab, node, TeAction("no-community", "no-export"))
+
+
+def withdraw(lab: Lab, node: str) -> str:
+    return _te(lab, node, TeAction("withdraw"))
+
+
+def announce(lab: Lab, node: str) -> str:
+    return _te(lab, node, TeAction("announce"))
+
+
+def as_configured(lab: Lab, node: str) -> str:
+    return _te(lab, node, TeAction("restore"))
+
+
 ACTIONS: dict[str, ActionFunction] = {
     "halt": halt,
     "start": start,
@@ -153,4 +200,11 @@ ACTIONS: dict[str, ActionFunction] = {
     "restore": restore,
     "silence": silence,
     "unsilence": unsilence,
+    "prepend-more": prepend_more,
+    "prepend-none": prepend_none,
+    "no-export": no_export,
+    "export": export,
+    "withdraw": withdraw,
+    "announce": announce,
+    "as-configured": as_configured,
 }

@@ -82,7 +82,11 @@ class _Action:
                 "message": self.message}  # fmt: skip
 
 
-NODE_ACTIONS = ("halt", "start", "kill-dns", "hang", "resume", "drain", "undrain")
+# What `lab te` does to a site's announcement (lab/ui/actions.py)
+TE_ACTIONS = (
+    "prepend-more", "prepend-none", "no-export", "export", "withdraw", "announce", "as-configured"
+)  # fmt: skip
+NODE_ACTIONS = ("halt", "start", "kill-dns", "hang", "resume", "drain", "undrain", *TE_ACTIONS)
 LINK_ACTIONS = ("cut", "restore", "silence", "unsilence")
 
 
@@ -202,6 +206,8 @@ class LabView:
             return None if state == "hung" else f"{target} is not hung"
         if role != "server":
             return f"{target} is a {role}: {action} applies to servers"
+        if action in TE_ACTIONS and state == "hung":
+            return f"{target} is hung: its BGP speaker cannot be told (resume it first)"
         if action == "kill-dns":
             dns = [d for d in self._processes.get(target, []) if d.name in DNS_DAEMONS]
             if not any(d.state != "gone" for d in dns):

@@ -1,7 +1,8 @@
 """`python -m lab ui` in a real headless Chromium, against a real lab (python mode).
 
 The page loads, shows every node of the topology, "halt server1" is clicked and client1's tile
-turns to server2, "start server1" turns it back; refusals read as sentences; closing the page
+turns to server2, "start server1" turns it back; "prepend +1" on server1 does the same and "as
+configured" undoes it; refusals read as sentences; closing the page
 and then `lab down` leave nothing behind. A screenshot of the page after the halt is saved in
 $ABDT_ARTEFACTS (default: the test's temporary directory).
 """
@@ -201,6 +202,24 @@ def test_actions_need_the_token_and_the_origin(lab: Lab, page_url: str) -> None:
     assert (status, answer["ok"]) == (200, False)
     assert "no node 'nosuch'" in str(answer["message"])
     assert "server1" not in lab.state.halted
+
+
+def test_traffic_engineering_buttons(lab: Lab, page_url: str, browser: object) -> None:
+    """One prepend on server1 makes router1 prefer server2's shorter path (over iBGP): client1's
+    tile turns to server2; "as configured" brings it back."""
+    driver = browser
+    driver.get(page_url)  # type: ignore[attr-defined]
+    _wait("client1 served by server1", lambda: _tile(driver, "client1") == "server1")
+    message = _click_action(driver, "server1", "prepend-more")
+    assert message == ("server1 now announces: prepend 1 (was: no prepend, MED or community)"), (
+        message
+    )
+    _wait("client1 served by server2", lambda: _tile(driver, "client1") == "server2")
+    assert lab.announcement("server1")[0].prepend == 1
+    message = _click_action(driver, "server1", "as-configured")
+    assert message.startswith("server1 now announces: no prepend, MED or community"), message
+    _wait("client1 served by server1 again", lambda: _tile(driver, "client1") == "server1")
+    assert lab.announcement("server1")[0].prepend == 0
 
 
 def test_lab_down_while_the_page_is_open(lab: Lab, page_url: str, browser: object) -> None:

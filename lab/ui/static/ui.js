@@ -12,7 +12,10 @@ const LOST = "#d62728";
 const NODE_ACTIONS = {
   server: [["halt", "halt"], ["start", "start / restart"], ["kill-dns", "kill DNS process"],
            ["hang", "hang host"], ["resume", "resume host"], ["drain", "drain"],
-           ["undrain", "undrain"]],
+           ["undrain", "undrain"], ["prepend-more", "prepend +1"], ["prepend-none", "no prepend"],
+           ["no-export", "NO_EXPORT (local)"], ["export", "global again"],
+           ["withdraw", "withdraw"], ["announce", "announce again"],
+           ["as-configured", "as configured"]],
   router: [["halt", "halt"], ["start", "start / restart"], ["hang", "hang host"],
            ["resume", "resume host"]],
   client: [["halt", "halt"], ["start", "start"]],

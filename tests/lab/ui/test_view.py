@@ -111,6 +111,20 @@ def test_refusals_in_words() -> None:
     assert view.refusal("cut", "99") == "no link '99' in lab 't'"
 
 
+def test_traffic_engineering_on_sites_only_and_only_while_their_speaker_can_be_told() -> None:
+    view = _view()
+    assert view.refusal("prepend-more", "server1") is None
+    assert view.refusal("no-export", "router1") == (
+        "router1 is a router: no-export applies to servers"
+    )
+    view.observe_processes([], {"server1": [Daemon("minibgp", "stopped")]})
+    assert view.refusal("withdraw", "server1") == (
+        "server1 is hung: its BGP speaker cannot be told (resume it first)"
+    )
+    view.observe_processes(["server1"], {})
+    assert view.refusal("as-configured", "server1") == "server1 is halted (start it first)"
+
+
 def test_refusals_follow_the_state() -> None:
     view = _view()
     view.observe_processes(
