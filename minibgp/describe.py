@@ -239,9 +239,9 @@ def _describe_update_outcome(update: Update, out: _Lines) -> None:
         out.add(1, "RFC 7606 outcome", f"treat-as-withdraw ({reasons})", "RFC 7606 §2")
     for discarded in update.discarded_attributes:
         out.add(1, "RFC 7606 outcome", f"attribute discarded: {discarded}", "RFC 7606 §2")
-    for family, reason in update.unusable_next_hop.items():
+    for family, (reason, rule) in update.unusable.items():
         text = f"{family_name(*family)} routes treated as withdrawn: {reason}"
-        out.add(1, "Outcome", text, "RFC 4271 §6.3")
+        out.add(1, "Outcome", text, rule)
     for family, reason in update.ignored_families.items():
         out.add(1, "Outcome", f"{family_name(*family)} routes ignored: {reason}", "RFC 4760 §8")
 

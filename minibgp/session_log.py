@@ -25,7 +25,7 @@ from minibgp.events import (
     UpdateReceived,
 )
 from minibgp.peer import Channel, Peer
-from minibgp.wire.messages import Update
+from minibgp.wire.messages import AS_LOOP, Update
 from minibgp.wire.nlri import family_name
 
 log = logging.getLogger("minibgp")
@@ -79,9 +79,10 @@ def _log_update(name: str, peer: Peer, update: Update) -> None:
     if update.treat_as_withdraw:
         log.warning("%s: malformed UPDATE treated as withdraw (RFC 7606): %s",
                     name, "; ".join(update.errors))  # fmt: skip
-    for family, reason in update.unusable_next_hop.items():
-        log.warning("%s: %s routes treated as withdrawn: %s (RFC 4271 §6.3)",
-                    name, family_name(*family), reason)  # fmt: skip
+    for family, (reason, rule) in update.unusable.items():
+        level = logging.INFO if rule == AS_LOOP else logging.WARNING  # a loop is no fault
+        log.log(level, "%s: %s routes treated as withdrawn: %s (%s)",
+                name, family_name(*family), reason, rule)  # fmt: skip
     for family, reason in update.ignored_families.items():
         log.warning("%s: %s routes ignored: %s (RFC 4760 §8)",
                     name, family_name(*family), reason)  # fmt: skip

@@ -167,9 +167,10 @@ class Update:
 
     RFC 7606 outcomes of decoding: `treat_as_withdraw` (every announced route is to be treated as
     withdrawn; `errors` says why) and `discarded_attributes` (attributes dropped). What the
-    session rules out, by family, with the reason: `unusable_next_hop` (the announced routes are
-    treated as withdrawn, RFC 4271 §6.3) and `ignored_families` (not negotiated: the family's
-    routes, announced or withdrawn, are ignored, RFC 4760 §8).
+    session rules out, by family, with the reason: `unusable` (the announced routes are treated
+    as withdrawn: their next hop is ours, RFC 4271 §6.3, or their AS_PATH holds our own AS,
+    RFC 4271 §9.1.2) and `ignored_families` (not negotiated: the family's routes, announced or
+    withdrawn, are ignored, RFC 4760 §8).
     Build one with `Update.build(...)` or `Update.end_of_rib(...)`.
     """
 
@@ -179,7 +180,7 @@ class Update:
     treat_as_withdraw: bool = False
     errors: list[str] = field(default_factory=list)
     discarded_attributes: list[DiscardedAttribute] = field(default_factory=list)
-    unusable_next_hop: dict[Family, str] = field(default_factory=dict)
+    unusable: dict[Family, tuple[str, str]] = field(default_factory=dict)  # (reason, RFC §)
     ignored_families: dict[Family, str] = field(default_factory=dict)
     _sets: dict[Family, AttributeSet] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -284,15 +285,15 @@ class Update:
     def announced_groups(self) -> list[tuple[Family, list[bytes], AttributeSet]]:
         """(family, prefix keys, attribute set) of the routes this UPDATE makes reachable.
 
-        Empty when the UPDATE is treat-as-withdraw (RFC 7606 §2); none of a family whose next
-        hop is unusable or that was not negotiated. Used by the Adj-RIB-In.
+        Empty when the UPDATE is treat-as-withdraw (RFC 7606 §2); none of a family whose routes
+        are unusable or that was not negotiated. Used by the Adj-RIB-In.
         """
         if self.treat_as_withdraw:
             return []
         return [
             (family, prefix_keys(prefixes), self.attribute_set(family))
             for family, prefixes in self._reachable()
-            if family not in self.unusable_next_hop
+            if family not in self.unusable
         ]
 
     def withdrawn_groups(self) -> list[tuple[Family, list[bytes]]]:
@@ -306,7 +307,7 @@ class Update:
             groups.append((mp_unreach.family, prefix_keys(mp_unreach.withdrawn)))
         groups = [group for group in groups if group[0] not in self.ignored_families]
         for family, prefixes in self._reachable():
-            if self.treat_as_withdraw or family in self.unusable_next_hop:
+            if self.treat_as_withdraw or family in self.unusable:
                 groups.append((family, prefix_keys(prefixes)))
         return groups
 
@@ -398,8 +399,7 @@ class Update:
             ignored_families=ignored,
         )
         update._sets = sets
-        if ctx.local_address is not None:
-            update.unusable_next_hop = _next_hop_is_ours(update, ctx.local_address)
+        update.unusable = _unusable(update, ctx)
         return update
 
 
@@ -461,19 +461,35 @@ def _not_negotiated(
     return {family: "not negotiated" for family in carried if family not in ctx.families}
 
 
-def _next_hop_is_ours(update: Update, local_address: IPAddress) -> dict[Family, str]:
-    """RFC 4271 §6.3: a NEXT_HOP that is an address of ours is semantically incorrect; the
-    routes are ignored (treated as withdrawn: they replace what the peer sent before)."""
-    unusable: dict[Family, str] = {}
+OWN_NEXT_HOP = "RFC 4271 §6.3"  # why routes are unusable: the next hop is ours
+AS_LOOP = "RFC 4271 §9.1.2"  # or our own AS is in the path: normal when sites share an AS
+
+
+def _unusable(update: Update, ctx: CodecContext) -> dict[Family, tuple[str, str]]:
+    """The families whose announced routes cannot be used on this session: (reason, rule).
+
+    RFC 4271 §6.3: a NEXT_HOP that is an address of ours is semantically incorrect. RFC 4271
+    §9.1.2: a route whose AS_PATH holds our own AS has looped (a router sends a site's anycast
+    route back to another site of the same AS). Either way the routes are ignored, treated as
+    withdrawn: they replace what the peer sent before for those prefixes.
+    """
+    unusable: dict[Family, tuple[str, str]] = {}
     for family, _prefixes in update._reachable():
-        next_hop = update.attribute_set(family).next_hop
-        if next_hop is None:
-            continue
-        if next_hop == local_address or (
-            isinstance(next_hop, IPv6Address) and next_hop.ipv4_mapped == local_address
-        ):
-            unusable[family] = f"next hop {next_hop} is our own address"
+        attributes = update.attribute_set(family)
+        next_hop = attributes.next_hop
+        if next_hop is not None and _is_ours(next_hop, ctx.local_address):
+            unusable[family] = (f"next hop {next_hop} is our own address", OWN_NEXT_HOP)
+        elif ctx.local_as is not None and ctx.local_as in attributes.as_path.asns:
+            unusable[family] = (f"our own AS {ctx.local_as} is in the AS path", AS_LOOP)
     return unusable
+
+
+def _is_ours(next_hop: IPAddress, local_address: IPAddress | None) -> bool:
+    """`next_hop` is our end of the session, also written IPv4-mapped (::ffff:a.b.c.d)."""
+    if local_address is None:
+        return False
+    mapped = next_hop.ipv4_mapped if isinstance(next_hop, IPv6Address) else None
+    return local_address in (next_hop, mapped)
 
 
 def _missing_well_known(shared: AttributeSet, ipv4_nlri: bool, ctx: CodecContext) -> list[str]:

@@ -5,7 +5,8 @@ kind, and the outcome:
 - ("reset", code, subcode): a NOTIFICATION with that code/subcode, the session closes;
 - ("withdraw",): RFC 7606 treat-as-withdraw: the UPDATE's routes are withdrawn, not stored;
 - ("discard", type): RFC 7606 attribute discard: that attribute is dropped, the routes stay;
-- ("unusable",): the next hop is ours (RFC 4271 §6.3): the routes are treated as withdrawn;
+- ("unusable",): the next hop is ours (RFC 4271 §6.3) or the AS path holds our own AS (RFC 4271
+  §9.1.2): the routes are treated as withdrawn;
 - ("ignored",): the family was not negotiated (RFC 4760 §8): its routes are ignored;
 - ("ok",): nothing wrong.
 """
@@ -308,7 +309,7 @@ CASES = [
     ),
     Case(
         "internal peer with LOCAL_PREF: fine",
-        update(MANDATORY + "40 05 04 00000064"),
+        update(ORIGIN + AS_PATH_FROM_ROUTER + NEXT_HOP + "40 05 04 00000064"),
         ("ok",),
         local_as=64520,
         peer_as=64520,
@@ -333,6 +334,20 @@ CASES = [
         ),
         ("unusable",),
         local_address="192.0.2.1",
+    ),
+    Case(
+        "our own AS in the AS path: a loop",
+        update(ORIGIN + "40 02 0a 02 02 ffb43952 0000fc08" + NEXT_HOP),
+        ("unusable",),
+        local_as=64520,
+        peer_as=ROUTER_AS,
+    ),
+    Case(
+        "our own AS in an IPv6 route's AS path: a loop",
+        update(ORIGIN + "40 02 0a 02 02 ffb43952 0000fc08" + MP_REACH_V6, ""),
+        ("unusable",),
+        local_as=64520,
+        peer_as=ROUTER_AS,
     ),
     Case(
         "NEXT_HOP is the peer's address: fine",
@@ -408,7 +423,7 @@ def test_malformation(case: Case) -> None:
         assert withdrawn & {ip_network("192.0.2.0/24"), ip_network("2001:db8::/32")}
     elif kind == "unusable":
         assert not message.treat_as_withdraw, message.errors
-        assert message.unusable_next_hop and message.announced() == []
+        assert message.unusable and message.announced() == []
         withdrawn = {p for _, _, p in message.withdrawn_prefixes()}
         assert withdrawn & {ip_network("192.0.2.0/24"), ip_network("2001:db8::/32")}
     elif kind == "ignored":
