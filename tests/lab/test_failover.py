@@ -2,8 +2,8 @@
 
 The pure parts (what a probe response means, the outage of a record sequence, the route monitor's
 lines, the report) are tested on made-up data. The lab runs use loose bounds, three times the
-targets of issue 5 (0 lost for a planned drain), so that a loaded machine does not make them
-flake; `python -m lab failover` checks the targets themselves.
+python-mode targets of docs/failover.md (0 lost for a planned drain), so that a loaded machine
+does not make them flake; `python -m lab failover` checks the targets themselves.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The topology file says what DESIGN.md's table says, and bad topologies are refused."""
+"""The seed topology file says what the original lab's diagram says; bad topologies are refused."""
 
 from __future__ import annotations
 
