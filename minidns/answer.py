@@ -19,7 +19,7 @@ from minidns.chaos import chaos_answer
 from minidns.edns import EXTENDED_RCODE_BADVERS, response_opt
 from minidns.query import Query
 from minidns.wildcard import source_of_synthesis
-from minidns.writer import RRsetRef
+from minidns.writer import COMPRESSED, RRsetRef
 from minidns.zone.model import (
     NameKey,
     Node,
@@ -37,6 +37,7 @@ from minidns.zone.model import (
 # loop ends here too (RFC 1034 §3.6.2: loops must be detected).
 MAX_CHAIN = 10
 MAX_NAME_LENGTH = 255  # RFC 1035 §2.3.4, in wire octets
+NOT_PLAIN = ADDITIONAL_TYPES | COMPRESSED | {255}  # answers that are more than one RRset
 
 # Header bits (RFC 1035 §4.1.1) and the values of RCODE and OPCODE used here.
 QR = 0x8000
@@ -79,15 +80,30 @@ class Match(Enum):
     NO_NAME = auto()  # step 3c: the name does not exist
 
 
-def answer(zones: ZoneSet, query: Query, identity: bytes = b"", tcp: bool = False) -> Response:
-    """The response to a query, before any truncation to a UDP size limit."""
+# The members by plain names: reading an Enum's member from its class costs a lookup through
+# the class's metaclass, too slow for the query path.
+NAME_MATCH, REFERRAL_MATCH, DNAME_MATCH, NO_NAME_MATCH = Match
+
+
+Location = tuple[Zone, Match, int, Node]  # a name's zone, and where `descend` stops in it
+
+
+def answer(
+    zones: ZoneSet,
+    query: Query,
+    identity: bytes = b"",
+    tcp: bool = False,
+    location: Location | None = None,
+) -> Response:
+    """The response to a query, before any truncation to a UDP size limit; `location` is the
+    question's (`locate`), when the caller has it."""
     flags = QR | (query.flags & (OPCODE_BITS | RD | CD))
     edns = query.edns
     if edns is not None and edns.version > 0:
         # RFC 6891 §6.1.3: BADVERS, and the OPT says the version we do speak; AA as PowerDNS.
         opt = response_opt(edns.dnssec_ok, edns.nsid, identity, EXTENDED_RCODE_BADVERS)
         return Response(opt=opt, flags=flags | AA)
-    response = _answer_question(zones, query, identity, tcp)
+    response = _answer_question(zones, query, identity, tcp, location)
     if response.authoritative:
         flags |= AA
     if response.truncated:
@@ -98,7 +114,9 @@ def answer(zones: ZoneSet, query: Query, identity: bytes = b"", tcp: bool = Fals
     return response
 
 
-def _answer_question(zones: ZoneSet, query: Query, identity: bytes, tcp: bool) -> Response:
+def _answer_question(
+    zones: ZoneSet, query: Query, identity: bytes, tcp: bool, location: Location | None
+) -> Response:
     opcode = (query.flags & OPCODE_BITS) >> 11
     if opcode != OPCODE_QUERY:
         if opcode in (OPCODE_NOTIFY, OPCODE_UPDATE):
@@ -117,7 +135,7 @@ def _answer_question(zones: ZoneSet, query: Query, identity: bytes, tcp: bool) -
         return Response(NOTIMP, authoritative=False)
     if qtype == RRSIG:  # signatures are not served alone, as PowerDNS 4.7 refuses them
         return Response(REFUSED)
-    response = resolve(zones, query.name, query.key, query.offsets, qtype)
+    response = resolve(zones, query.name, query.key, query.offsets, qtype, location)
     if response.needs_additional:
         seen: set[tuple[NameKey, int]] = set()
         for zone, owner, rtype, rrset in response.needs_additional:
@@ -125,16 +143,24 @@ def _answer_question(zones: ZoneSet, query: Query, identity: bytes, tcp: bool) -
     return response
 
 
-def resolve(zones: ZoneSet, qname: bytes, key: NameKey, offsets: list[int], qtype: int) -> Response:
+def resolve(
+    zones: ZoneSet,
+    qname: bytes,
+    key: NameKey,
+    offsets: list[int],
+    qtype: int,
+    location: Location | None = None,
+) -> Response:
     """The response answering (qname, IN, qtype), following CNAME and DNAME links.
 
     `qname` is the question's name in wire form (its case kept), `key` the same lowercased,
-    `offsets` where its labels start.
+    `offsets` where its labels start; `location` is where it stands, if known.
     """
     response = Response()
-    zone = zone_for(zones, key, offsets, qtype)
-    if zone is None:  # RFC 1034 §4.3.2 step 2: not authoritative for the name
-        return Response(REFUSED, authoritative=False)
+    if location is None:
+        location = locate(zones, key, offsets, qtype)
+        if location is None:  # RFC 1034 §4.3.2 step 2: not authoritative for the name
+            return Response(REFUSED, authoritative=False)
     name = qname
     owner: bytes | None = None  # None: the question's name, which the records point at
     for link in range(MAX_CHAIN + 1):
@@ -142,21 +168,28 @@ def resolve(zones: ZoneSet, qname: bytes, key: NameKey, offsets: list[int], qtyp
             # PowerDNS follows a CNAME for ANY, but only adds what the target has: a target
             # with no data or no name leaves the answer NOERROR, without an SOA.
             found = Response()
-            target = _resolve_in_zone(zone, name, owner, key, offsets, qtype, found)
+            target = _resolve_in_zone(location, name, owner, key, qtype, found)
             response.answer += found.answer
             response.needs_additional += found.needs_additional
         else:
-            target = _resolve_in_zone(zone, name, owner, key, offsets, qtype, response)
+            target = _resolve_in_zone(location, name, owner, key, qtype, response)
         if target is None:
             return response
         name = owner = target
         key = target.lower()
         offsets = label_offsets(key)
-        next_zone = zone_for(zones, key, offsets, qtype)
-        if next_zone is None:  # the chain leaves our zones: the resolver goes on from here
+        next_location = locate(zones, key, offsets, qtype)
+        if next_location is None:  # the chain leaves our zones: the resolver goes on from here
             return response
-        zone = next_zone
+        location = next_location
     return Response(SERVFAIL)  # a CNAME loop, or a chain too long
+
+
+def locate(zones: ZoneSet, key: NameKey, offsets: list[int], qtype: int) -> Location | None:
+    """The zone of a name and where the descent to it stops there, or None when the name is
+    in none of our zones."""
+    zone = zone_for(zones, key, offsets, qtype)
+    return None if zone is None else (zone, *descend(zone, key, offsets, qtype))
 
 
 def zone_for(zones: ZoneSet, key: NameKey, offsets: list[int], qtype: int) -> Zone | None:
@@ -179,42 +212,42 @@ def descend(zone: Zone, key: NameKey, offsets: list[int], qtype: int) -> tuple[M
     node = nodes[zone.origin_key]
     dnames = zone.dnames
     if below and dnames and zone.origin_key in dnames:
-        return Match.DNAME, at, node
+        return DNAME_MATCH, at, node
     cuts = zone.cuts
     for index in range(below - 1, -1, -1):
         start = offsets[index]
         suffix = key[start:]
         found = nodes.get(suffix)
         if found is None:
-            return Match.NO_NAME, at, node  # `at`: the closest encloser (RFC 4592 §3.3.1)
+            return NO_NAME_MATCH, at, node  # `at`: the closest encloser (RFC 4592 §3.3.1)
         at, node = start, found
         if cuts and suffix in cuts and (index or qtype != DS):
-            return Match.REFERRAL, at, node  # RFC 4035 §3.1.4.1: DS from the parent side
+            return REFERRAL_MATCH, at, node  # RFC 4035 §3.1.4.1: DS from the parent side
         if index and dnames and suffix in dnames:
-            return Match.DNAME, at, node
-    return Match.NAME, at, node
+            return DNAME_MATCH, at, node
+    return NAME_MATCH, at, node
 
 
 def _resolve_in_zone(
-    zone: Zone,
+    location: Location,
     name: bytes,
     owner: bytes | None,
     key: NameKey,
-    offsets: list[int],
     qtype: int,
     response: Response,
 ) -> bytes | None:
-    """Add to `response` what `zone` says about (name, qtype); the name to follow, if any.
+    """Add to `response` what the zone says about (name, qtype), given where the name stands
+    in it; the name to follow, if any.
 
     `owner` is what the records for `name` are owned by: `name`, or None for the question's.
     """
-    match, at, node = descend(zone, key, offsets, qtype)
-    if match is Match.NAME:
+    zone, match, at, node = location
+    if match is NAME_MATCH:
         return _add_node_answer(zone, node, owner, key, qtype, response)
-    if match is Match.REFERRAL:
+    if match is REFERRAL_MATCH:
         _add_referral(zone, key[at:], node, response)
         return None
-    if match is Match.DNAME:
+    if match is DNAME_MATCH:
         return _add_dname(zone, key[at:], node, name, owner, at, response)
     wildcard = source_of_synthesis(zone, key[at:])
     if wildcard is None:
@@ -223,6 +256,20 @@ def _resolve_in_zone(
         return None
     # RFC 4592 §3.3.1: synthesize, owned by the query name
     return _add_node_answer(zone, zone.nodes[wildcard], owner, key, qtype, response)
+
+
+def plain_rrset(location: Location, qtype: int) -> tuple[int, bytes] | None:
+    """For a name that exists and owns an RRset of type `qtype`, when the answer is that RRset
+    and nothing else (no CNAME at the name, no name in its records to compress, RFC 1035
+    §4.1.4, no additional records to add, RFC 1034 §4.3.2 step 6): its number of records and
+    its records. None for any other answer."""
+    _, match, _, node = location
+    if match is not NAME_MATCH or qtype in NOT_PLAIN:
+        return None
+    found = find_rrset_or_cname(node, qtype)
+    if found is None or found[0] != qtype:  # NODATA, or a CNAME
+        return None
+    return found[1], found[2]
 
 
 def _add_node_answer(

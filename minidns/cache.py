@@ -70,21 +70,20 @@ class AnswerCache:
         name_end = query.name_end
         head, tail = response[2:HEADER_LENGTH], response[name_end:]
         cost = KEY_ENTRY_OVERHEAD + len(key) + len(head) + len(tail)
-        if not self._room(cost):
+        if self.size + cost > self.max_bytes and not self._emptied_for(cost):
             return
         self._by_key[key] = (head, tail)
         self.size += cost
 
     def _keep_bytes(self, key: bytes, value: bytes) -> None:
         cost = BYTES_ENTRY_OVERHEAD + len(key) + len(value)
-        if self._room(cost):
+        if self.size + cost <= self.max_bytes or self._emptied_for(cost):
             self._by_bytes[key] = value
             self.size += cost
 
-    def _room(self, cost: int) -> bool:
-        """Whether an entry of `cost` bytes fits, once the cache is emptied if it must be."""
-        if self.size + cost > self.max_bytes:
-            self.clear()
+    def _emptied_for(self, cost: int) -> bool:
+        """Empty the cache for an entry of `cost` bytes that does not fit; whether it will."""
+        self.clear()
         return cost <= self.max_bytes
 
     def clear(self) -> None:

@@ -18,22 +18,23 @@ an OPT record that is malformed, not owned by the root, or not the only one (RFC
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from minidns.badinput import BadInput
 from minidns.edns import OPTION_NSID, QueryEdns, udp_limit
 
 HEADER_LENGTH = 12
-QR_BIT = 0x80  # in the third octet of the header (RFC 1035 §4.1.1)
-OPCODE_BITS = 0x7800  # in the header's second 16 bits
+QR = 0x8000  # in the header's second 16 bits (RFC 1035 §4.1.1)
+OPCODE_BITS = 0x7800
 MAX_NAME_LENGTH = 255  # RFC 1035 §2.3.4, in octets on the wire
 MAX_LABEL_LENGTH = 63
 POINTER = 0xC0  # RFC 1035 §4.1.4: the two high bits of a label-length octet
 FIXED_RR_FIELDS = 10  # TYPE, CLASS, TTL, RDLENGTH (RFC 1035 §4.1.3)
 OPT = 41  # RFC 6891 §6.1.1
-NO_OTHER_RECORDS = b"\x00\x00\x00\x00\x00\x00"  # ANCOUNT, NSCOUNT, ARCOUNT
-ONE_ADDITIONAL = b"\x00\x00\x00\x00\x00\x01"
 ROOT_OPT = b"\x00\x00\x29"  # an OPT record's owner (the root) and TYPE
+_HEADER = struct.Struct("!HHHHH")  # after the ID: flags, QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT
+_QUESTION_FIELDS = struct.Struct("!HH")  # QTYPE, QCLASS
 
 
 class MalformedQuery(Exception):
@@ -60,11 +61,8 @@ class Query:
     qclass: int
     edns: QueryEdns | None  # None: no OPT record
     cache_key: bytes | None  # what the answer depends on, or None: not to be cached
-    canonical: bool  # `wire` after its ID is nothing but `cache_key` (no options, padding)
-
-    @property
-    def name_end(self) -> int:
-        return HEADER_LENGTH + len(self.name)
+    canonical: bool  # `wire` after its ID is nothing but the question (no options, padding)
+    name_end: int  # where the question's name ends in `wire`
 
     @property
     def question(self) -> bytes:
@@ -77,58 +75,60 @@ def read_query(wire: bytes) -> Query:
     end = len(wire)
     if end < HEADER_LENGTH:
         raise MalformedQuery(BadInput.SHORT)
-    if wire[2] & QR_BIT:
+    flags, question_count, answers, authority, additional = _HEADER.unpack_from(wire, 2)
+    if flags & QR:
         raise MalformedQuery(BadInput.RESPONSE)
-    flags = int.from_bytes(wire[2:4], "big")
-    question_count = int.from_bytes(wire[4:6], "big")
-    if question_count > 1 or (question_count == 0 and not flags & OPCODE_BITS):
-        raise MalformedQuery(BadInput.QUESTION_COUNT)  # RFC 9619
     offsets = []
     position = HEADER_LENGTH
-    if question_count:
+    if question_count == 1:
         while True:  # the question's name: uncompressed labels (RFC 1035 §4.1.2)
             if position >= end:
                 raise MalformedQuery(BadInput.TRUNCATED)
             length = wire[position]
-            if length == 0:
+            if not length:
                 break
             if length > MAX_LABEL_LENGTH:
                 kind = BadInput.BAD_POINTER if length >= POINTER else BadInput.LABEL_TYPE
                 raise MalformedQuery(kind)
             offsets.append(position - HEADER_LENGTH)
             position += length + 1
-            if position - HEADER_LENGTH >= MAX_NAME_LENGTH:
-                raise MalformedQuery(BadInput.NAME_TOO_LONG)  # the root label would pass 255
+        if position - HEADER_LENGTH >= MAX_NAME_LENGTH:
+            raise MalformedQuery(BadInput.NAME_TOO_LONG)  # with the root label: over 255
         position += 5  # the root label, QTYPE and QCLASS
         if position > end:
             raise MalformedQuery(BadInput.TRUNCATED)
+        qtype, qclass = _QUESTION_FIELDS.unpack_from(wire, position - 4)
+        name = wire[HEADER_LENGTH : position - 4]
+    elif question_count or not flags & OPCODE_BITS:
+        raise MalformedQuery(BadInput.QUESTION_COUNT)  # RFC 9619; none for NOTIFY, UPDATE
+    else:
+        qtype = qclass = 0
+        name = b""
     question_end = position
-    name = wire[HEADER_LENGTH : position - 4] if question_count else b""
-    qtype = int.from_bytes(wire[position - 4 : position - 2], "big") if question_count else 0
-    qclass = int.from_bytes(wire[position - 2 : position], "big") if question_count else 0
-    counts = wire[6:12]
     edns: QueryEdns | None = None
-    if counts == NO_OTHER_RECORDS:
-        records_end = question_end
-    elif counts == ONE_ADDITIONAL and wire[position : position + 3] == ROOT_OPT:
+    if not (answers or authority or additional):
+        records_end = position
+    elif (
+        additional == 1 and not (answers or authority) and wire[position : position + 3] == ROOT_OPT
+    ):
         edns, records_end = _read_opt(wire, position + 1, question_end)  # the usual case
     else:
-        edns, records_end = _read_records(wire, position, counts, question_end)
+        edns, records_end = _read_records(wire, position, answers + authority, additional)
     key = name.lower()  # length octets are below 64: only letters change (RFC 4343 §3)
     cache_key = None
     canonical = False
     if question_count and records_end == end and not flags & OPCODE_BITS:
-        question_fields = wire[question_end - 4 : question_end]
-        if counts == NO_OTHER_RECORDS:
-            cache_key = b"".join((wire[2:4], key, question_fields, b"-"))
-            canonical = True
-        elif counts == ONE_ADDITIONAL and edns is not None and not edns.version:
-            cache_key = b"".join((wire[2:4], key, question_fields, edns_key(edns)))
+        if edns is None:
+            if not (answers or authority or additional):
+                cache_key = wire[2:4] + key + wire[position - 4 : position]
+                canonical = True
+        elif additional == 1 and not (answers or authority or edns.version):
+            cache_key = wire[2:4] + key + wire[position - 4 : position] + edns_key(edns)
             # no options but an empty NSID: the bytes say nothing the key does not
             canonical = end - question_end == 11 + 4 * edns.nsid
     return Query(
         wire, flags, question_count, question_end, name, key, offsets, qtype, qclass, edns,
-        cache_key, canonical,
+        cache_key, canonical, HEADER_LENGTH + len(name),
     )  # fmt: skip
 
 
@@ -138,13 +138,12 @@ def edns_key(edns: QueryEdns) -> bytes:
 
 
 def _read_records(
-    wire: bytes, position: int, counts: bytes, question_end: int
+    wire: bytes, position: int, others: int, additional: int
 ) -> tuple[QueryEdns | None, int]:
-    """Frame the answer, authority and additional records: the OPT record's EDNS facts, and
-    where the records end."""
-    others = int.from_bytes(counts[0:2], "big") + int.from_bytes(counts[2:4], "big")
-    additional = int.from_bytes(counts[4:6], "big")
-    question = wire[HEADER_LENGTH:question_end]
+    """Frame the `others` answer and authority records and the `additional` ones that follow
+    `position` (the question's end): the OPT record's EDNS facts, and where the records end."""
+    question = wire[HEADER_LENGTH:position]
+    question_end = position
     edns: QueryEdns | None = None
     end = len(wire)
     try:

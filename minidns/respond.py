@@ -8,7 +8,27 @@ fail to be built. `minidns.service` puts the answer cache in front of this.
 
 from __future__ import annotations
 
-from minidns.answer import FORMERR, NOTIMP, QR, RD, SERVFAIL, TC, Response, answer
+import struct
+
+from minidns.answer import (
+    AA,
+    ANY,
+    AXFR,
+    CLASS_IN,
+    FORMERR,
+    IXFR,
+    NOTIMP,
+    QR,
+    RD,
+    RRSIG,
+    SERVFAIL,
+    TC,
+    Location,
+    Response,
+    answer,
+    locate,
+    plain_rrset,
+)
 from minidns.badinput import BadInput, BadInputCounts
 from minidns.edns import response_opt, udp_limit
 from minidns.query import OPCODE_BITS, MalformedQuery, Query, read_query
@@ -18,6 +38,8 @@ from minidns.zone.model import ZoneSet
 
 MAX_TCP_MESSAGE = 65535  # RFC 1035 §4.2.2: the length prefix is 16 bits
 CD = 0x0010  # RFC 4035 §3.2.2: copied from the query
+NOT_LOCATED = frozenset((ANY, AXFR, IXFR, RRSIG))  # answered before (or without) a descent
+_HEADER = struct.Struct("!HHHHH")  # after the ID: flags, QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT
 
 
 def respond(
@@ -56,27 +78,63 @@ def respond_to(
     templates: Templates | None = None,
     bad_input: BadInputCounts | None = None,
 ) -> bytes:
-    """The response to a query that reads (from a template when there is one)."""
-    shape = None if templates is None else templates.shape(zones, query)
-    if shape is not None:
-        assert templates is not None
-        edns = query.edns
-        opt = None if edns is None else response_opt(edns.dnssec_ok, edns.nsid, identity)
-        packed = templates.respond(shape, query, opt)
-        if packed is not None:
-            return _fitted(query, packed, opt, tcp)
-    looked_up: set[bytes] | None = None if shape is None else set()
+    """The response to a query that reads: the records of an RRset as they are, or from a
+    template when there is one, or as `answer` and `pack` make it."""
     try:
-        response = answer(zones, query, identity, tcp=tcp)
-        packed = pack(query, response, looked_up)
+        return _respond(zones, query, tcp, identity, templates)
     except Exception as error:  # a bug: one SERVFAIL, counted, never the server
         if bad_input is not None:
             bad_input.add_error(BadInput.UNANSWERABLE, query.wire, error)
         return error_reply(query.wire, query.question, SERVFAIL)
+
+
+def _respond(
+    zones: ZoneSet, query: Query, tcp: bool, identity: bytes, templates: Templates | None
+) -> bytes:
+    location = _location(zones, query)
+    shape = None
+    if location is not None:
+        edns = query.edns
+        opt = None if edns is None else response_opt(edns.dnssec_ok, edns.nsid, identity)
+        rrset = plain_rrset(location, query.qtype)
+        if rrset is not None:
+            return _fitted(query, _plain_response(query, *rrset, opt), opt, tcp)
+        if templates is not None:
+            shape = templates.shape(query, location)
+        if shape is not None:
+            assert templates is not None
+            packed = templates.respond(shape, query, opt)
+            if packed is not None:
+                return _fitted(query, packed, opt, tcp)
+    looked_up: set[bytes] | None = None if shape is None else set()
+    response = answer(zones, query, identity, tcp, location)
+    packed = pack(query, response, looked_up)
     if shape is not None:
         assert templates is not None and looked_up is not None
         templates.learn(shape, query, packed, response.opt, looked_up)
     return _fitted(query, packed, response.opt, tcp)
+
+
+def _plain_response(query: Query, count: int, records: bytes, opt: bytes | None) -> bytes:
+    """The response that is the records of one RRset owned by the question's name, as a zone
+    node holds them (`answer.plain_rrset`)."""
+    flags = QR | AA | (query.flags & (OPCODE_BITS | RD | CD))
+    header = _HEADER.pack(flags, 1, count, 0, 0 if opt is None else 1)
+    return b"".join((query.wire[:2], header, query.question, records, opt or b""))
+
+
+def _location(zones: ZoneSet, query: Query) -> Location | None:
+    """Where the question's name stands (`answer.locate`), for a query that `answer.resolve`
+    will answer; else None."""
+    edns = query.edns
+    if (
+        query.qclass != CLASS_IN
+        or query.qtype in NOT_LOCATED
+        or query.flags & OPCODE_BITS
+        or (edns is not None and edns.version)
+    ):
+        return None
+    return locate(zones, query.key, query.offsets, query.qtype)
 
 
 def _fitted(query: Query, packed: bytes, opt: bytes | None, tcp: bool) -> bytes:

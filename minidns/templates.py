@@ -25,26 +25,21 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from minidns.answer import ANY, AXFR, CLASS_IN, IXFR, RRSIG, Match, descend, zone_for
+from minidns.answer import NO_NAME_MATCH, REFERRAL_MATCH, Location
 from minidns.query import HEADER_LENGTH, Query
-from minidns.zone.model import NameKey, ZoneSet
+from minidns.zone.model import NameKey
 
 TEMPLATE_OVERHEAD = 400  # the dict slot, the Template, its bytes and its set of names
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 _COUNTS = struct.Struct("!HHH")
 _HEADER = struct.Struct("!HHHHH")  # flags and the four counts
-NOT_TEMPLATED = frozenset((ANY, AXFR, IXFR, RRSIG))  # answered before any descent
 FLAG_BITS = 0x0400 | 0x000F  # what a template sets in the header: AA and RCODE
 
 ShapeKey = tuple[NameKey, NameKey, int, int, int]  # zone, anchor, QTYPE, octets below, name
 
 
-@dataclass(frozen=True, slots=True)
-class Shape:
-    """Where a query's name stands: the template key, and its own names below the anchor."""
-
-    key: ShapeKey
-    below: tuple[NameKey, ...]
+# Where a query's name stands: the template key, and the query's own names below the anchor.
+Shape = tuple[ShapeKey, list[NameKey]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,47 +61,43 @@ class Templates:
     def __len__(self) -> int:
         return len(self._templates)
 
-    def shape(self, zones: ZoneSet, query: Query) -> Shape | None:
-        """The query's shape, or None when its answer is not the same for its neighbours."""
-        qtype = query.qtype
-        if (
-            query.question_count != 1
-            or query.flags & 0x7800  # an opcode other than QUERY
-            or query.qclass != CLASS_IN
-            or qtype in NOT_TEMPLATED
-            or (query.edns is not None and query.edns.version)
-        ):
+    @staticmethod
+    def shape(query: Query, location: Location) -> Shape | None:
+        """The shape of a query whose name stands at `location` (`answer.locate`), or None
+        when its answer is not the same for its neighbours."""
+        zone, match, at, _ = location
+        if match is not NO_NAME_MATCH and match is not REFERRAL_MATCH:
             return None
-        key, offsets = query.key, query.offsets
-        zone = zone_for(zones, key, offsets, qtype)
-        if zone is None:
-            return None
-        match, at, _ = descend(zone, key, offsets, qtype)
-        if match is not Match.NO_NAME and match is not Match.REFERRAL:
-            return None
-        below = tuple(key[offset:] for offset in offsets if offset < at)
-        return Shape((zone.origin_key, key[at:], qtype, at, len(key)), below)
+        key = query.key
+        below = []
+        for offset in query.offsets:
+            if offset >= at:
+                break
+            below.append(key[offset:])
+        return (zone.origin_key, key[at:], query.qtype, at, len(key)), below
 
     def respond(self, shape: Shape, query: Query, opt: bytes | None) -> bytes | None:
         """The response from the template of `shape`, or None."""
-        template = self._templates.get(shape.key)
-        if template is None or not template.looked_up.isdisjoint(shape.below):
+        key, below = shape
+        template = self._templates.get(key)
+        if template is None or not template.looked_up.isdisjoint(below):
             return None
         wire = query.wire
         flags = 0x8000 | (query.flags & 0x7910) | template.flags  # QR; opcode, RD, CD
         answers, authority, additional = template.counts
         if opt is not None:
             additional += 1
-        header = wire[:2] + _HEADER.pack(flags, 1, answers, authority, additional)
+        header = _HEADER.pack(flags, 1, answers, authority, additional)
         question = wire[HEADER_LENGTH : query.question_end]
-        return header + question + template.sections + (opt or b"")
+        return b"".join((wire[:2], header, question, template.sections, opt or b""))
 
     def learn(
         self, shape: Shape, query: Query, packed: bytes, opt: bytes | None, looked_up: set[NameKey]
     ) -> None:
         """Keep the sections of a response just packed, if the query's own names below the
         anchor played no part in them."""
-        if not looked_up.isdisjoint(shape.below) or shape.key in self._templates:
+        key, below = shape
+        if not looked_up.isdisjoint(below) or key in self._templates:
             return
         answers, authority, additional = _COUNTS.unpack_from(packed, 6)
         end = len(packed)
@@ -121,7 +112,7 @@ class Templates:
             if cost > self.max_bytes:
                 return
         counts = (answers, authority, additional)
-        self._templates[shape.key] = Template(flags, counts, sections, frozenset(looked_up))
+        self._templates[key] = Template(flags, counts, sections, frozenset(looked_up))
         self.size += cost
 
     def clear(self) -> None:

@@ -260,18 +260,28 @@ class ZoneSet:
     def __init__(self, zones: list[Zone] | None = None) -> None:
         self.zones: dict[NameKey, Zone] = {}
         self.most_labels = 0  # of any origin
+        self.only: Zone | None = None  # the zone, when there is one
         for zone in zones or []:
             self.add(zone)
 
     def add(self, zone: Zone) -> None:
         self.zones[zone.origin_key] = zone
         self.most_labels = max(self.most_labels, zone.origin_labels)
+        self.only = zone if len(self.zones) == 1 else None
 
     def find(self, key: NameKey, offsets: list[int] | None = None) -> Zone | None:
         """The zone with the closest enclosing origin (RFC 1034 §4.3.2 step 2), or None.
 
         `offsets` are the key's `label_offsets`, when the caller has them.
         """
+        only = self.only
+        if only is not None:  # one zone: is the name below its origin?
+            start = len(key) - len(only.origin_key)
+            if key.endswith(only.origin_key) and (
+                start == 0 or start in (label_offsets(key) if offsets is None else offsets)
+            ):
+                return only
+            return None
         zones = self.zones
         if offsets is None:
             offsets = label_offsets(key)

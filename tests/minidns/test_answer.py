@@ -350,7 +350,7 @@ def test_a_bug_in_the_answer_gives_servfail_not_an_exception(zones, monkeypatch)
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("minidns.respond.answer", broken)
+    monkeypatch.setattr("minidns.respond.locate", broken)
     response = answer(zones, DNSRecord.question("host.example.com"))
     assert response.header.rcode == RCODE.SERVFAIL
     assert str(response.q.qname) == "host.example.com."

@@ -10,6 +10,7 @@ import pytest
 from dnslib import RCODE, DNSRecord
 
 from bench.dns_fuzz import reply_problems
+from minidns.answer import locate
 from minidns.badinput import BadInput, BadInputCounts
 from minidns.cli import BadInputReporter
 from minidns.query import read_query
@@ -130,7 +131,9 @@ def test_a_label_that_is_not_utf8_leaves_the_template_for_its_shape_usable(servi
         service.answer_datagram(HEADER + bytes((length,)) + b"\xff" * length + EXAMPLE_COM + A_IN)
     for length in range(1, 30):
         query = read_query(HEADER + bytes((length,)) + b"z" * length + EXAMPLE_COM + A_IN)
-        shape = service.templates.shape(service.zones, query)
+        location = locate(service.zones, query.key, query.offsets, query.qtype)
+        assert location is not None
+        shape = service.templates.shape(query, location)
         assert shape is not None and service.templates.respond(shape, query, None) is not None
 
 
@@ -242,7 +245,7 @@ def test_an_answer_that_cannot_be_built_gets_servfail_and_no_traceback(caplog, m
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("an answer minidns cannot build")  # a bug, as it should not happen
 
-    monkeypatch.setattr("minidns.respond.answer", broken)
+    monkeypatch.setattr("minidns.respond.locate", broken)
     service = DnsService(zones_from_text(("example.com.", ZONE)))
     wire = HEADER + b"\x04huge" + EXAMPLE_COM + b"\x00\x10\x00\x01"
     with caplog.at_level(logging.DEBUG):
