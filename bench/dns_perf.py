@@ -96,6 +96,23 @@ def never_repeated(path: Path, count: int, tag: str) -> None:
             out.write(f"{tag}{number}{label}.{parent}.example.com A\n")
 
 
+def run_dnsperf(
+    port: int,
+    queries: Path,
+    duration: int,
+    clients: int,
+    pin: list[str],
+    mode: str = "udp",
+    options: tuple[str, ...] = (),
+) -> str:
+    """What one dnsperf run prints (-c clients, -q 200 outstanding)."""
+    return subprocess.run(
+        [*pin, "dnsperf", "-m", mode, "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
+         "-l", str(duration), "-c", str(clients), "-q", "200", *options],
+        capture_output=True, text=True, timeout=duration + 60, check=True,
+    ).stdout  # fmt: skip
+
+
 def dnsperf(
     port: int,
     queries: Path,
@@ -107,11 +124,7 @@ def dnsperf(
 ) -> tuple[float, float, int]:
     """(queries per second, average latency in ms, queries lost) of one dnsperf run over
     `mode` (udp or tcp), with more dnsperf `options`."""
-    output = subprocess.run(
-        [*pin, "dnsperf", "-m", mode, "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
-         "-l", str(duration), "-c", str(clients), "-q", "200", *options],
-        capture_output=True, text=True, timeout=duration + 60, check=True,
-    ).stdout  # fmt: skip
+    output = run_dnsperf(port, queries, duration, clients, pin, mode, options)
     qps = float(re.search(r"Queries per second:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     latency = float(re.search(r"Average Latency \(s\):\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     lost = int(re.search(r"Queries lost:\s+(\d+)", output).group(1))  # type: ignore[union-attr]

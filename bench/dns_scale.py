@@ -10,7 +10,9 @@ non-terminals, wildcards, delegations), then for each server, one after the othe
 - queries per second with dnsperf (-c 4 -q 200, like bench/dns_perf.py), on names never asked
   before in the run (dnsperf -n 1: no query is sent twice), for each kind: existing names,
   names under a wildcard, names under a delegation (referrals), NXDOMAIN; and existing names
-  over TCP;
+  over TCP. Also the CPU time (user and system, every thread) each server spent per query
+  answered: on a loaded machine, where queries per second say as much about the neighbours
+  as about the servers, it still compares the work each does;
 - reload: the zone file is replaced by one with a new serial and the server told to reload
   (PowerDNS: `pdns_control bind-reload-now`, minidns: SIGHUP); meanwhile a UDP and a TCP
   prober each ask for an existing name every 10 ms, one query at a time, 2 s timeout. A probe
@@ -31,6 +33,7 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import socket
 import statistics
@@ -43,7 +46,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.big_zone import KINDS, ORIGIN, SERIAL, BigZone, queries, write_zone
-from bench.dns_perf import RESULTS, dnsperf, free_port, machine
+from bench.dns_perf import RESULTS, free_port, machine, run_dnsperf
 
 HERE = Path(__file__).resolve().parent
 SERVERS = ("PowerDNS 4.7", "minidns")
@@ -60,6 +63,7 @@ class Measure:
     rss_after_load_mb: float = 0.0
     peak_rss_mb: float = 0.0
     qps: dict[str, list[float]] = field(default_factory=dict)
+    cpu_us: dict[str, list[float]] = field(default_factory=dict)  # CPU time per query answered
     lost: dict[str, list[int]] = field(default_factory=dict)
     reload_seconds: float = 0.0
     probes: int = 0
@@ -104,6 +108,20 @@ def ask_tcp(port: int, wire: bytes, timeout: float) -> bytes | None:
             return data[2:]
     except OSError:
         return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process (every thread) has used, user and system (proc(5))."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _field(output: str, label: str) -> str:
+    match = re.search(rf"{label}:\s+([\d.]+)", output)
+    if match is None:
+        raise RuntimeError(f"dnsperf printed no {label!r}:\n{output}")
+    return match.group(1)
 
 
 def vm_hwm_mb(pid: int) -> float:
@@ -243,6 +261,16 @@ def table(measures: dict[str, Measure]) -> str:
         ours = statistics.median(mine.qps[kind])
         label = "existing names over TCP" if kind == "tcp" else f"never repeated: {kind}"
         lines.append(f"| {label} (q/s) | {theirs:,.0f} | {ours:,.0f} | {ours / theirs:.2f} |")
+    for kind in (*KINDS, "tcp"):
+        theirs = statistics.median(pdns.cpu_us[kind])
+        ours = statistics.median(mine.cpu_us[kind])
+        label = "existing names over TCP" if kind == "tcp" else kind
+        lines.append(
+            f"| CPU per query, {label} (µs) | {theirs:.1f} | {ours:.1f} | "
+            f"{theirs / ours:.2f} (inverse) |"
+        )
+    if not pdns.reload_seconds:
+        return "\n".join(lines)
     lines.append(
         f"| reload (s) | {pdns.reload_seconds:.1f} | {mine.reload_seconds:.1f} | "
         f"{mine.reload_seconds / pdns.reload_seconds:.2f} |"
@@ -266,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="dnsperf -c")
     parser.add_argument("--no-pin", action="store_true", help="no CPU pinning")
     parser.add_argument("--only", choices=SERVERS, help="measure one server only")
+    parser.add_argument("--no-reload", action="store_true", help="leave out the reload")
     args = parser.parse_args(argv)
     cpus = sorted(os.sched_getaffinity(0))
     pinned = not args.no_pin and len(cpus) >= 2
@@ -306,13 +335,21 @@ def main(argv: list[str] | None = None) -> int:
                         if source == "existing":
                             cursors[name] += count
                         mode = "tcp" if kind == "tcp" else "udp"
-                        qps, _, lost = dnsperf(port, path, args.duration, args.clients,
-                                               load_pin, mode, ("-n", "1"))  # fmt: skip
-                        measures[name].qps.setdefault(kind, []).append(qps)
-                        measures[name].lost.setdefault(kind, []).append(lost)
+                        cpu = cpu_seconds(process.pid)
+                        output = run_dnsperf(port, path, args.duration, args.clients,
+                                             load_pin, mode, ("-n", "1"))  # fmt: skip
+                        cpu = cpu_seconds(process.pid) - cpu
+                        qps = float(_field(output, "Queries per second"))
+                        done = int(_field(output, "Queries completed"))
+                        lost = int(_field(output, "Queries lost"))
+                        measure = measures[name]
+                        measure.qps.setdefault(kind, []).append(qps)
+                        measure.cpu_us.setdefault(kind, []).append(1e6 * cpu / max(done, 1))
+                        measure.lost.setdefault(kind, []).append(lost)
                         print(f"round {round_number} {kind:9} {name:13} {qps:10,.0f} q/s "
-                              f"lost {lost}", file=sys.stderr)  # fmt: skip
-            for serial, name in enumerate(servers, SERIAL + 1):
+                              f"{measure.cpu_us[kind][-1]:6.1f} us CPU/query lost {lost}",
+                              file=sys.stderr)  # fmt: skip
+            for serial, name in enumerate([] if args.no_reload else servers, SERIAL + 1):
                 process, port = processes[name]
                 reload_under_probes(
                     name, process, port, zone, workdir / name.split()[0], made, serial,
