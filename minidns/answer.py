@@ -258,13 +258,21 @@ def _resolve_in_zone(
     return _add_node_answer(zone, zone.nodes[wildcard], owner, key, qtype, response)
 
 
-def plain_rrset(location: Location, qtype: int) -> tuple[int, bytes] | None:
-    """For a name that exists and owns an RRset of type `qtype`, when the answer is that RRset
-    and nothing else (no CNAME at the name, no name in its records to compress, RFC 1035
-    §4.1.4, no additional records to add, RFC 1034 §4.3.2 step 6): its number of records and
-    its records. None for any other answer."""
-    _, match, _, node = location
-    if match is not NAME_MATCH or qtype in NOT_PLAIN:
+def plain_rrset(location: Location, key: NameKey, qtype: int) -> tuple[int, bytes] | None:
+    """For a name that owns an RRset of type `qtype`, or is synthesized from a wildcard that
+    does (RFC 4592 §3.3.1), when the answer is that RRset and nothing else (no CNAME there, no
+    name in its records to compress, RFC 1035 §4.1.4, no additional records to add, RFC 1034
+    §4.3.2 step 6): its number of records and its records, owned by the question's name. None
+    for any other answer. `key` is the name's key, `location` where it stands."""
+    zone, match, at, node = location
+    if qtype in NOT_PLAIN:
+        return None
+    if match is NO_NAME_MATCH:
+        wildcard = source_of_synthesis(zone, key[at:])
+        if wildcard is None:
+            return None
+        node = zone.nodes[wildcard]
+    elif match is not NAME_MATCH:
         return None
     found = find_rrset_or_cname(node, qtype)
     if found is None or found[0] != qtype:  # NODATA, or a CNAME

@@ -96,7 +96,7 @@ def _respond(
     if location is not None:
         edns = query.edns
         opt = None if edns is None else response_opt(edns.dnssec_ok, edns.nsid, identity)
-        rrset = plain_rrset(location, query.qtype)
+        rrset = plain_rrset(location, query.key, query.qtype)
         if rrset is not None:
             return _fitted(query, _plain_response(query, *rrset, opt), opt, tcp)
         if templates is not None:

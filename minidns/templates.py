@@ -6,10 +6,12 @@ name at or below a zone cut (step 3b: a referral) only on the cut: never on the 
 that *anchor*. Their packed form depends on those labels only through name compression, and
 `minidns.writer` records every name it looks up while it compresses. So once a response has
 been packed, its sections are a template for any other query of the same type whose name has
-the same number of octets below the same anchor, in a question of the same length, provided
-that no name below the anchor in that question is one the writer looked up: then the writer
-would have written the very same octets. A hit copies the template after the query's
-question, with the query's ID, RD and CD, and its OPT record.
+as many octets below the same anchor (every name from the anchor up is then at the same place
+in the message), provided that no name below the anchor in that question is one the writer
+looked up: then the writer would have written the very same octets. A hit copies the
+template after the query's question, with the query's ID, RD and CD, and its OPT record.
+(Records synthesized from a wildcard that need no compression and call for nothing more do
+not even need a template: `answer.plain_rrset`.)
 
 The check is made for every query, the one a template is made from included, and nothing is
 remembered about a query that fails it, so no query can keep another from a template. Never-
@@ -35,7 +37,7 @@ _COUNTS = struct.Struct("!HHH")
 _HEADER = struct.Struct("!HHHHH")  # flags and the four counts
 FLAG_BITS = 0x0400 | 0x000F  # what a template sets in the header: AA and RCODE
 
-ShapeKey = tuple[NameKey, NameKey, int, int, int]  # zone, anchor, QTYPE, octets below, name
+ShapeKey = tuple[NameKey, NameKey, int, int]  # zone, anchor, QTYPE, octets below the anchor
 
 
 # Where a query's name stands: the template key, and the query's own names below the anchor.
@@ -74,7 +76,7 @@ class Templates:
             if offset >= at:
                 break
             below.append(key[offset:])
-        return (zone.origin_key, key[at:], query.qtype, at, len(key)), below
+        return (zone.origin_key, key[at:], query.qtype, at), below
 
     def respond(self, shape: Shape, query: Query, opt: bytes | None) -> bytes | None:
         """The response from the template of `shape`, or None."""

@@ -113,3 +113,53 @@ def test_templated_answers_equal_the_answer_function_on_the_corpus_zones(tmp_pat
     if not (CORPORA / "pdns-regression" / "named.conf").is_file():
         pytest.fail("the pdns-regression corpus is missing (../shared/corpora)")
     check_every_answer(_corpus_zones(tmp_path / "zones"), "corpus", 6000)
+
+
+def test_a_name_below_the_anchor_that_the_answer_names_is_not_templated():
+    """Glue named like the query: its question's labels are what the writer compresses to."""
+    service = DnsService(zones_from_text(("example.com.", ZONE)), identity="server1")
+    first = query(wire_name([b"x", b"sub", b"example", b"com"]), 1, 1)
+    service.answer_datagram(first)  # a referral: becomes a template
+    assert len(service.templates) == 1
+    glue = query(wire_name([b"ns", b"sub", b"example", b"com"]), 1, 2)  # same shape
+    assert service.answer_datagram(glue) == respond(service.zones, glue, tcp=False)
+    assert len(service.templates) == 1
+
+
+def test_labels_as_octets_get_one_answer_whatever_came_before():
+    """RFC 2181 §11: a label that is not UTF-8 gets the same answer on a fresh server and
+    after any other query; none of them changes the templates for the others."""
+    zones = zones_from_text(("example.com.", ZONE))
+    odd = query(wire_name([b"\x80", b"example", b"com"]), 1, 7)
+    fresh = DnsService(zones, identity="server1").answer_datagram(odd)
+    assert fresh is not None and fresh[3] & 0xF == 3  # NXDOMAIN, not FORMERR
+    service = DnsService(zones, identity="server1")
+    rng = random.Random(252)
+    for number in range(252):  # names of every length, with octets of every value
+        label = bytes(rng.randrange(256) for _ in range(1 + number % 63))
+        service.answer_datagram(query(wire_name([label, b"example", b"com"]), 1, number))
+    assert service.answer_datagram(odd) == fresh
+    for number in range(200):  # and every other name still gets its own answer
+        name = wire_name([f"n{number}x{rng.random()}".encode(), b"wild", b"example", b"com"])
+        wire = query(name, 1, number)
+        assert service.answer_datagram(wire) == respond(zones, wire, tcp=False,
+                                                        identity=b"server1")  # fmt: skip
+
+
+def test_reload_drops_the_templates():
+    service = DnsService(zones_from_text(("example.com.", ZONE)), identity="server1")
+    service.answer_datagram(query(wire_name([b"abc", b"wild", b"example", b"com"]), 15, 1))
+    assert len(service.templates) == 1
+    service.replace_zones(zones_from_text(("example.com.", ZONE.replace("MX  10", "MX  20"))))
+    assert len(service.templates) == 0
+    wire = query(wire_name([b"def", b"wild", b"example", b"com"]), 15, 2)
+    assert DNSRecord.parse(service.answer_datagram(wire)).rr[0].rdata.preference == 20
+
+
+def test_the_templates_are_bounded_in_bytes():
+    service = DnsService(zones_from_text(("example.com.", ZONE)), cache_size=80_000)
+    for length in range(1, 60):  # one template per length: more than 80 kB / 4 would hold
+        for parent in ([b"wild"], [b"nx"], [b"sub"]):
+            name = wire_name([b"x" * length, *parent, b"example", b"com"])
+            service.answer_datagram(query(name, 1, length))
+            assert service.templates.size <= 20_000
