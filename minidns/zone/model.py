@@ -11,7 +11,7 @@ length of the records) and its records as they go into a response whose question
 owner: a compression pointer to the question (``C0 0C``), TYPE, CLASS IN, TTL, RDLENGTH and
 RDATA (RFC 1035 §4.1.3), names in RDATA written in full. An empty non-terminal (RFC 4592
 §2.2.2) is in the dict too, with an empty node. One small bytes object per name, no object per
-record: a million records take about 150 MB.
+record: the million records of bench/big_zone.py (933,237 names) take 170 MB.
 
 Owner names are kept as written for output (``Zone.spellings``, only where they differ from
 the key). For everything but the answerer (tests, tools), `Zone.get`, `Zone.rrsets` and
