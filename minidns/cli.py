@@ -540,7 +540,7 @@ class Reloader:
             if self.counts is not None:
                 self.counts.reload_failures += 1
             return
-        release(self.service.replace_zones(zones))
+        release(self.service.replace_zones(zones), zones)
         if self.counts is not None:
             self.counts.reloads += 1
         log.info("reloaded %s in %.1f s", _zone_count(zones), time.monotonic() - started)
@@ -548,10 +548,11 @@ class Reloader:
         gc.freeze()  # the new zones live until the next reload: out of every collection
 
 
-def release(generation: Generation) -> None:
+def release(generation: Generation, serving: ZoneSet) -> None:
     """Let the zones of a generation just replaced go, a slice at a time once no query uses
-    them any more: freeing a million names at once would hold the interpreter from the
-    queries' threads for a tenth of a second. The caller keeps no reference to it."""
+    them any more (but not those still `serving`): freeing a million names at once would hold
+    the interpreter from the queries' threads for a tenth of a second. The caller keeps no
+    reference to the generation."""
     deadline = time.monotonic() + 10.0
     # A query holds its generation from start to end; this frame and getrefcount hold two.
     while sys.getrefcount(generation) > 2:
@@ -559,6 +560,8 @@ def release(generation: Generation) -> None:
             return  # freed whenever the last user is done
         time.sleep(0.01)
     for zone in generation.zones:
+        if zone in serving:
+            continue
         nodes = zone.nodes
         while nodes:
             for _ in range(min(len(nodes), 20_000)):

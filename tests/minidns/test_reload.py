@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from bench.big_zone import ORIGIN, SERIAL, BigZone, write_zone
+from minidns.zone.model import ZoneSet
 from tests.minidns.differential import free_port, minidns_command, running
 
 RECORDS = 300_000  # about 1.5 s of loading on one core of the machine this was written on
@@ -104,3 +105,17 @@ def test_every_probe_is_answered_while_a_big_zone_reloads(tmp_path: Path) -> Non
         during = [when for when in prober.answered if started < when < swapped]
         # the reload took long enough for probes to be answered from the old data meanwhile
         assert len(during) >= 10, (len(during), swapped - started)
+
+
+def test_the_replaced_zones_are_emptied_once_no_query_holds_them_but_not_those_still_served():
+    from minidns.cli import release
+    from minidns.service import DnsService
+    from tests.minidns.zonetext import zone_from_text
+
+    soa = "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\nwww IN A 192.0.2.1\n"
+    kept, dropped = zone_from_text("kept.test.", soa), zone_from_text("dropped.test.", soa)
+    service = DnsService(ZoneSet([kept, dropped]))
+    new = ZoneSet([kept, zone_from_text("dropped.test.", soa)])
+    release(service.replace_zones(new), new)
+    assert not dropped.nodes  # freed, slice by slice
+    assert len(kept.nodes) == 2  # still served: left alone
