@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from minidns.query import HEADER_LENGTH, Query
@@ -15,20 +16,20 @@ QR, AA, OPCODE_BITS, RD = 0x8000, 0x0400, 0x7800, 0x0100
 NOTAUTH, REFUSED = 9, 5
 
 
-def zone_records(zone: Zone) -> list[RRsetRef]:
+def zone_records(zone: Zone) -> Iterator[RRsetRef]:
     """SOA, every other record of the zone (glue included), SOA again (RFC 5936 §2.2), one
-    record each."""
+    record each, as they are wanted (a zone of a million records stays a zone)."""
     soa = find_rrset(zone.nodes[zone.origin_key], SOA)
     assert soa is not None  # a zone has its SOA
     soa_record = (zone.spelling(zone.origin_key), SOA, 1, soa[1])
-    middle = [
-        (zone.spelling(key), rtype, 1, one)
-        for key, node in zone.nodes.items()
-        for rtype, _, records in rrsets_of(node)
-        if rtype != SOA
-        for one in _records(records)
-    ]
-    return [soa_record, *middle, soa_record]
+    yield soa_record
+    for key, node in zone.nodes.items():
+        for rtype, _, records in rrsets_of(node):
+            if rtype != SOA:
+                owner = zone.spelling(key)
+                for one in _records(records):
+                    yield owner, rtype, 1, one
+    yield soa_record
 
 
 def transfer(zones: ZoneSet, query: Query, allowed: bool) -> list[bytes]:
@@ -41,19 +42,23 @@ def transfer(zones: ZoneSet, query: Query, allowed: bool) -> list[bytes]:
     return list(_messages(query, zone_records(zone)))
 
 
-def _messages(query: Query, records: list[RRsetRef]) -> Iterator[bytes]:
+def _messages(query: Query, records: Iterator[RRsetRef]) -> Iterator[bytes]:
+    """Messages of at most RECORDS_PER_MESSAGE records, fewer when they would not fit."""
     first = True
-    start = 0
-    while start < len(records):
-        count = RECORDS_PER_MESSAGE
+    waiting: list[RRsetRef] = []
+    while True:
+        waiting += itertools.islice(records, RECORDS_PER_MESSAGE - len(waiting))
+        if not waiting:
+            return
+        count = len(waiting)
         while True:
-            message = _message(query, records[start : start + count], with_question=first)
+            message = _message(query, waiting[:count], with_question=first)
             if len(message) <= MAX_MESSAGE or count == 1:
                 break
             count //= 2
         yield message
         first = False
-        start += count
+        del waiting[:count]
 
 
 def _message(query: Query, records: list[RRsetRef], with_question: bool) -> bytes:
