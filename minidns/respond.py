@@ -14,6 +14,7 @@ from minidns.answer import (
     AA,
     ANY,
     AXFR,
+    CD,
     CLASS_IN,
     FORMERR,
     IXFR,
@@ -37,7 +38,6 @@ from minidns.writer import MessageWriter
 from minidns.zone.model import ZoneSet
 
 MAX_TCP_MESSAGE = 65535  # RFC 1035 §4.2.2: the length prefix is 16 bits
-CD = 0x0010  # RFC 4035 §3.2.2: copied from the query
 NOT_LOCATED = frozenset((ANY, AXFR, IXFR, RRSIG))  # answered before (or without) a descent
 _HEADER = struct.Struct("!HHHHH")  # after the ID: flags, QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from minidns.answer import NO_NAME_MATCH, REFERRAL_MATCH, Location
+from minidns.answer import AA, CD, NO_NAME_MATCH, OPCODE_BITS, QR, RD, REFERRAL_MATCH, Location
 from minidns.query import HEADER_LENGTH, Query
 from minidns.zone.model import NameKey
 
@@ -35,7 +35,7 @@ TEMPLATE_OVERHEAD = 400  # the dict slot, the Template, its bytes and its set of
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 _COUNTS = struct.Struct("!HHH")
 _HEADER = struct.Struct("!HHHHH")  # flags and the four counts
-FLAG_BITS = 0x0400 | 0x000F  # what a template sets in the header: AA and RCODE
+FLAG_BITS = AA | 0x000F  # what a template sets in the header: AA and RCODE
 
 ShapeKey = tuple[NameKey, NameKey, int, int]  # zone, anchor, QTYPE, octets below the anchor
 
@@ -46,6 +46,8 @@ Shape = tuple[ShapeKey, list[NameKey]]
 
 @dataclass(frozen=True, slots=True)
 class Template:
+    """The sections of a response, for every query of one shape."""
+
     flags: int  # AA and RCODE
     counts: tuple[int, int, int]  # ANCOUNT, NSCOUNT, ARCOUNT (the OPT record not counted)
     sections: bytes
@@ -85,7 +87,7 @@ class Templates:
         if template is None or not template.looked_up.isdisjoint(below):
             return None
         wire = query.wire
-        flags = 0x8000 | (query.flags & 0x7910) | template.flags  # QR; opcode, RD, CD
+        flags = QR | (query.flags & (OPCODE_BITS | RD | CD)) | template.flags
         answers, authority, additional = template.counts
         if opt is not None:
             additional += 1
