@@ -5,9 +5,12 @@
                           (netlink, in a worker thread)
     routers               FRR's bgpd and bfdd on their vty sockets: BGP sessions, the best path
                           for each anycast prefix, BFD; every 0.25 s, longer with many routers
-    servers               minibgp's control socket (sessions, BFD, drain) in python mode; FRR's
-                          bgpd and `pdns_control` (queries answered) in reference mode
-    probes                a `ProbeLane` per client and anycast address
+    servers               minibgp's and minidns's Prometheus metrics in python mode (sessions,
+                          BFD, health checks, each prefix's state, drain; queries answered);
+                          FRR's bgpd and `pdns_control` (queries answered) in reference mode
+    probes                a `ProbeLane` per client and anycast address, every 0.1 s; with many
+                          lanes less often, so that they send at most PROBE_RATE queries a
+                          second in all, spread over the interval
 
 Nothing runs inside the lab's namespaces: the probes are sockets of this process, the rest is
 asked over unix sockets and netlink. `Collector.run()` waits for the lab to be up, watches it
@@ -27,14 +30,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from ..lab import STATE_ROOT, Lab, LabError, LabState
 from ..netns import NETNS_DIR, socket_in
 from ..nodes import process_start_time
-from ..render import MINIDNS_METRICS_PORT
-from ..topology import TopologyError
+from ..render import MINIBGP_METRICS_PORT, MINIDNS_METRICS_PORT
+from ..te.action import SiteAnnouncement
+from ..topology import Announcement, TopologyError
 from .namespace import links_of, namespace_identity
 from .probes import ProbeLane
-from .view import BestPath, Daemon, LabView, ServerStatus
+from .view import BestPath, Daemon, LabView, ServerStatus, family_name
 from .vty import VtyError, vty_commands, vty_json
 
 log = logging.getLogger("lab.ui")
@@ -45,6 +51,8 @@ ROUTER_INTERVAL = 0.25  # seconds between rounds, plus ROUTER_COST per router
 ROUTER_COST = 0.005
 CONCURRENCY = 8  # vty requests in flight at once
 DNS_PORT = 53
+PROBE_INTERVAL = 0.1  # seconds between a lane's queries, unless asked otherwise
+PROBE_RATE = 400  # queries a second, all lanes together, unless an interval is asked for
 FAMILY_AFI = {"IPv4": "ipv4", "IPv6": "ipv6"}
 
 
@@ -67,13 +75,13 @@ class Collector:
         self,
         name: str,
         on_view: Callable[[LabView | None], None],
-        probe_interval: float = 0.1,
+        probe_interval: float | None = None,
         probe_timeout: float = 0.25,
         state_root: Path = STATE_ROOT,
     ) -> None:
         self.name = name
         self.on_view = on_view
-        self.probe_interval = probe_interval
+        self.probe_interval = probe_interval  # None: PROBE_INTERVAL, or as PROBE_RATE allows
         self.probe_timeout = probe_timeout
         self.state_root = state_root
         self.view: LabView | None = None
@@ -181,14 +189,18 @@ class Collector:
     # --- probes --------------------------------------------------------------------------
 
     async def _start_lanes(self, lab: Lab, view: LabView) -> None:
+        lanes = len(view.lanes)
+        interval = self.probe_interval or max(PROBE_INTERVAL, lanes / PROBE_RATE)
+        view.probe_interval = interval
         for index, lane in enumerate(view.lanes):
             probe = ProbeLane(
                 lab.prefix + lane.client,
                 lane.address,
                 DNS_PORT,
-                self.probe_interval,
+                interval,
                 self.probe_timeout,
                 partial(view.add_samples, index),
+                offset=interval * index / lanes,  # not all at once
             )
             try:
                 await probe.start()
@@ -214,6 +226,9 @@ class Collector:
             status = process_state(daemon.pid, daemon.start_time)
             daemons.setdefault(daemon.node, []).append(Daemon(daemon.name, status))
         view.observe_processes(state.halted, daemons)
+        view.observe_announcements(
+            {site: _site_announcement(fields) for site, fields in state.announcements.items()}
+        )
         namespaces = {node: lab.prefix + node for node in lab.topology.nodes}
         interfaces = await asyncio.to_thread(_all_links, namespaces)
         for node, links in interfaces.items():
@@ -226,13 +241,21 @@ class Collector:
         await asyncio.gather(*(self._router(lab, view, router) for router in routers))
 
     async def _router(self, lab: Lab, view: LabView, router: str) -> None:
-        run_dir = lab.run_dir(router)
+        """Its sessions and best paths: three commands on one connection to its bgpd."""
+        prefixes = _anycast_prefixes(lab)
+        commands = ["show bgp summary json"] + [
+            f"show bgp {FAMILY_AFI[family]} unicast {prefix} json"
+            for family, prefix in prefixes.items()
+        ]
         async with self._semaphore:
-            sessions = await _frr_sessions(view, run_dir / "bgpd.vty")
-            view.observe_sessions(router, sessions)
-            for family, prefix in _anycast_prefixes(lab).items():
-                best = await _frr_best_path(run_dir / "bgpd.vty", family, prefix)
-                view.observe_best_path(router, family, best)
+            try:
+                outputs = await vty_commands(lab.run_dir(router) / "bgpd.vty", commands)
+            except VtyError:
+                outputs = []
+        answers = [_json(output) for output in outputs] or [None] * len(commands)
+        view.observe_sessions(router, _frr_sessions(view, answers[0]))
+        for family, answer in zip(prefixes, answers[1:], strict=True):
+            view.observe_best_path(router, family, _frr_best_path(answer))
 
     # --- servers -------------------------------------------------------------------------
 
@@ -246,16 +269,21 @@ class Collector:
     async def _server(self, lab: Lab, view: LabView, server: str) -> ServerStatus | None:
         run_dir = lab.run_dir(server)
         if view.mode == "python":
-            answer = await _minibgp_request(run_dir / "minibgp.sock", "show neighbors")
-            if answer is None:
+            bgp, dns = await asyncio.gather(
+                scrape(lab.prefix + server, MINIBGP_METRICS_PORT, MINIBGP_SHOWN),
+                scrape(lab.prefix + server, MINIDNS_METRICS_PORT, ("minidns_queries_total",)),
+            )
+            if not bgp:
                 view.observe_sessions(server, None)
                 return None
-            status = _minibgp_status(view, server, answer)
-            metrics = await scrape(lab.prefix + server, MINIDNS_METRICS_PORT)
-            status.queries = _sum(metrics, "minidns_queries_total")
+            status = _minibgp_status(view, server, bgp)
+            status.queries = _sum(dns, "minidns_queries_total")
             return status
-        sessions = await _frr_sessions(view, run_dir / "bgpd.vty")
-        view.observe_sessions(server, sessions)
+        try:
+            summary = await vty_json(run_dir / "bgpd.vty", "show bgp summary json")
+        except VtyError:
+            summary = None
+        view.observe_sessions(server, _frr_sessions(view, summary))
         status = ServerStatus(queries=await _pdns_queries(run_dir))
         try:
             [config] = await vty_commands(run_dir / "bgpd.vty", ["show running-config"])
@@ -280,18 +308,29 @@ def _all_links(namespaces: dict[str, str]) -> dict[str, Any]:
 
 
 def _anycast_prefixes(lab: Lab) -> dict[str, str]:
-    prefixes = {"IPv4": str(lab.topology.service.anycast.network)}
-    anycast6 = getattr(lab.topology.service, "anycast6", None)
-    if anycast6 is not None:
-        prefixes["IPv6"] = str(anycast6.network)
-    return prefixes
+    """The anycast prefix of each family, by the page's name of the family."""
+    return {family_name(p.version): str(p) for p in lab.topology.service.prefixes}
 
 
-async def _frr_sessions(view: LabView, socket: Path) -> dict[str, str] | None:
-    """Peer node -> BGP state, from bgpd's `show bgp summary json` (every address family)."""
+def _site_announcement(fields: dict[str, Any]) -> SiteAnnouncement:
+    """A site's announcement as the lab's state file records what `lab te` changed."""
+    attributes = {key: value for key, value in fields.items() if key != "withdrawn"}
+    attributes["communities"] = tuple(attributes.get("communities", ()))
+    return SiteAnnouncement(Announcement(**attributes), bool(fields.get("withdrawn")))
+
+
+def _json(text: str) -> Any:
+    """A vty command's JSON output (None: not JSON)."""
     try:
-        summary = await vty_json(socket, "show bgp summary json")
-    except VtyError:
+        return json.loads(text) if text.strip() else {}
+    except ValueError:
+        return None
+
+
+def _frr_sessions(view: LabView, summary: Any) -> dict[str, str] | None:
+    """Peer node -> BGP state, from bgpd's `show bgp summary json` (every address family);
+    None: no answer."""
+    if summary is None:
         return None
     sessions: dict[str, str] = {}
     for family in summary.values() if isinstance(summary, dict) else []:
@@ -301,11 +340,8 @@ async def _frr_sessions(view: LabView, socket: Path) -> dict[str, str] | None:
     return sessions
 
 
-async def _frr_best_path(socket: Path, family: str, prefix: str) -> BestPath | None:
-    try:
-        answer = await vty_json(socket, f"show bgp {FAMILY_AFI[family]} unicast {prefix} json")
-    except VtyError:
-        return None
+def _frr_best_path(answer: Any) -> BestPath | None:
+    """The selected path in bgpd's `show bgp AFI unicast PREFIX json` (None: no route)."""
     paths = answer.get("paths", []) if isinstance(answer, dict) else []
     for path in paths:
         best = path.get("bestpath", {})
@@ -321,46 +357,47 @@ async def _frr_best_path(socket: Path, family: str, prefix: str) -> BestPath | N
     return None
 
 
-async def _minibgp_request(socket: Path, command: str) -> dict[str, Any] | None:
-    """One request on minibgp's control socket (one JSON line each way)."""
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket)), 1.0)
-    except (OSError, TimeoutError):
-        return None
-    try:
-        writer.write(json.dumps({"command": command}).encode() + b"\n")
-        line = await asyncio.wait_for(reader.readline(), 2.0)
-        answer = json.loads(line)
-        return answer if isinstance(answer, dict) and "error" not in answer else None
-    except (OSError, TimeoutError, ValueError):
-        return None
-    finally:
-        writer.close()
-
-
-def _minibgp_status(view: LabView, server: str, answer: dict[str, Any]) -> ServerStatus:
-    sessions, bfd = {}, {}
-    for neighbor in answer.get("neighbors", []):
-        node = view.topology_owner(str(neighbor.get("address", ""))) or neighbor.get("address")
-        sessions[node] = str(neighbor.get("state", "?"))
-        if neighbor.get("bfd"):
-            bfd[node] = str(neighbor["bfd"].get("state", "?"))
+def _minibgp_status(view: LabView, server: str, samples: list[MetricSample]) -> ServerStatus:
+    """A python-mode server as its minibgp's metrics say (docs/metrics.md)."""
+    sessions: dict[str, str] = {}
+    status = ServerStatus()
+    for name, labels, value in samples:
+        if name == "minibgp_check_passing":
+            status.checks[labels["check"]] = "passing" if value else "failing"
+        elif value != 1:
+            continue
+        elif name == "minibgp_peer_state":
+            sessions[view.topology_owner(labels["peer"]) or labels["peer"]] = labels["state"]
+        elif name == "minibgp_bfd_state":
+            status.bfd[view.topology_owner(labels["peer"]) or labels["peer"]] = labels["state"]
+        elif name == "minibgp_prefix_state":
+            status.prefixes[labels["prefix"]] = labels["state"]
     view.observe_sessions(server, sessions)
-    drain = "none"
-    for item in answer.get("drains", []):
-        drain = "graceful-shutdown" if item.get("phase") == "graceful-shutdown" else "withdrawn"
-    if answer.get("drained") and drain == "none":
-        drain = "withdrawn"
-    return ServerStatus(drain=drain, bfd=bfd)
+    states = set(status.prefixes.values())
+    if "drained" in states:
+        status.drain = "withdrawn"
+    elif "graceful_shutdown" in states:
+        status.drain = "graceful-shutdown"
+    return status
 
 
-async def scrape(namespace: str, port: int, timeout: float = 1.0) -> dict[str, float]:
-    """A Prometheus endpoint on 127.0.0.1:`port` inside `namespace`: each sample's value by
-    its name and labels as the exposition writes them (`name{a="b"}`); {} when unreachable."""
+MetricSample = tuple[str, dict[str, str], float]  # name, labels, value
+
+
+MINIBGP_SHOWN = (  # the metrics of minibgp the page shows
+    "minibgp_peer_state", "minibgp_bfd_state", "minibgp_check_passing", "minibgp_prefix_state",
+)  # fmt: skip
+
+
+async def scrape(
+    namespace: str, port: int, names: tuple[str, ...], timeout: float = 1.0
+) -> list[MetricSample]:
+    """The samples of the metrics `names` from a Prometheus endpoint on 127.0.0.1:`port` inside
+    `namespace`, read with prometheus-client's parser; [] when unreachable or unreadable."""
     try:
         sock = socket_in(namespace, socket.AF_INET, socket.SOCK_STREAM)
     except OSError:
-        return {}
+        return []
     try:
         sock.setblocking(False)
         loop = asyncio.get_running_loop()
@@ -371,20 +408,26 @@ async def scrape(namespace: str, port: int, timeout: float = 1.0) -> dict[str, f
         writer.close()
     except (OSError, TimeoutError):
         sock.close()
-        return {}
+        return []
     _, _, body = data.partition(b"\r\n\r\n")
-    samples = {}
-    for line in body.decode(errors="replace").splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            with contextlib.suppress(ValueError):
-                samples[name] = float(value)
-    return samples
+    # Only the lines of those metrics go to the parser (it reads a character at a time).
+    wanted = tuple(f"{name}{{".encode() for name in names) + tuple(
+        f"{name} ".encode() for name in names
+    )
+    lines = b"\n".join(line for line in body.splitlines() if line.startswith(wanted))
+    try:
+        return [
+            (sample.name, sample.labels, sample.value)
+            for family in text_string_to_metric_families(lines.decode(errors="replace") + "\n")
+            for sample in family.samples
+        ]
+    except ValueError:  # not an exposition: something else answers on that port
+        return []
 
 
-def _sum(samples: dict[str, float], name: str) -> float | None:
+def _sum(samples: list[MetricSample], name: str) -> float | None:
     """The sum of every sample of one metric (None: the metric is not there)."""
-    values = [v for k, v in samples.items() if k == name or k.startswith(name + "{")]
+    values = [value for sample, _, value in samples if sample == name]
     return sum(values) if values else None
 
 

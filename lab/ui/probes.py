@@ -32,7 +32,8 @@ class Sample:
 
 
 class ProbeCore:
-    """A query every `interval` seconds; one unanswered after `timeout` seconds is lost."""
+    """A query every `interval` seconds from `now` on; one unanswered after `timeout` seconds
+    is lost."""
 
     def __init__(self, interval: float, timeout: float, *, now: float) -> None:
         self.interval = interval
@@ -97,8 +98,12 @@ class ProbeLane(asyncio.DatagramProtocol):
         interval: float,
         timeout: float,
         on_samples: Callable[[list[Sample]], None],
+        offset: float = 0.0,
     ) -> None:
+        """The first query `offset` seconds after `start()` (lanes are spread over an
+        interval), then one every `interval` seconds."""
         self.namespace = namespace
+        self.offset = offset
         self.address = address
         self.port = port
         self.interval = interval
@@ -118,7 +123,8 @@ class ProbeLane(asyncio.DatagramProtocol):
         except OSError:
             sock.close()
             raise
-        self._core = ProbeCore(self.interval, self.timeout, now=self._loop.time())
+        first = self._loop.time() + self.offset
+        self._core = ProbeCore(self.interval, self.timeout, now=first)
         transport, _ = await self._loop.create_datagram_endpoint(lambda: self, sock=sock)
         self._transport = transport
         self._pump()

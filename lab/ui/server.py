@@ -53,7 +53,12 @@ class UiServer:
     """The page's server for the lab `name`."""
 
     def __init__(
-        self, name: str, address: str, port: int, token: str, probe_interval: float = 0.1
+        self,
+        name: str,
+        address: str,
+        port: int,
+        token: str,
+        probe_interval: float | None = None,
     ) -> None:
         self.name = name
         self.address = address
@@ -254,6 +259,7 @@ def _perform(name: str, action: str, target: str) -> str:
 
 
 def _describe(view: LabView, action: str, target: str) -> str:
+    """The action as the log and the timeline name it."""
     for link in view.graph["links"]:
         if link["id"] == target:
             return f"{action} link {link['label']}"
@@ -280,7 +286,7 @@ async def serve(
     name: str,
     address: str = "127.0.0.1",
     port: int = 8080,
-    probe_interval: float = 0.1,
+    probe_interval: float | None = None,
     say: Callable[[str], None] = print,
 ) -> None:
     """Serve the page until SIGINT or SIGTERM."""

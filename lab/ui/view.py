@@ -6,7 +6,10 @@ each server's counters — and the server asks it, a few times a second, for wha
 it last asked (`tick`). A page that connects gets a `snapshot` first: the graph, the recent
 samples and actions, and every entry; then the changes. Entries are small JSON objects under
 keys the page knows how to draw: `node/NAME`, `link/ID`, `session/ID`, `client/NAME`,
-`router/NAME`, `server/NAME`.
+`router/NAME`, `server/NAME`. Probe samples go to the page as rows `[lane, sent, server]`; a
+snapshot carries the last minute of them as runs, `[start, end, server]` per lane (a run: the
+samples in a row that one server answered, or that were lost), so that its size does not grow
+with the probe rate.
 
 `refusal()` says why an action cannot be done now (unknown node, already halted, ...), in
 words for the page.
@@ -17,15 +20,18 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from ipaddress import ip_address
+from ipaddress import IPv6Address, ip_address
 from typing import Any
 
+from ..te.action import SiteAnnouncement
 from ..topology import Topology
+from ..topology.model import Family
 from .layout import layout
 from .namespace import LinkState
 from .probes import Sample
 
-HISTORY = 90.0  # seconds of samples and actions a page gets when it connects
+HISTORY = 90.0  # seconds of actions a page gets when it connects, and of samples kept
+WINDOW = 60.0  # seconds of samples a page gets when it connects (its timeline's width)
 Entry = dict[str, Any]
 ESTABLISHED = "Established"
 
@@ -65,8 +71,8 @@ class ServerStatus:
     queries: float | None = None  # a counter of queries answered, for the rate
     drain: str = "none"  # "none", "graceful-shutdown" or "withdrawn"
     bfd: dict[str, str] = field(default_factory=dict)  # peer node -> BFD state
-    checks: dict[str, str] = field(default_factory=dict)  # health check -> "up" / "down"
-    prefixes: dict[str, str] = field(default_factory=dict)  # prefix -> "announced", ...
+    checks: dict[str, str] = field(default_factory=dict)  # health check -> "passing" / "failing"
+    prefixes: dict[str, str] = field(default_factory=dict)  # prefix -> "announced", "held_back"…
 
 
 @dataclass
@@ -86,6 +92,7 @@ class _Action:
 TE_ACTIONS = (
     "prepend-more", "prepend-none", "no-export", "export", "withdraw", "announce", "as-configured"
 )  # fmt: skip
+GROUPS = ("nodes", "links", "sessions", "routers", "servers")  # of entries; clients go by lane
 NODE_ACTIONS = ("halt", "start", "kill-dns", "hang", "resume", "drain", "undrain", *TE_ACTIONS)
 LINK_ACTIONS = ("cut", "restore", "silence", "unsilence")
 
@@ -98,9 +105,17 @@ class LabView:
         self.mode = mode
         self.topology = topology
         self.lanes = _lanes(topology)
+        self.probe_interval = 0.1  # seconds between a lane's queries (the collector sets it)
         self.graph = _graph(topology)
         self._servers = [n.name for n in topology.of_role("server")]
         self._links = {link["id"]: link for link in self.graph["links"]}
+        self._owners = {  # every interface address → its node
+            address: node.name
+            for node in topology.nodes.values()
+            for interface in node.interfaces
+            for address in (interface.ip, interface.ip6)
+            if address is not None
+        }
         self._samples: deque[tuple[float, list[Any]]] = deque()
         self._new_samples: list[list[Any]] = []
         self._last: dict[int, Sample] = {}
@@ -115,16 +130,20 @@ class LabView:
         self._sessions: dict[str, dict[str, str]] = {}  # node -> peer node -> BGP state
         self._paths: dict[tuple[str, str], BestPath | None] = {}
         self._server_status: dict[str, ServerStatus] = {}
+        self._announced: dict[str, SiteAnnouncement] = {}  # site -> as `lab te` left it
         self._rates: dict[str, tuple[float, float, float | None]] = {}  # counter, t, rate
         self._published: dict[str, Entry] = {}
+        # What changed since the last tick: groups of entries, and lanes with new samples. A
+        # tick recomputes only those (a big topology has hundreds of entries).
+        self._dirty: set[str] = set(GROUPS)
+        self._dirty_lanes: set[int] = set(range(len(self.lanes)))
 
     # --- observations --------------------------------------------------------------------
 
     def add_samples(self, lane: int, samples: Iterable[Sample]) -> None:
+        self._dirty_lanes.add(lane)
         for sample in samples:
-            row = [lane, round(sample.sent, 3), sample.server, sample.error,
-                   None if sample.rtt is None else round(sample.rtt * 1000, 2)]  # fmt: skip
-            self._new_samples.append(row)
+            self._new_samples.append([lane, round(sample.sent, 3), sample.server])
             previous = self._last.get(lane)
             if previous is None or sample.sent >= previous.sent:
                 if previous is None or previous.server != sample.server:
@@ -137,27 +156,49 @@ class LabView:
                     self._lost_since.setdefault(lane, sample.sent)
 
     def observe_processes(self, halted: Iterable[str], daemons: Mapping[str, list[Daemon]]) -> None:
-        self._halted = set(halted)
-        self._processes = dict(daemons)
+        halted, daemons = set(halted), dict(daemons)
+        if (halted, daemons) != (self._halted, self._processes):
+            self._halted, self._processes = halted, daemons
+            self._dirty |= {"nodes", "sessions", "routers", "servers"}
+
+    def observe_announcements(self, changed: Mapping[str, SiteAnnouncement]) -> None:
+        """What `lab te` changed of the sites' announcements (a site not named: as configured)."""
+        if changed != self._announced:
+            self._announced = dict(changed)
+            self._dirty.add("servers")
+
+    def announced(self, site: str) -> SiteAnnouncement:
+        """What a site announces now."""
+        configured = SiteAnnouncement(self.topology.nodes[site].announcement)
+        return self._announced.get(site, configured)
 
     def observe_interfaces(self, node: str, interfaces: Mapping[str, LinkState] | None) -> None:
         """A node's interfaces (None: its namespace could not be read)."""
+        if self._interfaces.get(node) == interfaces:
+            return
         if interfaces is None:
             self._interfaces.pop(node, None)
         else:
             self._interfaces[node] = interfaces
+        self._dirty.add("links")
 
     def observe_sessions(self, node: str, sessions: Mapping[str, str] | None) -> None:
         """A speaker's BGP sessions: peer node -> state (RFC 4271 §8.2.2), None: unknown."""
+        if self._sessions.get(node) == sessions:
+            return
         if sessions is None:
             self._sessions.pop(node, None)
         else:
             self._sessions[node] = dict(sessions)
+        self._dirty.add("sessions")
 
     def observe_best_path(self, router: str, family: str, best: BestPath | None) -> None:
-        self._paths[(router, family)] = best
+        if self._paths.get((router, family), False) != best:
+            self._paths[(router, family)] = best
+            self._dirty.add("routers")
 
     def observe_server(self, server: str, status: ServerStatus | None, *, now: float) -> None:
+        self._dirty.add("servers")
         if status is None:
             self._server_status.pop(server, None)
             self._rates.pop(server, None)
@@ -276,20 +317,28 @@ class LabView:
 
     def entries(self) -> dict[str, Entry]:
         """Every entry as it stands now."""
+        return self._entries(set(GROUPS), set(range(len(self.lanes))))
+
+    def _entries(self, groups: set[str], lanes: set[int]) -> dict[str, Entry]:
+        """The entries of some groups, and of the clients of some lanes."""
         entries: dict[str, Entry] = {}
-        for name in self.topology.nodes:
-            daemons = [[d.name, d.state] for d in self._processes.get(name, [])]
-            entries[f"node/{name}"] = {"state": self.node_state(name), "daemons": daemons}
+        if "nodes" in groups:
+            for name in self.topology.nodes:
+                daemons = [[d.name, d.state] for d in self._processes.get(name, [])]
+                entries[f"node/{name}"] = {"state": self.node_state(name), "daemons": daemons}
         for link_id, link in self._links.items():
-            entries[f"link/{link_id}"] = {"state": self.link_state(link_id)}
-            if link["bgp"]:
+            if "links" in groups:
+                entries[f"link/{link_id}"] = {"state": self.link_state(link_id)}
+            if link["bgp"] and "sessions" in groups:
                 entries[f"session/{link_id}"] = self._session(link)
-        for client in self.topology.of_role("client"):
-            entries[f"client/{client.name}"] = self._client(client.name)
-        for router in self.topology.of_role("router"):
-            entries[f"router/{router.name}"] = self._router(router.name)
-        for server in self._servers:
-            entries[f"server/{server}"] = self._server(server)
+        for client in dict.fromkeys(self.lanes[lane].client for lane in sorted(lanes)):
+            entries[f"client/{client}"] = self._client(client)
+        if "routers" in groups:
+            for router in self.topology.of_role("router"):
+                entries[f"router/{router.name}"] = self._router(router.name)
+        if "servers" in groups:
+            for server in self._servers:
+                entries[f"server/{server}"] = self._server(server)
         return entries
 
     def _session(self, link: Entry) -> Entry:
@@ -349,11 +398,14 @@ class LabView:
             "bfd": status.bfd if status else {},
             "checks": status.checks if status else {},
             "prefixes": status.prefixes if status else {},
+            "announced": self.announced(server).describe(),
+            "te": server in self._announced,  # changed by `lab te`
         }
 
     @property
     def families(self) -> list[str]:
-        return list(dict.fromkeys(lane.family for lane in self.lanes)) or ["IPv4"]
+        """The anycast address families, as the page names them ("IPv4", "IPv6")."""
+        return [family_name(family) for family in self.topology.families]
 
     def site_of(self, best: BestPath) -> str | None:
         """The site (server) a path leads to: its next hop's owner if that is a server, else
@@ -366,14 +418,14 @@ class LabView:
         return matches[0] if len(matches) == 1 else None
 
     def topology_owner(self, address: str) -> str | None:
+        """The node with `address` (IPv4 or IPv6; ::ffff:a.b.c.d is a.b.c.d) on an interface."""
         try:
             wanted = ip_address(address.split("%")[0])
         except ValueError:
             return None
-        for node in self.topology.nodes.values():
-            if any(str(i.ip) == str(wanted) for i in node.interfaces):
-                return node.name
-        return None
+        if isinstance(wanted, IPv6Address) and wanted.ipv4_mapped is not None:
+            wanted = wanted.ipv4_mapped
+        return self._owners.get(wanted)
 
     # --- messages to the page ------------------------------------------------------------
 
@@ -391,7 +443,8 @@ class LabView:
                 for lane in self.lanes
             ],
             "families": self.families,
-            "samples": [row for _, row in self._samples],  # as of the last tick
+            "probe_interval": self.probe_interval,
+            "runs": self._runs(now),  # as of the last tick
             "actions": [a.entry() for a in self._actions.values() if a.t >= now - HISTORY],
             "entries": self._published,
         }
@@ -399,12 +452,12 @@ class LabView:
     def tick(self, *, now: float) -> dict[str, Any] | None:
         """What changed since the last tick (None: nothing). A page applies an action's entry
         by its id, so one sent in a snapshot and again in the next tick is drawn once."""
-        current = self.entries()
-        changed: dict[str, Entry | None] = {
+        current = self._entries(self._dirty, self._dirty_lanes)
+        self._dirty, self._dirty_lanes = set(), set()
+        changed = {
             key: value for key, value in current.items() if self._published.get(key) != value
         }
-        changed.update({key: None for key in self._published if key not in current})
-        self._published = current
+        self._published.update(changed)
         samples, self._new_samples = self._new_samples, []
         self._samples.extend((row[1], row) for row in samples)
         actions = [self._actions[i].entry() for i in sorted(self._changed_actions)]
@@ -414,6 +467,19 @@ class LabView:
             return None
         return {"type": "update", "now": round(now, 3), "samples": samples, "actions": actions,
                 "entries": changed}  # fmt: skip
+
+    def _runs(self, now: float) -> list[list[list[Any]]]:
+        """Per lane, the samples of the last WINDOW seconds as runs [start, end, server]."""
+        runs: list[list[list[Any]]] = [[] for _ in self.lanes]
+        for _, (lane, sent, server) in sorted(
+            (row for row in self._samples if row[0] >= now - WINDOW), key=lambda r: r[1][1]
+        ):
+            lane_runs = runs[lane]
+            if lane_runs and lane_runs[-1][2] == server:
+                lane_runs[-1][1] = sent
+            else:
+                lane_runs.append([sent, sent, server])
+        return runs
 
     def _forget(self, now: float) -> None:
         while self._samples and self._samples[0][0] < now - HISTORY:
@@ -427,16 +493,17 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def family_name(family: Family) -> str:
+    return f"IPv{family}"
+
+
 def _lanes(topology: Topology) -> list[Lane]:
     """A lane per client and anycast address family."""
-    addresses = [("IPv4", str(topology.service.address))]
-    anycast6 = getattr(topology.service, "anycast6", None)
-    if anycast6 is not None:
-        addresses.append(("IPv6", str(anycast6.ip)))
+    service = topology.service
     return [
-        Lane(client.name, family, address)
+        Lane(client.name, family_name(family), str(service.address_of(family)))
         for client in topology.of_role("client")
-        for family, address in addresses
+        for family in topology.families
     ]
 
 

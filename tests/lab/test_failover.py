@@ -386,3 +386,19 @@ def test_three_sites_each_client_of_the_failed_site_moves_and_is_reported() -> N
         for client, site in (("client-central", "site-central"), ("client-east", "site-east")):
             assert (clients[client]["home"], clients[client]["site_after"]) == (site, site)
             assert clients[client]["lost"] <= 5 and clients[client]["moved_ms"] is None
+
+
+def test_every_cut_of_a_response_is_judged_malformed_or_as_the_whole() -> None:
+    """The judge reads octets: a response cut anywhere never raises, and a cut that still
+    parses says no more than the whole one."""
+    query = DNSRecord.parse(bytes(probe_query()))
+    query.header.id = 7
+    whole = answer(query, b"server2")
+    assert judge_response(whole) == (7, "server2", None)
+    for end in range(len(whole)):
+        judged = judge_response(whole[:end])
+        assert judged[1] in (None, "?", "server2"), (end, judged)
+        if end >= 2:
+            assert judged[0] == 7
+    pointer_loop = bytes.fromhex("0007 8180 0001 0000 0000 0000 c00c")  # a name pointing at itself
+    assert judge_response(pointer_loop) == (7, None, "malformed")  # its question is cut short

@@ -1,10 +1,12 @@
-"""`python -m lab ui` in a real headless Chromium, against a real lab (python mode).
+"""`python -m lab ui` in a real headless Chromium, against real labs (python mode).
 
-The page loads, shows every node of the topology, "halt server1" is clicked and client1's tile
-turns to server2, "start server1" turns it back; "prepend +1" on server1 does the same and "as
-configured" undoes it; refusals read as sentences; closing the page
-and then `lab down` leave nothing behind. A screenshot of the page after the halt is saved in
-$ABDT_ARTEFACTS (default: the test's temporary directory).
+On the seed's topology: the page loads, shows every node of the topology, "halt server1" is
+clicked and client1's tile turns to server2, "start server1" turns it back; "prepend +1" on
+server1 does the same and "as configured" undoes it; refusals read as sentences; closing the
+page and then `lab down` leave nothing behind. On three-sites.toml (dual-stack): every client
+has an IPv4 and an IPv6 tile, the servers' health checks and prefixes come from minibgp's
+metrics, and "withdraw" moves client-west off site-west over both families, "as configured"
+back. Screenshots go to $ABDT_ARTEFACTS (default: the temporary directory).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 
 from lab.lab import Lab
 from lab.netns import list_namespaces, pids_in
+from lab.topology import TOPOLOGIES, load
 from tests.conftest import require_programs, require_root, tagged
 
 pytestmark = pytest.mark.lab
@@ -56,6 +59,29 @@ def lab() -> Iterator[Lab]:
 @pytest.fixture(scope="module")
 def page_url(lab: Lab) -> Iterator[str]:
     """`python -m lab ui --port 0` running; the address it printed."""
+    yield from _serve(lab)
+
+
+@pytest.fixture(scope="module")
+def three_sites() -> Iterator[Lab]:
+    require_root()
+    require_programs("vtysh", "/usr/lib/frr/bgpd", CHROMIUM, CHROMEDRIVER)
+    lab = Lab(tagged("ui3"), load(TOPOLOGIES / "three-sites.toml"))
+    lab.down()
+    lab.up("python")
+    try:
+        yield lab
+    finally:
+        lab.down()
+
+
+@pytest.fixture(scope="module")
+def three_sites_url(three_sites: Lab) -> Iterator[str]:
+    yield from _serve(three_sites)
+
+
+def _serve(lab: Lab) -> Iterator[str]:
+    """`python -m lab ui --port 0` running for `lab`; the address it printed."""
     process = subprocess.Popen(
         [sys.executable, "-m", "lab", "ui", "--name", lab.name, "--port", "0"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -112,11 +138,11 @@ def _wait(what: str, check: object, timeout: float = SEEN_WITHIN) -> float:
     raise AssertionError(f"the page did not show {what} within {timeout} s")
 
 
-def _tile(driver: object, client: str) -> str:
+def _tile(driver: object, client: str, family: str = "IPv4") -> str:
     from selenium.webdriver.common.by import By
 
     cells = driver.find_elements(  # type: ignore[attr-defined]
-        By.CSS_SELECTOR, f'#client-{client} .lane[data-family="IPv4"] .server'
+        By.CSS_SELECTOR, f'#client-{client} .lane[data-family="{family}"] .server'
     )
     return cells[0].text if cells else ""
 
@@ -236,3 +262,47 @@ def test_lab_down_while_the_page_is_open(lab: Lab, page_url: str, browser: objec
     banner = driver.find_element(By.ID, "banner")  # type: ignore[attr-defined]
     _wait("that the lab is down", lambda: "is not up" in banner.text)
     assert not [n for n in list_namespaces() if n.startswith(lab.prefix)]
+
+
+def _tiles(driver: object, client: str) -> set[str]:
+    """The sites a client's IPv4 and IPv6 tiles show."""
+    return {_tile(driver, client, family) for family in ("IPv4", "IPv6")}
+
+
+def test_ipv6_lanes_health_and_traffic_engineering(
+    three_sites: Lab, three_sites_url: str, browser: object
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(three_sites_url)  # type: ignore[attr-defined]
+    for client in three_sites.topology.clients:
+        _wait(
+            f"{client.name} answered over both families",
+            lambda c=client.name: all(site.startswith("site-") for site in _tiles(driver, c)),
+        )
+    _wait("client-west at site-west", lambda: _tiles(driver, "client-west") == {"site-west"})
+    row = driver.find_element(By.ID, "server-site-west")  # type: ignore[attr-defined]
+    _wait(
+        "site-west's checks and prefixes, from minibgp's metrics",
+        lambda: "dns passing" in row.text and "2001:db8:53::1/128 announced" in row.text,
+    )
+    assert "minidns-process passing" in row.text and "169.254.0.1/32 announced" in row.text
+
+    message = _click_action(driver, "site-west", "withdraw")
+    assert message.startswith("site-west now announces: withdrawn"), message
+    _wait(
+        "client-west moved off site-west over both families",
+        lambda: not _tiles(driver, "client-west") & {"site-west", ""},
+        20,
+    )
+    _wait("site-west's prefixes withdrawn", lambda: "169.254.0.1/32 withdrawn" in row.text)
+    driver.save_screenshot(str(_artefacts() / "lab-ui-three-sites-withdrawn.png"))  # type: ignore[attr-defined]
+    again = _click_action(driver, "site-west", "withdraw")
+    assert again.startswith("site-west already announces: withdrawn"), again
+
+    message = _click_action(driver, "site-west", "as-configured")
+    assert message.startswith("site-west now announces: no prepend, MED or community"), message
+    _wait("client-west back", lambda: _tiles(driver, "client-west") == {"site-west"}, 20)
+    log = driver.find_element(By.ID, "log").text  # type: ignore[attr-defined]
+    assert "withdraw site-west" in log and "as-configured site-west" in log

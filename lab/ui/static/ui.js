@@ -1,6 +1,7 @@
 // The live page of `python -m lab ui`: plain JavaScript and SVG, no build step, nothing loaded
-// from elsewhere. The server sends a `snapshot` (the graph, recent probe samples and actions,
-// every entry) and then `update`s (new samples, changed entries); see lab/ui/view.py.
+// from elsewhere. The server sends a `snapshot` (the graph, the last minute of probe samples as
+// runs, recent actions, every entry) and then `update`s (new samples, changed entries); see
+// lab/ui/view.py.
 "use strict";
 
 const TOKEN = new URLSearchParams(location.hash.slice(1)).get("token") || "";
@@ -12,10 +13,12 @@ const LOST = "#d62728";
 const NODE_ACTIONS = {
   server: [["halt", "halt"], ["start", "start / restart"], ["kill-dns", "kill DNS process"],
            ["hang", "hang host"], ["resume", "resume host"], ["drain", "drain"],
-           ["undrain", "undrain"], ["prepend-more", "prepend +1"], ["prepend-none", "no prepend"],
-           ["no-export", "NO_EXPORT (local)"], ["export", "global again"],
-           ["withdraw", "withdraw"], ["announce", "announce again"],
-           ["as-configured", "as configured"]],
+           ["undrain", "undrain"]],
+  // what `lab te` does to the site's announcement: shown apart, as "traffic engineering"
+  site: [["prepend-more", "prepend +1"], ["prepend-none", "no prepend"],
+         ["no-export", "NO_EXPORT (local)"], ["export", "global again"],
+         ["withdraw", "withdraw"], ["announce", "announce again"],
+         ["as-configured", "as configured"]],
   router: [["halt", "halt"], ["start", "start / restart"], ["hang", "hang host"],
            ["resume", "resume host"]],
   client: [["halt", "halt"], ["start", "start"]],
@@ -24,8 +27,9 @@ const LINK_ACTIONS = [["cut", "cut link"], ["restore", "restore link"],
                       ["silence", "silence link"], ["unsilence", "unsilence link"]];
 
 const state = {
-  graph: null, lanes: [], families: [], entries: {}, samples: [], actions: new Map(),
+  graph: null, lanes: [], families: [], entries: {}, runs: [], samples: [], actions: new Map(),
   colours: {}, offset: 0, selected: null, nodes: new Map(), links: new Map(), mode: "",
+  servers: new Set(), probeInterval: 0.1,
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -83,12 +87,16 @@ function snapshot(message) {
   state.families = message.families;
   state.mode = message.mode;
   state.entries = {};
-  state.samples = message.samples.slice();
+  state.runs = message.runs;
+  state.probeInterval = message.probe_interval;
+  state.samples = [];
+  timeline.reset();
   state.actions = new Map();
   for (const action of message.actions) state.actions.set(action.id, action);
   state.colours = {};
-  message.graph.nodes.filter((n) => n.role === "server")
-    .forEach((n, i) => { state.colours[n.name] = PALETTE[i] || `hsl(${(i * 137) % 360} 60% 45%)`; });
+  const servers = message.graph.nodes.filter((n) => n.role === "server");
+  servers.forEach((n, i) => { state.colours[n.name] = PALETTE[i] || `hsl(${(i * 137) % 360} 60% 45%)`; });
+  state.servers = new Set(servers.map((n) => n.name));
   $("#lab-name").textContent = "'" + message.lab + "'";
   $("#lab-mode").textContent = message.mode + " mode";
   drawGraph();
@@ -98,12 +106,14 @@ function snapshot(message) {
   applyEntries(message.entries);
   drawLog();
   select(state.selected && (state.nodes.has(state.selected.name) || state.links.has(state.selected.name)) ? state.selected : null);
+  performance.mark("snapshot-drawn"); // bench.ui_scale: the time to the first whole picture
 }
 
 function update(message) {
   state.offset = message.now - performance.now() / 1000;
   for (const row of message.samples) state.samples.push(row);
-  const horizon = message.now - WINDOW - 30;
+  timeline.add(message.samples);
+  const horizon = message.now - WINDOW - 5;
   let drop = 0;
   while (drop < state.samples.length && state.samples[drop][1] < horizon) drop++;
   if (drop) state.samples.splice(0, drop);
@@ -129,9 +139,7 @@ function applyEntries(entries) {
     else if (kind === "server") drawServer(name);
   }
   for (const key of Object.keys(entries)) {
-    if (key.startsWith("node/") && state.graph.nodes.find((n) => "node/" + n.name === key && n.role === "server")) {
-      drawServer(key.slice(5));
-    }
+    if (key.startsWith("node/") && state.servers.has(key.slice(5))) drawServer(key.slice(5));
   }
   if (state.selected) drawSelection();
 }
@@ -296,20 +304,33 @@ function sessionsOf(name) {
 
 function cell(text, cls = "") { return el("td", cls ? { class: cls } : {}, text); }
 
+// A cell of "name state" lines, each coloured by whether its state is the good one.
+function listCell(pairs, good) {
+  const td = el("td");
+  if (!pairs.length) td.textContent = "—";
+  for (const [name, value] of pairs) {
+    td.append(el("div", { class: good.includes(value) ? "" : "bad" }, `${name} ${value}`));
+  }
+  return td;
+}
+
 function drawServer(name) {
   const row = document.getElementById("server-" + name);
   if (!row) return;
   const value = state.entries["server/" + name] || {};
   const node = state.entries["node/" + name] || { state: "?" };
-  const bgp = sessionsOf(name).map(([peer, s]) => `${peer} ${s ? s.state : "?"}`).join(", ");
-  const bfd = Object.entries(value.bfd || {}).map(([peer, s]) => `${peer} ${s}`).join(", ");
-  const checks = Object.entries(value.checks || {}).map(([check, s]) => `${check} ${s}`).join(", ");
-  const dnsClass = value.dns === "running" ? "good" : "bad";
+  const bgp = sessionsOf(name).map(([peer, s]) => [peer, s ? s.state : "?"]);
+  const prefixes = Object.entries(value.prefixes || {});
+  const drain = value.drain && value.drain !== "none" ? value.drain : "";
+  const announced = cell(value.announced || "—", value.te ? "warn" : "");
   row.replaceChildren(
     el("th", {}, name), cell(node.state, node.state === "up" ? "" : "bad"),
-    cell(value.dns || "—", dnsClass), cell(value.qps === null || value.qps === undefined ? "—" : String(value.qps)),
-    cell(bgp || "—", bgp.includes("Established") ? "" : "bad"), cell(bfd || "—"),
-    cell(value.drain || "—", value.drain && value.drain !== "none" ? "warn" : ""), cell(checks || "—"));
+    cell(value.dns || "—", value.dns === "running" ? "good" : "bad"),
+    cell(value.qps === null || value.qps === undefined ? "—" : String(value.qps)),
+    listCell(bgp, ["Established"]), listCell(Object.entries(value.bfd || {}), ["Up", "UP"]),
+    listCell(Object.entries(value.checks || {}), ["passing"]),
+    drain && !prefixes.length ? cell(drain, "warn") : listCell(prefixes, ["announced"]),
+    announced);
   const item = state.nodes.get(name);
   if (item) item.shape.style.fill = node.state === "halted" ? "" : colourOf(name);
 }
@@ -366,6 +387,10 @@ function drawSelection(rebuild = false) {
     const daemons = entry.daemons.map(([d, s]) => `${d} ${s}`).join(", ") || "no daemons";
     text = `${node.name}: ${node.role}${node.asn ? ", AS " + node.asn : ""} — ${entry.state}; ${daemons}`;
     actions = NODE_ACTIONS[node.role] || [];
+    if (node.role === "server") {
+      const announced = state.entries["server/" + node.name]?.announced;
+      if (announced) text += `; announces ${announced}`;
+    }
   } else {
     const { link } = state.links.get(selection.name);
     const entry = state.entries["link/" + link.id] || { state: "?" };
@@ -377,11 +402,20 @@ function drawSelection(rebuild = false) {
   detail.textContent = text;
   if (!rebuild) return;
   buttons.replaceChildren();
-  for (const [action, label] of actions) {
-    const button = el("button", { type: "button", "data-action": action,
-                                  "data-target": selection.name }, label);
-    button.addEventListener("click", () => act(action, selection.name));
-    buttons.append(button);
+  const groups = [[null, actions]];
+  if (selection.kind === "node" && state.servers.has(selection.name)) {
+    groups.push(["traffic engineering", NODE_ACTIONS.site]);
+  }
+  for (const [title, group] of groups) {
+    const box = el("div", { class: "group" });
+    if (title) box.append(el("span", { class: "muted" }, title + ": "));
+    for (const [action, label] of group) {
+      const button = el("button", { type: "button", "data-action": action,
+                                    "data-target": selection.name }, label);
+      button.addEventListener("click", () => act(action, selection.name));
+      box.append(button);
+    }
+    buttons.append(box);
   }
 }
 
@@ -417,51 +451,164 @@ function drawLog() {
 }
 
 // --- the timeline ----------------------------------------------------------------------------
+//
+// The marks are drawn once, on a canvas of its own used as a ring: a column per slice of time,
+// the oldest columns cleared and reused as time goes on. Each frame then draws only the
+// samples that came since the last one, and copies the ring to the visible canvas in two
+// pieces, "now" at the right edge; lane names, the time grid and the actions go on top. With
+// many lanes the timeline scrolls in a box of its own, and only the lanes in view are copied:
+// the work of a frame does not grow with the number of lanes.
+
+const timeline = {
+  ring: document.createElement("canvas"), width: 0, height: 0, perSecond: 0, drawnTo: null,
+  pending: [], laneHeight: 24, top: 18, left: 110,
+
+  reset() { this.width = 0; },  // a new snapshot: redraw everything at the next frame
+
+  add(rows) { for (const row of rows) this.pending.push(row); },
+
+  column(t) { return ((Math.floor(t * this.perSecond) % this.width) + this.width) % this.width; },
+
+  // Clear the columns that time has reached since `from` (not the column of `from` itself,
+  // which holds its samples): they last held samples a whole window ago.
+  clear(g, from, to) {
+    if (to - from >= WINDOW) { g.clearRect(0, 0, this.width, this.height); return; }
+    const a = this.column(from) + 1, b = this.column(to) + 1;
+    if (a <= b) g.clearRect(a, 0, b - a, this.height);
+    else { g.clearRect(a, 0, this.width - a, this.height); g.clearRect(0, 0, b, this.height); }
+  },
+
+  // A run of samples from `start` to `end`: each covers the probe interval before it, so
+  // that answers in a row draw a bar and a gap shows. It ends at the column of `end`: the
+  // columns after it show the oldest time.
+  mark(g, lane, start, end, server) {
+    g.fillStyle = colourOf(server);
+    const y = lane * this.laneHeight + 1, h = this.laneHeight - 2;
+    const covered = (end - start + Math.min(state.probeInterval, 1)) * this.perSecond;
+    const span = Math.min(this.width, Math.max(server === null ? 3 : 2, Math.floor(covered) + 1));
+    const last = this.column(end), first = last - span + 1;
+    if (first >= 0) g.fillRect(first, y, span, h);
+    else { g.fillRect(0, y, last + 1, h); g.fillRect(this.width + first, y, -first, h); }
+  },
+
+  // Out of view: the ring is kept up to date (the marks), nothing is copied to the page.
+  keep() {
+    if (!this.width) return;  // drawn in full once it shows
+    const now = serverNow(), ring = this.ring.getContext("2d");
+    if (now > this.drawnTo) this.clear(ring, this.drawnTo, now);
+    this.drawnTo = Math.max(this.drawnTo, now);
+    const later = [];  // sent "after now" by the page's estimate of the server's clock
+    for (const row of this.pending) {
+      const [lane, sent, server] = row;
+      if (sent > this.drawnTo) later.push(row);
+      else if (sent >= now - WINDOW) this.mark(ring, lane, sent, sent, server);
+    }
+    this.pending = later;
+  },
+
+  // Everything again: after a snapshot, or when the canvas changed size.
+  redraw(g, now) {
+    g.clearRect(0, 0, this.width, this.height);
+    state.runs.forEach((runs, lane) => {
+      for (const [start, end, server] of runs) {
+        if (end >= now - WINDOW) this.mark(g, lane, Math.max(start, now - WINDOW), end, server);
+      }
+    });
+    this.pending = [];
+    for (const row of state.samples) {
+      const [lane, sent, server] = row;
+      if (sent > now) this.pending.push(row);
+      else if (sent >= now - WINDOW) this.mark(g, lane, sent, sent, server);
+    }
+    this.drawnTo = now;
+  },
+
+  draw() {
+    const canvas = $("#timeline"), box = $("#timeline-box");
+    const lanes = state.lanes.length;
+    this.laneHeight = lanes > 24 ? 9 : lanes > 8 ? 16 : 24;
+    const fullHeight = this.top + lanes * this.laneHeight + 22;
+    // as tall as the box shows (at most 45 % of the window), the rest of the height scrolls
+    const limit = Math.floor(window.innerHeight * 0.45);
+    const cssWidth = canvas.clientWidth, cssHeight = Math.min(fullHeight, limit);
+    $("#timeline-rest").style.height = (fullHeight - cssHeight) + "px";
+    const ratio = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(cssWidth * ratio) || canvas.height !== Math.round(cssHeight * ratio)) {
+      canvas.width = Math.round(cssWidth * ratio);
+      canvas.height = Math.round(cssHeight * ratio);
+      canvas.style.height = cssHeight + "px";
+    }
+    // the lanes in view: from `first`, `shown` pixels of the ring
+    const scrolled = Math.min(box.scrollTop, fullHeight - cssHeight);
+    const shown = Math.max(0, Math.min(lanes * this.laneHeight - scrolled, cssHeight - this.top - 22));
+    const now = serverNow(), width = Math.max(1, Math.round(cssWidth - this.left - 10));
+    const ringHeight = lanes * this.laneHeight;
+    const ring = this.ring.getContext("2d");
+    if (this.width !== width || this.height !== ringHeight) {
+      this.width = this.ring.width = width;
+      this.height = this.ring.height = Math.max(1, ringHeight);
+      this.perSecond = width / WINDOW;
+      this.redraw(ring, now);
+    } else {
+      this.keep();
+    }
+    const g = canvas.getContext("2d");
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.clearRect(0, 0, cssWidth, cssHeight);
+    const x = (t) => this.left + width * (1 - (now - t) / WINDOW);
+    // the ring's column for `now` ends up at the right edge
+    const split = this.column(now) + 1;
+    const { top, laneHeight } = this;
+    g.imageSmoothingEnabled = false;
+    if (shown > 0) {
+      if (split < this.width) {
+        g.drawImage(this.ring, split, scrolled, this.width - split, shown, this.left, top,
+                    this.width - split, shown);
+      }
+      g.drawImage(this.ring, 0, scrolled, split, shown, this.left + this.width - split, top,
+                  split, shown);
+    }
+    g.font = "11px system-ui, sans-serif";
+    g.fillStyle = "#555";
+    g.textBaseline = "middle";
+    g.textAlign = "left";
+    const firstLane = Math.floor(scrolled / laneHeight);
+    for (let i = firstLane; i < lanes; i++) {
+      const y = top + i * laneHeight - scrolled + laneHeight / 2;
+      if (y > top + shown) break;
+      const lane = state.lanes[i];
+      g.fillText(`${lane.client} ${lane.family}`, 4, y);
+    }
+    const bottom = top + shown;
+    g.strokeStyle = "rgba(0, 0, 0, .08)";
+    g.textAlign = "center";
+    for (let ago = 0; ago <= WINDOW; ago += 10) {
+      const t = now - ago;
+      g.beginPath(); g.moveTo(x(t), top); g.lineTo(x(t), bottom); g.stroke();
+      g.fillStyle = "#555";
+      g.fillText(ago ? `−${ago} s` : "now", Math.min(x(t), this.left + width - 12), bottom + 10);
+    }
+    g.textAlign = "left";
+    for (const action of state.actions.values()) {
+      if (action.t < now - WINDOW) continue;
+      g.strokeStyle = action.state === "failed" ? LOST : "#000";
+      g.beginPath(); g.moveTo(x(action.t), 4); g.lineTo(x(action.t), bottom); g.stroke();
+      g.fillStyle = "#000";
+      g.fillText(action.text, x(action.t) + 3, 8);
+    }
+  },
+};
+
+// Frames while the timeline is in view: ten a second, five with many lanes.
+let timelineInView = true;
+new IntersectionObserver((seen) => { timelineInView = seen[0].isIntersecting; })
+  .observe($("#timeline-box"));
 
 function drawTimeline() {
-  const canvas = $("#timeline");
-  if (!state.graph) { requestAnimationFrame(drawTimeline); return; }
-  const lanes = state.lanes.length;
-  const laneHeight = lanes > 24 ? 9 : lanes > 8 ? 16 : 24, top = 18, left = 110;
-  const cssWidth = canvas.clientWidth, cssHeight = top + lanes * laneHeight + 22;
-  const ratio = window.devicePixelRatio || 1;
-  if (canvas.width !== Math.round(cssWidth * ratio) || canvas.height !== Math.round(cssHeight * ratio)) {
-    canvas.width = Math.round(cssWidth * ratio);
-    canvas.height = Math.round(cssHeight * ratio);
-    canvas.style.height = cssHeight + "px";
+  if (state.graph) {
+    if (timelineInView) timeline.draw(); else timeline.keep();
   }
-  const g = canvas.getContext("2d");
-  g.setTransform(ratio, 0, 0, ratio, 0, 0);
-  g.clearRect(0, 0, cssWidth, cssHeight);
-  const now = serverNow(), width = cssWidth - left - 10;
-  const x = (t) => left + width * (1 - (now - t) / WINDOW);
-  g.font = "11px system-ui, sans-serif";
-  g.fillStyle = "#555";
-  g.textBaseline = "middle";
-  state.lanes.forEach((lane, i) => {
-    g.fillText(`${lane.client} ${lane.family}`, 4, top + i * laneHeight + laneHeight / 2);
-  });
-  g.strokeStyle = "#eee";
-  g.textAlign = "center";
-  for (let ago = 0; ago <= WINDOW; ago += 10) {
-    const t = now - ago;
-    g.beginPath(); g.moveTo(x(t), top); g.lineTo(x(t), top + lanes * laneHeight); g.stroke();
-    g.fillText(ago ? `−${ago} s` : "now", Math.min(x(t), left + width - 12), top + lanes * laneHeight + 10);
-  }
-  for (const [lane, sent, server] of state.samples) {
-    if (sent < now - WINDOW) continue;
-    g.fillStyle = colourOf(server);
-    g.fillRect(x(sent) - 1, top + lane * laneHeight + 1, server === null ? 3 : 2, laneHeight - 2);
-  }
-  g.textAlign = "left";
-  for (const action of state.actions.values()) {
-    if (action.t < now - WINDOW) continue;
-    g.strokeStyle = action.state === "failed" ? LOST : "#000";
-    g.beginPath(); g.moveTo(x(action.t), 4); g.lineTo(x(action.t), top + lanes * laneHeight); g.stroke();
-    g.fillStyle = "#000";
-    g.fillText(action.text, x(action.t) + 3, 8);
-  }
-  setTimeout(() => requestAnimationFrame(drawTimeline), 100);
+  setTimeout(() => requestAnimationFrame(drawTimeline), state.lanes.length > 24 ? 200 : 100);
 }
 
 connect();

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from lab.topology import load
+from pathlib import Path
+
+from lab.te.action import SiteAnnouncement
+from lab.topology import Announcement, load
+from lab.ui.collect import _minibgp_status
 from lab.ui.namespace import LinkState
 from lab.ui.probes import Sample
-from lab.ui.view import BestPath, Daemon, LabView, ServerStatus
+from lab.ui.view import WINDOW, BestPath, Daemon, LabView, ServerStatus
 
 UP = LinkState("x", True, True, "noqueue")
 
@@ -60,10 +64,10 @@ def test_tick_sends_only_what_changed_and_snapshot_has_history() -> None:
     view.add_samples(1, [Sample(10.15, 0.001, "server2", None)])
     update = view.tick(now=10.2)
     assert update is not None
-    assert update["samples"] == [[1, 10.15, "server2", None, 1.0]]
+    assert update["samples"] == [[1, 10.15, "server2"]]
     assert list(update["entries"]) == ["client/client2"]
     snapshot = view.snapshot(now=10.3)
-    assert snapshot["samples"] == [[1, 10.15, "server2", None, 1.0]]
+    assert snapshot["runs"] == [[], [[10.15, 10.15, "server2"]]]
     assert snapshot["entries"]["client/client2"]["lanes"]["IPv4"]["server"] == "server2"
 
 
@@ -168,3 +172,79 @@ def test_actions_logged_with_their_time() -> None:
     assert update is not None
     assert update["actions"] == [{"id": 1, "t": 5.0, "text": "halt server1", "state": "done",
                                   "message": "server1 halted"}]  # fmt: skip
+
+
+def test_a_snapshot_carries_the_last_minute_as_runs_per_lane() -> None:
+    """A run: samples in a row answered by one server (or lost); a lost query judged late (at
+    its timeout) still goes where it was sent."""
+    view = _view()
+    answers = ["server1"] * 5 + [None] * 2 + ["server2"] * 3
+    view.add_samples(0, [Sample(100 + i / 10, 0.001, server, None)
+                         for i, server in enumerate(answers) if server is not None])  # fmt: skip
+    view.add_samples(
+        0, [Sample(100.5, None, None, "timeout"), Sample(100.6, None, None, "timeout")]
+    )
+    view.add_samples(0, [Sample(30.0, 0.001, "server1", None)])  # older than the window
+    view.tick(now=101.0)
+    runs = view.snapshot(now=101.0)["runs"]
+    assert runs[0] == [[100.0, 100.4, "server1"], [100.5, 100.6, None], [100.7, 100.9, "server2"]]
+    assert runs[1] == []
+    assert 101.0 - WINDOW > 30.0  # the lone old sample is not in it
+
+
+def test_ipv6_lanes_and_prefixes_on_three_sites() -> None:
+    three = load(Path(__file__).resolve().parents[3] / "lab" / "topologies" / "three-sites.toml")
+    view = LabView("t", "python", three)
+    assert view.families == ["IPv4", "IPv6"]
+    lanes = {(lane.client, lane.family): lane.address for lane in view.lanes}
+    assert len(lanes) == 2 * len(three.clients)
+    assert lanes["client-west", "IPv4"] == "169.254.0.1"
+    assert lanes["client-west", "IPv6"] == "2001:db8:53::1"
+    # an IPv6 next hop, and an IPv4-mapped one, are found on their node
+    west = three.node("site-west").interfaces[0]
+    assert west.ip6 is not None
+    assert view.topology_owner(str(west.ip6)) == "site-west"
+    assert view.topology_owner(f"::ffff:{west.ip}") == "site-west"
+    view.observe_best_path("west", "IPv6", BestPath(str(west.ip6), "64601", False, 1))
+    assert view.entries()["router/west"]["paths"]["IPv6"]["site"] == "site-west"
+
+
+def test_a_servers_row_says_what_the_site_announces() -> None:
+    view = _view()
+    server = view.entries()["server/server1"]
+    assert (server["announced"], server["te"]) == ("no prepend, MED or community", False)
+    view.observe_announcements(
+        {"server1": SiteAnnouncement(Announcement(prepend=2), withdrawn=True)}
+    )
+    view.tick(now=1.0)
+    server = view.entries()["server/server1"]
+    assert (server["announced"], server["te"]) == ("withdrawn (when announced: prepend 2)", True)
+    assert view.refusal("withdraw", "server1") is None  # lab te answers "already announces"
+
+
+def test_a_server_as_its_minibgp_metrics_say() -> None:
+    view = _view()
+    samples = [
+        ("minibgp_peer_state", {"peer": "192.168.57.10", "state": "Established"}, 1.0),
+        ("minibgp_peer_state", {"peer": "192.168.57.10", "state": "Idle"}, 0.0),
+        ("minibgp_bfd_state", {"peer": "192.168.57.10", "state": "Up"}, 1.0),
+        ("minibgp_bfd_state", {"peer": "192.168.57.10", "state": "Down"}, 0.0),
+        ("minibgp_check_passing", {"check": "dns"}, 1.0),
+        ("minibgp_check_passing", {"check": "minidns-process"}, 0.0),
+        (
+            "minibgp_prefix_state",
+            {"prefix": "169.254.0.1/32", "source": "config", "state": "graceful_shutdown"},
+            1.0,
+        ),
+    ]
+    status = _minibgp_status(view, "server1", samples)
+    assert status.bfd == {"router1": "Up"}
+    assert status.checks == {"dns": "passing", "minidns-process": "failing"}
+    assert status.prefixes == {"169.254.0.1/32": "graceful_shutdown"}
+    assert status.drain == "graceful-shutdown"
+    view.observe_server("server1", status, now=0.0)
+    link = _link_id(view, "server1", "router1")
+    assert view.entries()[f"session/{link}"]["ends"]["server1"] == "Established"
+    server = view.entries()["server/server1"]
+    assert server["checks"] == {"dns": "passing", "minidns-process": "failing"}
+    assert view.refusal("drain", "server1") == "server1 is already drained"
