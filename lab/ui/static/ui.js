@@ -461,7 +461,7 @@ function drawLog() {
 
 const timeline = {
   ring: document.createElement("canvas"), width: 0, height: 0, perSecond: 0, drawnTo: null,
-  pending: [], laneHeight: 24, top: 18, left: 110,
+  pending: [], laneHeight: 24, top: 30, left: 110,
 
   reset() { this.width = 0; },  // a new snapshot: redraw everything at the next frame
 
@@ -589,12 +589,16 @@ const timeline = {
       g.fillText(ago ? `−${ago} s` : "now", Math.min(x(t), this.left + width - 12), bottom + 10);
     }
     g.textAlign = "left";
-    for (const action of state.actions.values()) {
+    const rowEnds = [-Infinity, -Infinity];  // two rows of action names: close ones alternate
+    const actions = [...state.actions.values()].sort((a, b) => a.t - b.t);
+    for (const action of actions) {
       if (action.t < now - WINDOW) continue;
+      const at = x(action.t), row = rowEnds[0] <= at ? 0 : rowEnds[1] <= at ? 1 : 0;
       g.strokeStyle = action.state === "failed" ? LOST : "#000";
-      g.beginPath(); g.moveTo(x(action.t), 4); g.lineTo(x(action.t), bottom); g.stroke();
+      g.beginPath(); g.moveTo(at, 4 + row * 12); g.lineTo(at, bottom); g.stroke();
       g.fillStyle = "#000";
-      g.fillText(action.text, x(action.t) + 3, 8);
+      g.fillText(action.text, at + 3, 8 + row * 12);
+      rowEnds[row] = at + 3 + g.measureText(action.text).width + 6;
     }
   },
 };
