@@ -40,6 +40,8 @@ def change(lab: Lab, site: str, action: TeAction) -> tuple[SiteAnnouncement, Sit
         after = apply(action, before, node.announcement)
     except TeError as error:
         raise LabError(f"{site}: {error}") from None
+    if after == before:
+        return before, after  # nothing to tell (a speaker refuses to withdraw twice)
     if lab.mode == "python":
         _tell_minibgp(lab, site, after, restored=action.verb == "restore")
     else:
