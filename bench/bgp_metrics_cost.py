@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -176,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             process.terminate()
         for process in [*senders, speaker]:
             process.wait(timeout=10)
+    shutil.rmtree(workdir)  # kept when the run fails, for its log
     idle, busy = statistics.median(unscraped), statistics.median(scraped)
     size = statistics.median(s for s, _ in scrapes)
     took = statistics.median(t for _, t in scrapes)

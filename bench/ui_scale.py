@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         ui.wait(timeout=20)
         if args.routers is not None:
             lab.down()
+            path.unlink(missing_ok=True)
     topology = lab.topology
     lanes = len(topology.clients) * len(topology.families)
     result = {"topology": topology.name, "nodes": len(topology.nodes),
