@@ -23,6 +23,7 @@ machines' peak memory; it returns True only if every check passed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -35,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ..render import Mode
 from ..topology import Topology, load
@@ -44,9 +46,10 @@ from .libvirt import LibvirtHost, kvm_works, names, virsh
 REPO = Path(__file__).resolve().parents[2]
 NAME = "anycast-check"  # ANYCAST_NAME: the prefix of the check's domains and networks
 POOL = NAME  # ANYCAST_LIBVIRT_POOL: the check's own storage pool, for the box and the disks
+POOL_DIR = f"/var/lib/libvirt/images/{POOL}"
 POOL_XML = f"""<pool type='dir'>
   <name>{POOL}</name>
-  <target><path>/var/lib/libvirt/images/{POOL}</path></target>
+  <target><path>{POOL_DIR}</path></target>
 </pool>
 """
 INDENT = "    "
@@ -178,32 +181,45 @@ class Vagrant:
     def run(
         self, *args: str, timeout: float = 3600, mode: Mode | None = None, log: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """`vagrant ARGS` in the project; its output goes to `log` (in the work directory)."""
+        """`vagrant ARGS` in the project; its output goes to `log` (in the work directory) or is
+        returned. It runs in a process group of its own, ended whole on a timeout or an
+        interruption: `vagrant ssh` leaves its ssh behind otherwise."""
         argv = ["vagrant", *args]
         if log is None:
-            return subprocess.run(
-                argv, cwd=REPO, env=self.environment(mode), capture_output=True, text=True,
-                timeout=timeout, check=False,
-            )  # fmt: skip
-        with (self.work / log).open("a") as out:
-            out.write(f"\n$ {shlex.join(argv)}\n")
-            out.flush()
-            return subprocess.run(
-                argv, cwd=REPO, env=self.environment(mode), stdout=out, stderr=subprocess.STDOUT,
-                text=True, timeout=timeout, check=False,
-            )  # fmt: skip
+            process = self._start(argv, mode, subprocess.PIPE)
+        else:
+            with (self.work / log).open("a") as out:
+                out.write(f"\n$ {shlex.join(argv)}\n")
+                out.flush()
+                process = self._start(argv, mode, out)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            _end_group(process)
+            raise
+        return subprocess.CompletedProcess(argv, process.returncode, stdout or "", stderr or "")
+
+    def _start(
+        self, argv: list[str], mode: Mode | None, out: int | IO[str]
+    ) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            argv, cwd=REPO, env=self.environment(mode), stdout=out,
+            stderr=subprocess.PIPE if out is subprocess.PIPE else subprocess.STDOUT,
+            text=True, start_new_session=True,
+        )  # fmt: skip
 
     def parallel(self, command: str, nodes: Iterable[str], mode: Mode) -> dict[str, int]:
         """`vagrant COMMAND NODE` for every node at once; each one's exit status."""
         processes = {}
-        for node in nodes:
-            out = (self.work / f"{command}-{mode}-{node}.log").open("w")
-            processes[node] = subprocess.Popen(
-                ["vagrant", command, node], cwd=REPO, env=self.environment(mode),
-                stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            out.close()
-        return {node: process.wait() for node, process in processes.items()}
+        try:
+            for node in nodes:
+                with (self.work / f"{command}-{mode}-{node}.log").open("w") as out:
+                    processes[node] = self._start(["vagrant", command, node], mode, out)
+            return {node: process.wait() for node, process in processes.items()}
+        except BaseException:
+            for process in processes.values():
+                _end_group(process)
+            raise
 
     def ssh(self, node: str, command: str, timeout: float = SSH_TIMEOUT) -> tuple[int, str]:
         """`vagrant ssh NODE -c COMMAND`, printed with its output."""
@@ -216,6 +232,18 @@ class Vagrant:
         output = (result.stdout + result.stderr).rstrip()
         self.report.output(output)
         return result.returncode, output
+
+
+def _end_group(process: subprocess.Popen[str]) -> None:
+    """End a process and everything it started (its process group), by its PID."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 # --- the scenarios -----------------------------------------------------------------------------
@@ -255,6 +283,10 @@ def run_scenarios(vagrant: Vagrant, topology: Topology) -> None:
     anycast = topology.service.address
     first, second = (s.name for s in topology.of_role("server")[:2])
     clients = [c.name for c in topology.of_role("client")]
+
+    report.heading("each client is answered by its own server (once BGP has converged)")
+    for client in clients:
+        wait_for_identity(vagrant, client, home_server(topology, client), WAIT)
 
     report.heading("the anycast address from both clients")
     for client in clients:
@@ -326,7 +358,11 @@ def run_check(
             _run_modes(vagrant, topology, list(modes), box)
     except Exception as error:  # a broken step ends the run, reported as a failure
         report.check(False, f"the check ran to the end ({type(error).__name__}: {error})")
-    _summary(report, memory, driver, time.monotonic() - started)
+    except BaseException:  # Ctrl-C, SIGTERM: everything is destroyed already; say so, and stop
+        report.check(False, "the check ran to the end (interrupted)")
+        raise
+    finally:
+        _summary(report, memory, driver, time.monotonic() - started)
     return not report.failed
 
 
@@ -339,12 +375,13 @@ def _run_modes(vagrant: Vagrant, topology: Topology, modes: list[Mode], box: Pat
         virsh("pool-define", str(pool_xml))
         virsh("pool-build", POOL)
         virsh("pool-start", POOL)
-        with report.phase("box added to the check's Vagrant home"):
+        with report.phase("box added to the check's Vagrant home and storage pool"):
             result = vagrant.run(
                 "box", "add", "--force", "--name", BOX_NAME, str(box), log="box.log"
             )
-        if not report.check(result.returncode == 0, f"vagrant box add {BOX_NAME}"):
-            return
+            if not report.check(result.returncode == 0, f"vagrant box add {BOX_NAME}"):
+                return
+            _seed_pool(vagrant)
         nodes = list(topology.nodes)
         report.heading(f"vagrant up --no-provision ({len(nodes)} machines, in parallel)")
         with report.phase("boot"):
@@ -372,6 +409,17 @@ def _run_modes(vagrant: Vagrant, topology: Topology, modes: list[Mode], box: Pat
         report.mode = ""
         with report.phase("destroy"):
             _remove_machines(vagrant)
+
+
+def _seed_pool(vagrant: Vagrant) -> None:
+    """Put the box's disk into the storage pool as vagrant-libvirt would name it: `vagrant up`
+    then finds it there instead of sending its gigabyte through libvirt in Ruby (minutes on a
+    busy machine). Should the name differ in another version, vagrant-libvirt uploads it."""
+    box_dir = BOX_NAME.replace("/", "-VAGRANTSLASH-")
+    image = vagrant.work / "vagrant.d/boxes" / box_dir / "0/libvirt/box.img"
+    volume = f"{box_dir}_vagrant_box_image_0_{int(image.stat().st_mtime)}_box.img"
+    subprocess.run(["cp", "--reflink=auto", str(image), f"{POOL_DIR}/{volume}"], check=True)
+    virsh("pool-refresh", POOL)
 
 
 def _remove_machines(vagrant: Vagrant) -> None:

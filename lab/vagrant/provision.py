@@ -332,11 +332,21 @@ def _network(script: Script, topology: Topology, node: Node) -> None:
 # --- FRR -------------------------------------------------------------------------------------
 
 
+# watchfrr starts FRR's daemons and loads frr.conf into them in a background command that it
+# kills after 20 s: on an emulated machine that is too short, and FRR then runs without its
+# configuration.
+WATCHFRR_OPTIONS = "--restart-timeout 180"
+
+
 def _frr(script: Script, topology: Topology, node: Node, mode: Mode) -> None:
     """FRR with the daemons the node runs (zebra, bgpd, and bfdd for BFD), from frr.conf."""
     script.file("/etc/frr/frr.conf", frr_config(topology, node, mode), "0640", group="frr")
     bfdd = "yes" if "bfdd" in frr_daemons(topology, node, mode) else "no"
-    script.run(f"sed -i -e 's/^bgpd=.*/bgpd=yes/' -e 's/^bfdd=.*/bfdd={bfdd}/' /etc/frr/daemons")
+    script.run(
+        f"sed -i -e 's/^bgpd=.*/bgpd=yes/' -e 's/^bfdd=.*/bfdd={bfdd}/' "
+        f"-e 's/^#*watchfrr_options=.*/watchfrr_options=\"{WATCHFRR_OPTIONS}\"/' "
+        "/etc/frr/daemons"
+    )
 
 
 def _router(script: Script, topology: Topology, node: Node, mode: Mode) -> None:

@@ -1,4 +1,5 @@
-"""The box builder's pure parts: GRUB on a disk image, the official box's packages, the mirror."""
+"""The box builder's pure parts (GRUB on a disk image, the official box's packages, the
+mirror), and what the check reads from the topology."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from lab.topology import load
 from lab.vagrant import grub
 from lab.vagrant.box import apt_mirrors, standard_packages
+from lab.vagrant.check import clients_of, home_server
 
 SECTOR = grub.SECTOR
 
@@ -88,3 +91,10 @@ def test_the_mirror_is_the_one_apt_uses_here(tmp_path: Path) -> None:
         "http://old.example/debian",
         "http://deb.debian.org/debian-security",
     )
+
+
+def test_the_check_knows_each_clients_server_from_the_topology() -> None:
+    topology = load()
+    assert home_server(topology, "client1") == "server1"
+    assert home_server(topology, "client2") == "server2"
+    assert clients_of(topology, "server2") == ["client2"]

@@ -253,3 +253,19 @@ def test_the_command_line_prints_the_script_a_machine_runs() -> None:
         cwd=REPO, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert result.stdout == script("router2", "reference")
+
+
+@pytest.mark.parametrize(("mode", "bfdd"), [("python", "yes"), ("reference", "no")])
+def test_frr_daemons_file_is_edited_as_meant(mode: Mode, bfdd: str, tmp_path: Path) -> None:
+    """The script's edit of Debian's /etc/frr/daemons, applied to a copy of it."""
+    require_programs("/usr/lib/frr/bgpd")
+    daemons = tmp_path / "daemons"
+    shutil.copy("/etc/frr/daemons", daemons)
+    (edit,) = [line for line in script("router1", mode).splitlines() if "/etc/frr/daemons" in line]
+    subprocess.run(["sh", "-c", edit.replace("/etc/frr/daemons", str(daemons))], check=True)
+    settings = dict(
+        line.split("=", 1) for line in daemons.read_text().splitlines() if re.match(r"^\w+=", line)
+    )
+    assert settings["bgpd"] == "yes" and settings["bfdd"] == bfdd
+    # watchfrr kills its start-up command after 20 s by default: too short when emulated
+    assert settings["watchfrr_options"] == '"--restart-timeout 180"'
