@@ -46,7 +46,7 @@ MINIDNS_OPTIONS = "/etc/default/minidns"
 ZONE_DIR = "/etc/minidns"
 PDNS_DATABASE = "/var/lib/powerdns/pdns.sqlite3"
 PDNS_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"
-ROUTER_SYSCTL = "/etc/sysctl.d/90-anycast-router.conf"
+FORWARDING_SYSCTL = "/etc/sysctl.d/90-anycast-forwarding.conf"
 IFUP_HOOK_PATH = "/etc/network/if-up.d/anycast-network"
 
 NETWORK_UNIT = "anycast-network.service"
@@ -59,13 +59,13 @@ SERVER_SERVICES: dict[Mode, tuple[str, ...]] = {
 }
 
 # Debian packages: the programs each machine runs, in its provisioning, its services and the
-# seed's checks (`ip`, `systemctl` and this renderer's python3 everywhere).
-COMMON_PACKAGES = ("iproute2", "python3", "systemd")
+# seed's checks (`ip`, `sysctl`, `systemctl` and this renderer's python3 everywhere).
+COMMON_PACKAGES = ("iproute2", "procps", "python3", "systemd")
 ROLE_PACKAGES: dict[tuple[Role, Mode], tuple[str, ...]] = {
     ("server", "python"): ("python3-venv", "tcpdump"),
     ("server", "reference"): ("frr", "pdns-server", "pdns-backend-sqlite3", "sqlite3", "tcpdump"),
-    ("router", "python"): ("frr", "procps"),
-    ("router", "reference"): ("frr", "procps"),
+    ("router", "python"): ("frr",),
+    ("router", "reference"): ("frr",),
     ("client", "python"): ("bind9-dnsutils", "iputils-ping"),
     ("client", "reference"): ("bind9-dnsutils", "iputils-ping"),
 }
@@ -246,6 +246,7 @@ def provision_script(topology: Topology, node: Node, mode: Mode, emulated: bool 
     script.step("packages")
     script.run(f"install_packages {' '.join(packages(node.role, mode))}")
     _network(script, topology, node)
+    _forwarding(script, node)
     if node.role == "router":
         _router(script, topology, node, mode)
     elif node.role == "server" and mode == "python":
@@ -349,10 +350,19 @@ def _frr(script: Script, topology: Topology, node: Node, mode: Mode) -> None:
     )
 
 
-def _router(script: Script, topology: Topology, node: Node, mode: Mode) -> None:
+def _forwarding(script: Script, node: Node) -> None:
+    """Routers forward; servers and clients are hosts and never do, whatever the machine's
+    default (a container inherits its host's IPv4 forwarding)."""
+    forwarding = "1" if node.role == "router" else "0"
     script.step("forwarding, at every boot")
-    script.file(ROUTER_SYSCTL, "net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n")
-    script.run(f"sysctl -q -p {ROUTER_SYSCTL}")
+    script.file(
+        FORWARDING_SYSCTL,
+        f"net.ipv4.ip_forward = {forwarding}\nnet.ipv6.conf.all.forwarding = {forwarding}\n",
+    )
+    script.run(f"sysctl -q -p {FORWARDING_SYSCTL}")
+
+
+def _router(script: Script, topology: Topology, node: Node, mode: Mode) -> None:
     script.step("FRR")
     _frr(script, topology, node, mode)
     script.run("start_services frr.service")

@@ -205,10 +205,12 @@ def test_the_anycast_address_and_routes_are_set_at_every_boot_by_an_enabled_unit
     assert IFUP_HOOK_PATH in outside  # re-applied when Vagrant re-configures an interface
 
 
-def test_a_router_forwards_at_every_boot() -> None:
-    text = script("router1", "python")
-    assert "install -m 0644 /dev/stdin /etc/sysctl.d/90-anycast-router.conf" in text
-    assert "net.ipv4.ip_forward = 1" in text
+def test_a_router_forwards_at_every_boot_and_hosts_never_do() -> None:
+    for name, forwarding in (("router1", "1"), ("server1", "0"), ("client1", "0")):
+        text = script(name, "python")
+        assert "install -m 0644 /dev/stdin /etc/sysctl.d/90-anycast-forwarding.conf" in text
+        assert f"net.ipv4.ip_forward = {forwarding}\n" in text
+        assert f"net.ipv6.conf.all.forwarding = {forwarding}\n" in text
 
 
 def test_the_vagrantfile_sets_no_route_by_a_provisioner_that_runs_at_every_up() -> None:
