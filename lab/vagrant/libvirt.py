@@ -30,7 +30,8 @@ FORWARDING = (
 )
 # libvirt's own chains (libvirt 9: LIBVIRT_INP, _OUT, _FWI, _FWO, _FWX, _PRT)
 CHAIN_PREFIX = "LIBVIRT_"
-START_TIMEOUT = 30.0
+# libvirtd probes QEMU's capabilities before it answers: tens of seconds on a busy machine.
+START_TIMEOUT = 120.0
 # Access over the UNIX socket for root, without polkit (which needs D-Bus and systemd).
 LIBVIRTD_CONF = """# libvirtd for `make vagrant-check`, started by hand: root only, no polkit.
 unix_sock_group = "root"
