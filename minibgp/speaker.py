@@ -214,18 +214,35 @@ class Speaker:
     def _add_link(self, config: PeerConfig) -> None:
         settings = config.session_settings(self.config.speaker.asn, self.router_id, self.trace)
         routes = self.announcements.routes_for(config, self.drains)
-        link = PeerLink(self.transports, config, Peer(settings, routes))
+        on_session = functools.partial(self._on_session, config) if config.bfd else None
+        link = PeerLink(self.transports, config, Peer(settings, routes), on_session)
         self.links[config.address] = link
         link.start()
-        if config.bfd is not None:
-            if self.bfd is None:
-                self.bfd = BfdSessions(port=self.bfd_port)
-            local = str(config.local_address) if config.local_address else None
-            on_change = functools.partial(self._on_bfd, config.address)
-            self.bfd.add_peer(str(config.address), config.bfd, on_change, local_address=local)
 
     def _remove_link(self, address: IPAddress, subcode: int) -> None:
         self.links.pop(address).stop(subcode)
+        self._stop_bfd(address)
+
+    def _on_session(self, config: PeerConfig, established: bool) -> None:
+        """Run BFD to a peer while its BGP session is Established.
+
+        Not before: a router may replace its BFD session once the TCP connection tells it the
+        local address and interface (FRR's bgpd does), and the Down of the new session would
+        end one already Up here (RFC 5880 §6.8.6), and the BGP session with it."""
+        if not established:
+            self._stop_bfd(config.address)
+            return
+        if config.bfd is None:
+            return
+        if self.bfd is None:
+            self.bfd = BfdSessions(port=self.bfd_port)
+        local = str(config.local_address) if config.local_address else None
+        on_change = functools.partial(self._on_bfd, config.address)
+        self._stop_bfd(config.address)
+        self.bfd.add_peer(str(config.address), config.bfd, on_change, local_address=local)
+
+    def _stop_bfd(self, address: IPAddress) -> None:
+        """End the BFD session to `address`, if there is one (the peer hears AdminDown)."""
         if self.bfd is not None:
             with contextlib.suppress(KeyError):
                 self.bfd.remove_peer(str(address))

@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 from typing import cast
 
 from minibgp.adj_rib_out import Route
 from minibgp.config import PeerConfig
-from minibgp.events import CloseRequested, ConnectRequested
+from minibgp.events import CloseRequested, ConnectRequested, SessionEnded, SessionEstablished
 from minibgp.peer import Channel, Peer
 from minibgp.session_log import log_event
 from minibgp.sockets import connecting_socket, plain_address, set_ttl_security
@@ -78,10 +79,18 @@ class BgpProtocol(asyncio.Protocol):
 
 class PeerLink:
     """One configured peer: its `Peer` core, the TCP connection of each of the core's channels,
-    and the core's timer."""
+    and the core's timer. `on_session(True)` is called when the session reaches Established,
+    `on_session(False)` when it leaves it."""
 
-    def __init__(self, transports: Transports, config: PeerConfig, peer: Peer) -> None:
+    def __init__(
+        self,
+        transports: Transports,
+        config: PeerConfig,
+        peer: Peer,
+        on_session: Callable[[bool], None] | None = None,
+    ) -> None:
         self.transports, self.config, self.peer = transports, config, peer
+        self.on_session = on_session
         self.name = f"peer {config.address}"
         self._loop = asyncio.get_running_loop()
         self._transports: dict[Channel, BgpProtocol] = {}
@@ -130,6 +139,8 @@ class PeerLink:
             elif isinstance(event, CloseRequested):
                 self._close(channel)
             log_event(self.peer, channel, event)
+            if isinstance(event, SessionEstablished | SessionEnded) and self.on_session:
+                self.on_session(isinstance(event, SessionEstablished))
         if not self.peer.stopped:
             self._timer.rearm(self.peer.get_timer())
 

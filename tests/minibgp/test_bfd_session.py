@@ -262,6 +262,25 @@ def test_packets_for_another_discriminator_are_discarded() -> None:
     assert pair.a.session.next_event() is None
 
 
+def test_a_peer_that_replaces_its_session_takes_ours_down() -> None:
+    """A new session on the peer (a new discriminator, Down, Your Discriminator zero) is the
+    same session here (RFC 5881 §3: selected by address), and its Down ends ours (§6.8.6):
+    why the speaker runs BFD only once the BGP session is Established, after a router such
+    as FRR's bgpd has replaced its session with one bound to the connection's addresses."""
+    pair = up_pair()
+    replacement = ControlPacket(
+        state=State.DOWN,
+        detect_mult=3,
+        my_discriminator=0x33,
+        your_discriminator=0,
+        desired_min_tx_interval=1_000_000,
+        required_min_rx_interval=100_000,
+    )
+    assert pair.a.session.receive_packet(replacement.encode(), now=pair.now)
+    assert pair.a.session.next_event() == SessionDown(Diagnostic.NEIGHBOR_SIGNALED_SESSION_DOWN)
+    assert pair.a.session.remote_discriminator == 0x33
+
+
 def test_no_events_while_nothing_changes() -> None:
     pair = up_pair()
     count = len(pair.a.events), len(pair.b.events)

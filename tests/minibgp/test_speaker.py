@@ -225,19 +225,7 @@ async def test_bfd_comes_up_and_a_bfd_down_drops_and_restarts_the_session(
 ) -> None:
     """`bfd = true` on both sides: BFD Up; when BFD says the path failed, Cease / BFD Down."""
     monkeypatch.setattr(Speaker, "bfd_port", free_udp_port())
-    ports = (free_port(A), free_port(B))
-    speakers = []
-    for me, peer, port, peer_port, asn, peer_asn in (
-        (A, B, ports[0], ports[1], 64520, 4290001234),
-        (B, A, ports[1], ports[0], 4290001234, 64520),
-    ):
-        path = tmp_path / f"{me}.toml"
-        path.write_text(
-            config_text(asn, me, port, peer, peer_asn, peer_port, tmp_path / f"{me}.sock",
-                        peer_extra="bfd = true")
-        )  # fmt: skip
-        speakers.append(Speaker(load_config(path)))
-    a, b = speakers
+    a, b = bfd_speakers(tmp_path)
     caplog.set_level(logging.INFO, logger="minibgp")
     await a.start()
     await b.start()
@@ -252,6 +240,51 @@ async def test_bfd_comes_up_and_a_bfd_down_drops_and_restarts_the_session(
     finally:
         await b.shutdown()
         await a.shutdown()
+
+
+async def test_bfd_runs_only_while_the_bgp_session_is_established(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No BFD session before Established (a router may replace its own then, and the Down of
+    its new session would end ours); it ends, with AdminDown, when the BGP session does."""
+    monkeypatch.setattr(Speaker, "bfd_port", free_udp_port())
+    a, b = bfd_speakers(tmp_path)
+    caplog.set_level(logging.INFO, logger="minibgp")
+    await a.start()  # its peer b is not there yet
+    b_running = False
+    try:
+        assert a.bfd is None
+        await b.start()
+        b_running = True
+        await until(lambda: established(a) and established(b))
+        assert a.bfd is not None and [p.address for p in a.bfd.peers] == [B]
+        await until(lambda: caplog.text.count("BFD session Up") == 2, timeout=10)
+        await b.shutdown()
+        b_running = False
+        await until(lambda: not established(a))
+        assert a.bfd.peers == []
+        assert "BFD session Down" not in caplog.text  # b said AdminDown, then a ended its own
+    finally:
+        if b_running:
+            await b.shutdown()
+        await a.shutdown()
+
+
+def bfd_speakers(tmp_path: Path) -> tuple[Speaker, Speaker]:
+    """Speakers A and B peering over loopback with `bfd = true`."""
+    ports = (free_port(A), free_port(B))
+    speakers = []
+    for me, peer, port, peer_port, asn, peer_asn in (
+        (A, B, ports[0], ports[1], 64520, 4290001234),
+        (B, A, ports[1], ports[0], 4290001234, 64520),
+    ):
+        path = tmp_path / f"{me}.toml"
+        path.write_text(
+            config_text(asn, me, port, peer, peer_asn, peer_port, tmp_path / f"{me}.sock",
+                        peer_extra="bfd = true")
+        )  # fmt: skip
+        speakers.append(Speaker(load_config(path)))
+    return speakers[0], speakers[1]
 
 
 def free_udp_port() -> int:
