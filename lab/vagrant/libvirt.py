@@ -4,7 +4,10 @@
 the machine; elsewhere (a container, a sandbox) they are started here, in the foreground, and
 ended by PID. On the way out it also undoes what libvirt changed on the host: the firewall
 chains it added (LIBVIRT_*, and the iptables tables it had to create), and IP forwarding, which
-its NAT network (the machines' management network) switches on.
+its NAT network (the machines' management network) switches on. If /dev/kvm does not belong to
+the `kvm` group (as Debian's udev rule makes it), it is lent to that group for the check:
+libvirt probes QEMU as root, sees KVM, then finds that its QEMU user cannot open /dev/kvm,
+calls its probe outdated and probes again, without end, and no machine starts.
 
 Domains, networks and volumes are the check's to remove (check.py); this module removes what
 only the daemons leave behind.
@@ -13,6 +16,7 @@ only the daemons leave behind.
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
 import re
 import shutil
@@ -28,6 +32,8 @@ FORWARDING = (
     Path("/proc/sys/net/ipv4/ip_forward"),
     Path("/proc/sys/net/ipv6/conf/all/forwarding"),
 )
+KVM_DEVICE = Path("/dev/kvm")
+KVM_GROUP = "kvm"  # the group of libvirt's QEMU user (libvirt-qemu) on Debian
 # libvirt's own chains (libvirt 9: LIBVIRT_INP, _OUT, _FWI, _FWO, _FWX, _PRT)
 CHAIN_PREFIX = "LIBVIRT_"
 # libvirtd probes QEMU's capabilities before it answers: tens of seconds on a busy machine.
@@ -150,10 +156,12 @@ class LibvirtHost:
     started_units: list[str] = field(default_factory=list)
     forwarding: dict[Path, str] = field(default_factory=dict)
     firewall: FirewallState = field(default_factory=FirewallState)
+    kvm_group: int | None = None  # /dev/kvm's own group, while it is lent to KVM_GROUP
 
     def __enter__(self) -> LibvirtHost:
         self.forwarding = {path: path.read_text() for path in FORWARDING if path.exists()}
         self.firewall = FirewallState.now()
+        self._lend_kvm()
         try:
             self._start()
         except BaseException:
@@ -217,6 +225,24 @@ class LibvirtHost:
             if path.read_text() != value:
                 path.write_text(value)
                 self._say(f"libvirt: {path} back to {value.strip()}")
+        self._return_kvm()
+
+    def _lend_kvm(self) -> None:
+        try:
+            kvm = grp.getgrnam(KVM_GROUP).gr_gid
+            own = KVM_DEVICE.stat().st_gid
+        except (KeyError, OSError):
+            return  # no kvm group, or no /dev/kvm: nothing for libvirt to disagree about
+        if own != kvm:
+            os.chown(KVM_DEVICE, -1, kvm)
+            self.kvm_group = own
+            self._say(f"libvirt: {KVM_DEVICE} lent to group {KVM_GROUP} (it had group {own})")
+
+    def _return_kvm(self) -> None:
+        if self.kvm_group is not None:
+            os.chown(KVM_DEVICE, -1, self.kvm_group)
+            self._say(f"libvirt: {KVM_DEVICE} back to group {self.kvm_group}")
+            self.kvm_group = None
 
 
 def _responds() -> bool:
