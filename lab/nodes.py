@@ -96,14 +96,16 @@ def process_start_time(pid: int) -> int | None:
 def wire(network: Network, topology: Topology) -> dict[str, Netns]:
     """Create a namespace per node and a veth pair per link, with the topology's addresses."""
     hosts = network.add_hosts(list(topology.nodes))
+    # Before the veths exist: an interface takes the namespace's `default` IPv6 settings when it
+    # is made, and the kernel runs DAD where either `all` or the interface's own asks for it.
+    for name, host in hosts.items():
+        write_sysctls(host.name, sysctls(topology.node(name)))
     network.link_many(
         [
             (hosts[a.node], a.name, hosts[b.node], b.name)
             for a, b in (link.ends for link in topology.links)
         ]
     )
-    for name, host in hosts.items():
-        write_sysctls(host.name, sysctls(topology.node(name)))
     ip_batches(
         {host.name: address_commands(topology, topology.node(n)) for n, host in hosts.items()}
     )
@@ -143,7 +145,14 @@ def emulate_links(hosts: dict[str, Netns], topology: Topology) -> list[str]:
 
 def sysctls(node: Node) -> dict[str, str]:
     """Forwarding on routers only; IPv6 addresses kept while a link is down (else `ip link set
-    down` removes them) and used at once (no duplicate address detection in a closed world)."""
+    down` removes them) and used at once (no duplicate address detection in a closed world).
+
+    Without DAD also on the link-local address: it would stay tentative for a second after a
+    link comes up (a site started again), and Linux sends a Neighbor Solicitation for a reply
+    from the anycast address on the loopback only from the interface's link-local address
+    (RFC 4861 §7.2.2 would allow any of its addresses): the server could not resolve its
+    router's address, with its route already announced, and lost IPv6 queries for up to a
+    second where IPv4 lost none."""
     forwarding = "1" if node.role == "router" else "0"
     return {
         "net.ipv4.ip_forward": forwarding,

@@ -237,6 +237,21 @@ def test_start_returns_once_the_clients_are_served_by_the_started_server_again(l
     }
 
 
+def test_a_started_server_can_use_its_ipv6_addresses_at_once(lab: Lab) -> None:
+    """No duplicate address detection on any interface, link-local included: a server started
+    again must be able to resolve its router's address (from its link-local address) as soon as
+    its route is announced, else it drops IPv6 replies for a second."""
+    lab.up("python")
+    for node in lab.topology.nodes.values():
+        for interface in node.interfaces:
+            setting = f"/proc/sys/net/ipv6/conf/{interface.name}/accept_dad"
+            assert lab.host(node.name).run(["cat", setting]).stdout.strip() == "0", interface
+    lab.halt("server1")
+    lab.start("server1", wait=False)
+    assert lab.host("server1").ip("-6", "addr", "show", "tentative") == ""
+    assert "scope link" in lab.host("server1").ip("-6", "addr", "show", "dev", "eth-router1")
+
+
 def test_exec_takes_the_lab_name_after_the_node_and_up_refuses_another_mode(lab: Lab) -> None:
     lab.up("python", wait=False)
     result = subprocess.run(
