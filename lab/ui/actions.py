@@ -14,7 +14,7 @@ action makes sense now (a node already halted, a link already cut) is decided be
     silence / unsilence    a `blackhole` qdisc on both ends: carrier stays, every packet is
                            dropped
 
-and, on a site, what `lab te` does (`lab.te.change`):
+and, on a site, what `lab te` does (`lab.te.change`; `view.TE_ACTIONS` has each in its words):
 
     prepend-more / prepend-none   prepend one more time / not at all
     no-export / export            add NO_EXPORT (a local node) / take it away
@@ -35,6 +35,7 @@ from ..lab import Lab, LabError
 from ..netns import pids_in
 from ..te import TeAction, change, current
 from ..topology.reader import MAX_PREPEND
+from .view import TE_ACTIONS
 
 ActionFunction = Callable[[Lab, str], str]
 
@@ -164,28 +165,10 @@ def prepend_more(lab: Lab, node: str) -> str:
     return _te(lab, node, TeAction("prepend", prepend + 1))
 
 
-def prepend_none(lab: Lab, node: str) -> str:
-    return _te(lab, node, TeAction("prepend", 0))
-
-
-def no_export(lab: Lab, node: str) -> str:
-    return _te(lab, node, TeAction("community", "no-export"))
-
-
-def export(lab: Lab, node: str) -> str:
-    return _te(lab, node, TeAction("no-community", "no-export"))
-
-
-def withdraw(lab: Lab, node: str) -> str:
-    return _te(lab, node, TeAction("withdraw"))
-
-
-def announce(lab: Lab, node: str) -> str:
-    return _te(lab, node, TeAction("announce"))
-
-
-def as_configured(lab: Lab, node: str) -> str:
-    return _te(lab, node, TeAction("restore"))
+def _te_action(key: str) -> ActionFunction:
+    """The page's traffic-engineering button `key`, done as `lab te SITE <its words>`."""
+    action = TeAction.parse(TE_ACTIONS[key].split())
+    return lambda lab, node: _te(lab, node, action)
 
 
 ACTIONS: dict[str, ActionFunction] = {
@@ -201,10 +184,5 @@ ACTIONS: dict[str, ActionFunction] = {
     "silence": silence,
     "unsilence": unsilence,
     "prepend-more": prepend_more,
-    "prepend-none": prepend_none,
-    "no-export": no_export,
-    "export": export,
-    "withdraw": withdraw,
-    "announce": announce,
-    "as-configured": as_configured,
+    **{key: _te_action(key) for key in TE_ACTIONS if key != "prepend-more"},
 }

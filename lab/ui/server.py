@@ -231,7 +231,7 @@ class UiServer:
         if self._action_lock.locked():
             return _answer(False, "another action is still running: wait for it")
         async with self._action_lock:
-            what = _describe(view, action, target)
+            what = view.describe_action(action, target)
             action_id = view.action_started(what, now=_now())
             try:
                 message = await asyncio.to_thread(_perform, self.name, action, target)
@@ -256,14 +256,6 @@ class UiServer:
 
 def _perform(name: str, action: str, target: str) -> str:
     return ACTIONS[action](Lab(name), target)
-
-
-def _describe(view: LabView, action: str, target: str) -> str:
-    """The action as the log and the timeline name it."""
-    for link in view.graph["links"]:
-        if link["id"] == target:
-            return f"{action} link {link['label']}"
-    return f"{action} {target}"
 
 
 def _now() -> float:

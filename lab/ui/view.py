@@ -88,10 +88,17 @@ class _Action:
                 "message": self.message}  # fmt: skip
 
 
-# What `lab te` does to a site's announcement (lab/ui/actions.py)
-TE_ACTIONS = (
-    "prepend-more", "prepend-none", "no-export", "export", "withdraw", "announce", "as-configured"
-)  # fmt: skip
+# What `lab te` does to a site's announcement (lab/ui/actions.py), in its words: `lab te SITE
+# prepend 0` and so on; "prepend +1" is one more than the site prepends now.
+TE_ACTIONS: dict[str, str] = {
+    "prepend-more": "prepend +1",
+    "prepend-none": "prepend 0",
+    "no-export": "community no-export",
+    "export": "no-community no-export",
+    "withdraw": "withdraw",
+    "announce": "announce",
+    "as-configured": "restore",
+}
 GROUPS = ("nodes", "links", "sessions", "routers", "servers")  # of entries; clients go by lane
 NODE_ACTIONS = ("halt", "start", "kill-dns", "hang", "resume", "drain", "undrain", *TE_ACTIONS)
 LINK_ACTIONS = ("cut", "restore", "silence", "unsilence")
@@ -273,6 +280,17 @@ class LabView:
         if state != wanted:
             return f"link {link['label']} is {state}"
         return None
+
+    def describe_action(self, action: str, target: str) -> str:
+        """The action as the log and the timeline name it: "halt server1", "cut link
+        server1↔router1", "site-west: prepend +1" (a site's traffic engineering, as `lab te`
+        says it)."""
+        if action in TE_ACTIONS:
+            return f"{target}: {TE_ACTIONS[action]}"
+        for link in self.graph["links"]:
+            if link["id"] == target:
+                return f"{action} link {link['label']}"
+        return f"{action} {target}"
 
     def action_started(self, text: str, *, now: float) -> int:
         action = _Action(len(self._actions) + 1, now, text)

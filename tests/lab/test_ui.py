@@ -305,4 +305,4 @@ def test_ipv6_lanes_health_and_traffic_engineering(
     assert message.startswith("site-west now announces: no prepend, MED or community"), message
     _wait("client-west back", lambda: _tiles(driver, "client-west") == {"site-west"}, 20)
     log = driver.find_element(By.ID, "log").text  # type: ignore[attr-defined]
-    assert "withdraw site-west" in log and "as-configured site-west" in log
+    assert "site-west: withdraw (" in log and "site-west: restore (" in log  # as `lab te` says

@@ -412,16 +412,20 @@ function drawSelection(rebuild = false) {
     for (const [action, label] of group) {
       const button = el("button", { type: "button", "data-action": action,
                                     "data-target": selection.name }, label);
-      button.addEventListener("click", () => act(action, selection.name));
+      // named as the server names it in the log and on the timeline (LabView.describe_action)
+      const name = selection.kind === "node" ? selection.name
+                                             : state.links.get(selection.name).link.label;
+      const what = title ? `${name}: ${label}` : `${label} ${name}`;
+      button.addEventListener("click", () => act(action, selection.name, what));
       box.append(button);
     }
     buttons.append(box);
   }
 }
 
-async function act(action, target) {
+async function act(action, target, what) {
   const message = $("#message");
-  message.textContent = `${action} ${target}: …`;
+  message.textContent = `${what}: …`;
   message.className = "";
   try {
     const response = await fetch("/action", {
@@ -433,7 +437,7 @@ async function act(action, target) {
     message.textContent = answer.message;
     message.className = answer.ok ? "done" : "failed";
   } catch (error) {
-    message.textContent = `${action} ${target}: the server did not answer (${error})`;
+    message.textContent = `${what}: the server did not answer (${error})`;
     message.className = "failed";
   }
 }

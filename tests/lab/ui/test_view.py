@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.te.action import SiteAnnouncement
+from lab.te.action import SiteAnnouncement, TeAction
 from lab.topology import Announcement, load
 from lab.ui.collect import _minibgp_status
 from lab.ui.namespace import LinkState
 from lab.ui.probes import Sample
-from lab.ui.view import WINDOW, BestPath, Daemon, LabView, ServerStatus
+from lab.ui.view import TE_ACTIONS, WINDOW, BestPath, Daemon, LabView, ServerStatus
 
 UP = LinkState("x", True, True, "noqueue")
 
@@ -248,3 +248,18 @@ def test_a_server_as_its_minibgp_metrics_say() -> None:
     server = view.entries()["server/server1"]
     assert server["checks"] == {"dns": "passing", "minidns-process": "failing"}
     assert view.refusal("drain", "server1") == "server1 is already drained"
+
+
+def test_actions_are_named_as_a_person_writes_them() -> None:
+    """The log's and the timeline's names: a site's traffic engineering as `lab te` says it."""
+    view = _view()
+    assert view.describe_action("prepend-more", "server1") == "server1: prepend +1"
+    assert view.describe_action("prepend-none", "server1") == "server1: prepend 0"
+    assert view.describe_action("no-export", "server1") == "server1: community no-export"
+    assert view.describe_action("as-configured", "server2") == "server2: restore"
+    assert view.describe_action("halt", "router1") == "halt router1"
+    link = _link_id(view, "server1", "router1")
+    assert view.describe_action("cut", link) == "cut link server1↔router1"
+    for key, words in TE_ACTIONS.items():  # `lab te SITE WORDS` takes them as they are
+        if key != "prepend-more":
+            assert str(TeAction.parse(words.split())) == words
