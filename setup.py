@@ -9,7 +9,7 @@ The lab, `python -m lab` in a checkout, installs under the distribution's own na
 put into an environment. Its modules import one another relatively, so both names work.
 """
 
-from setuptools import Extension, find_packages, setup
+from setuptools import Extension, find_namespace_packages, find_packages, setup
 
 LAB = "anycast_lab"
 
@@ -17,7 +17,8 @@ setup(
     packages=[
         *find_packages(include=["minibgp", "minibgp.*", "minidns", "minidns.*"]),
         LAB,
-        *(f"{LAB}.{name}" for name in find_packages("lab")),
+        # its data folders (topologies, the page's files) too, as the packages they are to Python
+        *(f"{LAB}.{name}" for name in find_namespace_packages("lab", exclude=["*__pycache__*"])),
     ],
     package_dir={LAB: "lab"},
     ext_modules=[Extension("minidns._udpbatch", ["minidns/_udpbatch.c"], optional=True)],
