@@ -41,6 +41,9 @@ apt-demo:
 	$(call apt_install,$(DEMO_APT_PACKAGES))
 apt: apt-demo
 	$(call apt_install,$(TEST_APT_PACKAGES))
+	@# chromedriver and selenium find each other by the name localhost, which a Debian machine has
+	@# in /etc/hosts; a bare Debian root (debootstrap, a container image) may have no /etc/hosts.
+	@getent hosts localhost >/dev/null || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' >> /etc/hosts
 apt-vagrant:
 	$(call apt_install,$(VAGRANT_APT_PACKAGES))
 
