@@ -22,8 +22,9 @@ from lab.catchment.measure import _site_sockets
 from lab.catchment.settle import snapshot, wait_until_settled
 from lab.lab import Lab
 from lab.render import Mode
-from lab.topology import TOPOLOGIES, Family, load
+from lab.topology import Family
 from tests.conftest import require_programs, require_root, tagged
+from tests.lab.running import running_lab
 from tests.lab.test_lab_up_down import assert_nothing_left
 
 pytestmark = pytest.mark.lab
@@ -162,14 +163,8 @@ def three_sites(request: pytest.FixtureRequest) -> Iterator[Lab]:
     require_root()
     require_programs("/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh", "pdns_server")
     mode: Mode = request.param
-    lab = Lab(tagged(f"catch3{mode[0]}"), load(TOPOLOGIES / "three-sites.toml"))
-    lab.down()
-    lab.up(mode)
-    try:
+    with running_lab(f"catch3{mode[0]}", "three-sites.toml", mode) as lab:
         yield lab
-    finally:
-        lab.down()
-        assert_nothing_left(lab)
 
 
 def test_three_sites_each_client_by_its_site_over_both_families(three_sites: Lab) -> None:

@@ -17,9 +17,9 @@ import pytest
 from lab.lab import Lab, LabError
 from lab.render import Mode
 from lab.te import TeAction, TeResult, change, run_te
-from lab.topology import TOPOLOGIES, Announcement, Family, load
-from tests.conftest import require_programs, require_root, tagged
-from tests.lab.test_lab_up_down import assert_nothing_left
+from lab.topology import Announcement, Family
+from tests.conftest import require_programs, require_root
+from tests.lab.running import running_lab
 
 pytestmark = pytest.mark.lab
 
@@ -45,14 +45,8 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     require_programs("/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh")
     if mode == "reference":
         require_programs("pdns_server", "pdnsutil", "sqlite3")
-    lab = Lab(tagged(f"te{mode[0]}"), load(TOPOLOGIES / "three-sites.toml"))
-    lab.down()
-    lab.up(mode)
-    try:
+    with running_lab(f"te{mode[0]}", "three-sites.toml", mode) as lab:
         yield lab
-    finally:
-        lab.down()
-        assert_nothing_left(lab)
 
 
 def te(lab: Lab, site: str, action: str) -> TeResult:
@@ -160,14 +154,8 @@ def shared_provider(request: pytest.FixtureRequest) -> Iterator[Lab]:
     mode: Mode = request.param
     require_root()
     require_programs("/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh")
-    lab = Lab(tagged(f"temed{mode[0]}"), load(TOPOLOGIES / "shared-provider.toml"))
-    lab.down()
-    lab.up(mode)
-    try:
+    with running_lab(f"temed{mode[0]}", "shared-provider.toml", mode) as lab:
         yield lab
-    finally:
-        lab.down()
-        assert_nothing_left(lab)
 
 
 def test_a_med_moves_the_clients_of_a_shared_provider_and_none_brings_them_back(
