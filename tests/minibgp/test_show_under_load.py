@@ -9,7 +9,6 @@ from pathlib import Path
 
 from bench.show_under_load import measure
 
-
 # Enough routes that the answer takes longer than the KEEPALIVE interval even on a fast, idle
 # machine (1.6 s on the bench's): a show that held the event loop would then miss a KEEPALIVE.
 ROUTES = 600_000
