@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,15 +23,14 @@ from lab.lab import Lab
 from lab.render import MINIBGP_METRICS_PORT, MINIDNS_METRICS_PORT
 from lab.te.action import TeAction
 from lab.te.change import change
-from lab.topology import load
 from minibgp.control import request
-from tests.conftest import require_programs, require_root, tagged
+from tests.conftest import require_programs, require_root
+from tests.lab.running import running_lab
 
 pytestmark = pytest.mark.lab
 
 PROMETHEUS = "/usr/bin/prometheus"
 API = "127.0.0.1:9090"
-TOPOLOGY = Path(__file__).resolve().parents[2] / "lab" / "topologies" / "three-sites.toml"
 SITE, CLIENT = "site-west", "client-west"
 ANYCAST, ANYCAST6 = "169.254.0.1/32", "2001:db8:53::1/128"
 
@@ -41,13 +39,8 @@ ANYCAST, ANYCAST6 = "169.254.0.1/32", "2001:db8:53::1/128"
 def lab() -> Iterator[Lab]:
     require_root()
     require_programs("vtysh", "/usr/lib/frr/bgpd", PROMETHEUS, "dig")
-    lab = Lab(tagged("prom"), load(TOPOLOGY))
-    lab.down()
-    lab.up("python")
-    try:
+    with running_lab("prom", "three-sites.toml", "python") as lab:
         yield lab
-    finally:
-        lab.down()
 
 
 @pytest.fixture(scope="module")

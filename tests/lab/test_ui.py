@@ -26,13 +26,12 @@ import pytest
 
 from lab.lab import Lab
 from lab.netns import list_namespaces, pids_in
-from lab.topology import TOPOLOGIES, load
-from tests.conftest import require_programs, require_root, tagged
+from tests.conftest import require_programs, require_root
+from tests.lab.running import running_lab
 
 pytestmark = pytest.mark.lab
 
 REPO = Path(__file__).resolve().parents[2]
-LAB_NAME = tagged("ui")
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = (
@@ -47,13 +46,8 @@ SEEN_WITHIN = 10.0  # seconds for the page to show a change (the target is 1 s; 
 def lab() -> Iterator[Lab]:
     require_root()
     require_programs("vtysh", "/usr/lib/frr/bgpd", CHROMIUM, CHROMEDRIVER)
-    lab = Lab(LAB_NAME)
-    lab.down()
-    lab.up("python")
-    try:
+    with running_lab("ui", "seed.toml", "python") as lab:
         yield lab
-    finally:
-        lab.down()
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +60,8 @@ def page_url(lab: Lab) -> Iterator[str]:
 def three_sites() -> Iterator[Lab]:
     require_root()
     require_programs("vtysh", "/usr/lib/frr/bgpd", CHROMIUM, CHROMEDRIVER)
-    lab = Lab(tagged("ui3"), load(TOPOLOGIES / "three-sites.toml"))
-    lab.down()
-    lab.up("python")
-    try:
+    with running_lab("ui3", "three-sites.toml", "python") as lab:
         yield lab
-    finally:
-        lab.down()
 
 
 @pytest.fixture(scope="module")
